@@ -1,0 +1,66 @@
+"""Background jobs of the inbox and the one place that enqueues them.
+
+Jobs take ids, load their row and call one service; running one twice does no
+harm. With ``REDIS_URL`` set they go to django-rq (delays through RQ's
+scheduler); without it they run inline right after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_on_commit(
+    func: Callable[..., Any], *args: Any, delay: dt.timedelta | None = None
+) -> None:
+    """Run ``func(*args)`` as a job once the current transaction commits."""
+    transaction.on_commit(lambda: _enqueue(func, args, delay))
+
+
+def _enqueue(func: Callable[..., Any], args: tuple[Any, ...], delay: dt.timedelta | None) -> None:
+    if settings.JOBS_INLINE:
+        if delay:
+            timer = threading.Timer(delay.total_seconds(), _run_inline, (func, args))
+            timer.daemon = True
+            timer.start()
+        else:
+            _run_inline(func, args)
+        return
+    import django_rq
+
+    queue = django_rq.get_queue("default")
+    if delay:
+        queue.enqueue_in(delay, func, *args)
+    else:
+        queue.enqueue(func, *args)
+
+
+def _run_inline(func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        func(*args)
+    except Exception:
+        logger.exception("inline job %s failed", func.__name__)
+
+
+def send_message(message_id: str) -> None:
+    """Deliver one queued outbound message; re-enqueues itself when WhatsApp
+    asks to try again later."""
+    from conversations import services
+
+    attempt = services.message_deliver(message_id=message_id)
+    if attempt.retry_in is not None:
+        logger.info("message %s: retrying in %s", message_id, attempt.retry_in)
+        _enqueue(send_message, (message_id,), attempt.retry_in)
+
+
+def enqueue_send(message_id: Any) -> None:
+    enqueue_on_commit(send_message, str(message_id))

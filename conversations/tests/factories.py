@@ -1,0 +1,143 @@
+"""Factories for the inbox's own rows and for webhook payloads in the platform's shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+import factory
+import orjson
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from conversations.models import Contact, Conversation, WhatsAppNumber
+
+_ids = itertools.count(1)
+
+
+class NumberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WhatsAppNumber
+        django_get_or_create = ("phone_number_id",)
+
+    phone_number_id = "106540352242922"
+    display_phone_number = "15550783881"
+    waba_id = "102290129340398"
+    name = "Main line"
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    wa_id = factory.Sequence(lambda n: f"4477009{n:05d}")
+    profile_name = factory.Faker("name")
+
+
+class ConversationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Conversation
+
+    number = factory.SubFactory(NumberFactory)
+    contact = factory.SubFactory(ContactFactory)
+    last_inbound_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(minutes=5))
+    last_message_at = factory.SelfAttribute("last_inbound_at")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-1")
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: str | None, **kwargs: Any) -> None:
+        if extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+        if create:
+            self.save()
+
+
+def wamid() -> str:
+    return f"wamid.TEST{next(_ids):08d}=="
+
+
+def text_webhook(
+    *,
+    wa_id: str = "16505551234",
+    text: str = "Hello",
+    name: str = "Sheena Nelson",
+    message_id: str | None = None,
+    timestamp: dt.datetime | None = None,
+    phone_number_id: str = "106540352242922",
+    user_id: str = "",
+) -> dict[str, Any]:
+    ts = timestamp or timezone.now()
+    contact: dict[str, Any] = {"profile": {"name": name}, "wa_id": wa_id}
+    message: dict[str, Any] = {
+        "from": wa_id,
+        "id": message_id or wamid(),
+        "timestamp": str(int(ts.timestamp())),
+        "type": "text",
+        "text": {"body": text},
+    }
+    if user_id:
+        contact["user_id"] = user_id
+        message["from_user_id"] = user_id
+    return _envelope(phone_number_id, {"contacts": [contact], "messages": [message]})
+
+
+def status_webhook(
+    *,
+    message_id: str,
+    status: str,
+    timestamp: dt.datetime | None = None,
+    callback_data: str = "",
+    errors: list[dict[str, Any]] | None = None,
+    recipient: str = "16505551234",
+    phone_number_id: str = "106540352242922",
+) -> dict[str, Any]:
+    ts = timestamp or timezone.now()
+    report: dict[str, Any] = {
+        "id": message_id,
+        "status": status,
+        "timestamp": str(int(ts.timestamp())),
+        "recipient_id": recipient,
+    }
+    if callback_data:
+        report["biz_opaque_callback_data"] = callback_data
+    if errors:
+        report["errors"] = errors
+    return _envelope(phone_number_id, {"statuses": [report]})
+
+
+def _envelope(phone_number_id: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "15550783881",
+                                "phone_number_id": phone_number_id,
+                            },
+                            **value,
+                        },
+                        "field": "messages",
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def body(payload: dict[str, Any]) -> bytes:
+    return orjson.dumps(payload)

@@ -1,0 +1,388 @@
+"""Webhook payloads turned into typed events.
+
+``parse_webhook`` takes the decoded JSON body of one delivery and returns every
+event in it, in order, across all entries and changes. It never raises for a
+message type it does not know (that becomes an ``unsupported`` message); it
+raises ``PayloadError`` only when the body is not a WhatsApp Business Account
+delivery at all, so the caller can keep it as a dead letter with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+# Message types the platform documents. Anything else is stored as unsupported.
+MESSAGE_TYPES = frozenset(
+    {
+        "text",
+        "image",
+        "video",
+        "audio",
+        "document",
+        "sticker",
+        "location",
+        "contacts",
+        "interactive",
+        "button",
+        "reaction",
+        "order",
+        "system",
+        "unsupported",
+        "request_welcome",
+    }
+)
+MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
+STATUS_VALUES = frozenset({"sent", "delivered", "read", "failed", "deleted", "warning"})
+TEMPLATE_FIELDS = frozenset(
+    {
+        "message_template_status_update",
+        "message_template_quality_update",
+        "template_category_update",
+        "message_template_components_update",
+    }
+)
+
+
+class PayloadError(ValueError):
+    """The body is JSON, but not a delivery this code understands."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformError:
+    code: int | None
+    title: str
+    message: str = ""
+    details: str = ""
+    href: str = ""
+
+    @classmethod
+    def from_payload(cls, data: Any) -> PlatformError:
+        if not isinstance(data, dict):
+            return cls(code=None, title=str(data))
+        error_data = data.get("error_data")
+        details = error_data.get("details", "") if isinstance(error_data, dict) else ""
+        code = data.get("code")
+        try:
+            code = int(code) if code is not None else None
+        except (TypeError, ValueError):
+            code = None
+        return cls(
+            code=code,
+            title=str(data.get("title") or data.get("message") or ""),
+            message=str(data.get("message") or ""),
+            details=str(details or ""),
+            href=str(data.get("href") or ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who wrote: ``wa_id`` may be empty where the platform sends only ``user_id``."""
+
+    wa_id: str
+    user_id: str = ""
+    profile_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    phone_number_id: str
+    display_phone_number: str
+    waba_id: str
+    wamid: str
+    sender: Sender
+    timestamp: dt.datetime
+    type: str
+    text: str
+    content: dict[str, Any]
+    context: dict[str, Any] | None = None
+    referral: dict[str, Any] | None = None
+    errors: tuple[PlatformError, ...] = ()
+
+    @property
+    def media_id(self) -> str:
+        return str(self.content.get("id", "")) if self.type in MEDIA_TYPES else ""
+
+    @property
+    def reacted_wamid(self) -> str:
+        return str(self.content.get("message_id", "")) if self.type == "reaction" else ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    phone_number_id: str
+    wamid: str
+    status: str
+    timestamp: dt.datetime
+    recipient_id: str
+    biz_opaque_callback_data: str = ""
+    errors: tuple[PlatformError, ...] = ()
+    conversation: dict[str, Any] | None = None
+    pricing: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateUpdate:
+    """Template review status, quality or category change, for the templates module."""
+
+    field: str
+    waba_id: str
+    template_id: str
+    name: str
+    language: str
+    event: str
+    reason: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountEvent:
+    """Anything else the platform reports for an account or a number: account
+    updates, quality and throughput changes, user preferences, value-level errors."""
+
+    field: str
+    waba_id: str
+    phone_number_id: str
+    data: dict[str, Any]
+    errors: tuple[PlatformError, ...] = field(default=())
+
+
+Event = InboundMessage | StatusUpdate | TemplateUpdate | AccountEvent
+
+
+def parse_timestamp(value: Any) -> dt.datetime:
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError) as exc:
+        raise PayloadError(f"timestamp {value!r} is not a number of seconds") from exc
+    try:
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise PayloadError(f"timestamp {value!r} is out of range") from exc
+
+
+def parse_webhook(payload: Any) -> list[Event]:
+    """Every event of one delivery, in the order the platform listed them."""
+    if not isinstance(payload, dict):
+        raise PayloadError("body is not a JSON object")
+    if payload.get("object") != "whatsapp_business_account":
+        raise PayloadError(f"object is {payload.get('object')!r}, not 'whatsapp_business_account'")
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        raise PayloadError("entry is missing or not a list")
+    events: list[Event] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise PayloadError("an entry is not an object")
+        waba_id = str(entry.get("id", ""))
+        changes = entry.get("changes")
+        if not isinstance(changes, list):
+            raise PayloadError("entry.changes is missing or not a list")
+        for change in changes:
+            if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
+                raise PayloadError("a change has no value object")
+            events.extend(_parse_change(waba_id, str(change.get("field", "")), change["value"]))
+    return events
+
+
+def _parse_change(waba_id: str, field_name: str, value: dict[str, Any]) -> list[Event]:
+    if field_name in TEMPLATE_FIELDS:
+        return [_template_update(waba_id, field_name, value)]
+    if field_name != "messages":
+        metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+        return [
+            AccountEvent(
+                field=field_name or "unknown",
+                waba_id=waba_id,
+                phone_number_id=str(metadata.get("phone_number_id", "")),
+                data=value,
+            )
+        ]
+
+    metadata = value.get("metadata")
+    if not isinstance(metadata, dict) or not metadata.get("phone_number_id"):
+        raise PayloadError("messages change without metadata.phone_number_id")
+    phone_number_id = str(metadata["phone_number_id"])
+    display = str(metadata.get("display_phone_number", ""))
+
+    profiles: dict[str, Sender] = {}
+    for contact in _list(value, "contacts"):
+        if not isinstance(contact, dict):
+            raise PayloadError("a contact is not an object")
+        profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+        sender = Sender(
+            wa_id=str(contact.get("wa_id") or ""),
+            user_id=str(contact.get("user_id") or ""),
+            profile_name=str(profile.get("name") or ""),
+        )
+        for key in (sender.wa_id, sender.user_id):
+            if key:
+                profiles[key] = sender
+
+    events: list[Event] = []
+    for message in _list(value, "messages"):
+        events.append(_inbound_message(message, phone_number_id, display, waba_id, profiles))
+    for status in _list(value, "statuses"):
+        events.append(_status_update(status, phone_number_id))
+    if "errors" in value:
+        events.append(
+            AccountEvent(
+                field="errors",
+                waba_id=waba_id,
+                phone_number_id=phone_number_id,
+                data=value,
+                errors=tuple(PlatformError.from_payload(e) for e in _list(value, "errors")),
+            )
+        )
+    if not events:
+        # A messages change with nothing we apply (for example user_preferences
+        # sent under the messages field) is still kept, not lost.
+        events.append(
+            AccountEvent(
+                field="messages", waba_id=waba_id, phone_number_id=phone_number_id, data=value
+            )
+        )
+    return events
+
+
+def _list(value: dict[str, Any], key: str) -> list[Any]:
+    items = value.get(key, [])
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise PayloadError(f"{key} is not a list")
+    return items
+
+
+def _inbound_message(
+    message: Any,
+    phone_number_id: str,
+    display: str,
+    waba_id: str,
+    profiles: dict[str, Sender],
+) -> InboundMessage:
+    if not isinstance(message, dict):
+        raise PayloadError("a message is not an object")
+    wamid = message.get("id")
+    if not wamid or not isinstance(wamid, str):
+        raise PayloadError("a message has no id")
+    from_id = str(message.get("from") or "")
+    from_user_id = str(message.get("from_user_id") or "")
+    sender = profiles.get(from_id) or profiles.get(from_user_id)
+    if sender is None:
+        sender = Sender(wa_id=from_id, user_id=from_user_id)
+    elif from_id and not sender.wa_id:
+        sender = Sender(wa_id=from_id, user_id=sender.user_id, profile_name=sender.profile_name)
+    if not sender.wa_id and not sender.user_id:
+        raise PayloadError(f"message {wamid} has neither 'from' nor a user id")
+
+    declared = str(message.get("type") or "")
+    errors = tuple(PlatformError.from_payload(e) for e in _list(message, "errors"))
+    if declared in MESSAGE_TYPES:
+        msg_type = declared
+        content = message.get(declared)
+        content = content if isinstance(content, dict) else {}
+        if declared == "contacts":
+            content = {"contacts": message.get("contacts") or []}
+    else:
+        msg_type = "unsupported"
+        raw = message.get(declared)
+        content = {"type": declared, **(raw if isinstance(raw, dict) else {})}
+
+    context = message.get("context") if isinstance(message.get("context"), dict) else None
+    referral = message.get("referral") if isinstance(message.get("referral"), dict) else None
+    return InboundMessage(
+        phone_number_id=phone_number_id,
+        display_phone_number=display,
+        waba_id=waba_id,
+        wamid=wamid,
+        sender=sender,
+        timestamp=parse_timestamp(message.get("timestamp")),
+        type=msg_type,
+        text=summary_text(msg_type, content),
+        content=content,
+        context=context,
+        referral=referral,
+        errors=errors,
+    )
+
+
+def summary_text(msg_type: str, content: dict[str, Any]) -> str:
+    """The words a person reads for a message of this type (body, caption, choice...)."""
+    if msg_type == "text":
+        return str(content.get("body", ""))
+    if msg_type in MEDIA_TYPES:
+        return str(
+            content.get("caption")
+            or (content.get("filename") if msg_type == "document" else "")
+            or ""
+        )
+    if msg_type == "location":
+        parts = [content.get("name"), content.get("address")]
+        return ", ".join(str(p) for p in parts if p)
+    if msg_type == "contacts":
+        names = []
+        for card in content.get("contacts", []):
+            name = card.get("name", {}) if isinstance(card, dict) else {}
+            names.append(str(name.get("formatted_name") or name.get("first_name") or ""))
+        return ", ".join(n for n in names if n)
+    if msg_type == "interactive":
+        reply = content.get(str(content.get("type", ""))) or {}
+        return str(reply.get("title") or reply.get("body") or "") if isinstance(reply, dict) else ""
+    if msg_type == "button":
+        return str(content.get("text", ""))
+    if msg_type == "reaction":
+        return str(content.get("emoji", ""))
+    if msg_type == "order":
+        return str(content.get("text", ""))
+    if msg_type == "system":
+        return str(content.get("body", ""))
+    return ""
+
+
+def _status_update(status: Any, phone_number_id: str) -> StatusUpdate:
+    if not isinstance(status, dict):
+        raise PayloadError("a status is not an object")
+    wamid = status.get("id")
+    value = status.get("status")
+    if not wamid or not isinstance(wamid, str):
+        raise PayloadError("a status has no message id")
+    if value not in STATUS_VALUES:
+        raise PayloadError(f"status {value!r} is not one WhatsApp sends")
+    conversation = status.get("conversation")
+    pricing = status.get("pricing")
+    return StatusUpdate(
+        phone_number_id=phone_number_id,
+        wamid=wamid,
+        status=value,
+        timestamp=parse_timestamp(status.get("timestamp")),
+        recipient_id=str(status.get("recipient_id") or status.get("recipient_user_id") or ""),
+        biz_opaque_callback_data=str(status.get("biz_opaque_callback_data") or ""),
+        errors=tuple(PlatformError.from_payload(e) for e in _list(status, "errors")),
+        conversation=conversation if isinstance(conversation, dict) else None,
+        pricing=pricing if isinstance(pricing, dict) else None,
+    )
+
+
+def _template_update(waba_id: str, field_name: str, value: dict[str, Any]) -> TemplateUpdate:
+    event = value.get("event") or value.get("new_quality_score") or value.get("new_category") or ""
+    reason = value.get("reason") or ""
+    rejection = value.get("rejection_info")
+    if isinstance(rejection, dict) and rejection.get("reason"):
+        reason = (
+            f"{reason}: {rejection['reason']}"
+            if reason and reason != "NONE"
+            else rejection["reason"]
+        )
+    return TemplateUpdate(
+        field=field_name,
+        waba_id=waba_id,
+        template_id=str(value.get("message_template_id", "")),
+        name=str(value.get("message_template_name", "")),
+        language=str(value.get("message_template_language", "")),
+        event=str(event),
+        reason=str(reason),
+        data=value,
+    )

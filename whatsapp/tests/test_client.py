@@ -1,0 +1,100 @@
+import json
+
+import pytest
+import requests
+import responses
+
+from conftest import FIXTURES_DIR
+from whatsapp.client import GraphAPIError, GraphClient, GraphUnreachable, text_message
+
+BASE = "https://graph.example.test/v23.0"
+SEND_URL = f"{BASE}/106540352242922/messages"
+
+
+def fixture(name: str) -> dict:
+    return json.loads((FIXTURES_DIR / name).read_bytes())
+
+
+@pytest.fixture
+def client() -> GraphClient:
+    return GraphClient(base_url=BASE, access_token="tok", timeout=2)
+
+
+@responses.activate
+def test_send_posts_the_documented_body_with_the_bearer_token(client: GraphClient) -> None:
+    responses.post(SEND_URL, json=fixture("send_text_response.json"))
+    payload = text_message("16505551234", "Hello", callback_data="our-id", reply_to="wamid.prev")
+    result = client.send_message("106540352242922", payload)
+    assert result.wamid == "wamid.HBgLMTY0NjcwNDM1OTUVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA"
+    assert result.wa_id == "16505551234"
+    sent = responses.calls[0].request
+    assert sent.headers["Authorization"] == "Bearer tok"
+    assert json.loads(sent.body) == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "16505551234",
+        "type": "text",
+        "text": {"preview_url": False, "body": "Hello"},
+        "context": {"message_id": "wamid.prev"},
+        "biz_opaque_callback_data": "our-id",
+    }
+
+
+def test_text_message_matches_the_documented_request_shape() -> None:
+    documented = fixture("send_text_request.json")
+    built = text_message(documented["to"], documented["text"]["body"], preview_url=True)
+    assert built == documented
+
+
+@responses.activate
+def test_template_send_response_keeps_message_status(client: GraphClient) -> None:
+    responses.post(SEND_URL, json=fixture("send_template_response.json"))
+    assert client.send_message("106540352242922", {}).message_status == "accepted"
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "code", "retryable"),
+    [
+        ("error_130429_rate_limit_response.RECONSTRUCTED.json", 400, 130429, True),
+        ("error_131056_pair_rate_limit_response.RECONSTRUCTED.json", 400, 131056, True),
+        ("error_131047_re_engagement_response.RECONSTRUCTED.json", 400, 131047, False),
+        ("error_131030_recipient_not_in_allowed_list_response.json", 400, 131030, False),
+        ("error_132001_template_does_not_exist_response.json", 404, 132001, False),
+        ("error_190_access_token_expired_response.json", 401, 190, False),
+    ],
+)
+@responses.activate
+def test_error_envelopes_become_graph_api_errors(
+    client: GraphClient, name: str, status: int, code: int, retryable: bool
+) -> None:
+    body = fixture(name)
+    responses.post(SEND_URL, json=body, status=status)
+    with pytest.raises(GraphAPIError) as caught:
+        client.send_message("106540352242922", {})
+    assert caught.value.code == code
+    assert caught.value.retryable is retryable
+    assert caught.value.details == body["error"].get("error_data", {}).get("details", "")
+
+
+@responses.activate
+def test_a_5xx_without_error_body_is_retryable(client: GraphClient) -> None:
+    responses.post(SEND_URL, body="Bad Gateway", status=502)
+    with pytest.raises(GraphAPIError) as caught:
+        client.send_message("106540352242922", {})
+    assert caught.value.retryable
+    assert caught.value.http_status == 502
+
+
+@responses.activate
+def test_a_timeout_may_have_delivered(client: GraphClient) -> None:
+    responses.post(SEND_URL, body=requests.ReadTimeout("read timed out"))
+    with pytest.raises(GraphUnreachable) as caught:
+        client.send_message("106540352242922", {})
+    assert caught.value.maybe_delivered is True
+
+
+def test_a_refused_connection_never_delivered() -> None:
+    client = GraphClient(base_url="http://127.0.0.1:9/v23.0", access_token="tok", timeout=2)
+    with pytest.raises(GraphUnreachable) as caught:
+        client.send_message("1", {})
+    assert caught.value.maybe_delivered is False
