@@ -106,7 +106,11 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600)}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=int(env("DATABASE_CONN_MAX_AGE", "600") or 0)
+        )
+    }
 else:
     DATABASES = {
         "default": {

@@ -36,7 +36,7 @@ class Command(BaseCommand):
             user.is_staff = role == "admin"
             user.is_superuser = role == "admin"
             user.save()
-            user.groups.set([Group.objects.get(name=role)])
+            user.groups.set([Group.objects.get_or_create(name=role)[0]])
         WhatsAppNumber.objects.update_or_create(
             phone_number_id=options["phone_number_id"],
             defaults={

@@ -1,0 +1,167 @@
+"""Outbound replies: the window rule, the send job, and what WhatsApp answers."""
+
+import datetime as dt
+import json
+
+import django_rq
+import pytest
+import requests
+import responses
+from django.utils import timezone
+from rq import SimpleWorker
+
+from conftest import FIXTURES_DIR
+from conversations import services
+from conversations.models import Message
+from conversations.tests.factories import ConversationFactory, UserFactory, status_webhook
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SEND_URL = "https://graph.example.test/v23.0/106540352242922/messages"
+
+
+def fixture(name: str) -> dict:
+    return json.loads((FIXTURES_DIR / name).read_bytes())
+
+
+def run_jobs() -> None:
+    """Run what the reply put on the queue in an RQ worker (without forking, so the
+    faked Graph API of this process answers)."""
+    django_rq.get_worker("default", worker_class=SimpleWorker).work(burst=True)
+
+
+@pytest.fixture
+def operator():
+    return UserFactory(username="olga", role="operator")
+
+
+def test_reply_inside_the_window_is_queued_then_sent_with_our_id(operator) -> None:
+    conversation = ConversationFactory()
+    with responses.RequestsMock() as graph:
+        graph.post(SEND_URL, json=fixture("send_text_response.json"))
+        message = services.message_send_text(
+            conversation=conversation, text="On its way!", user=operator
+        )
+        assert Message.objects.get(pk=message.pk).status == "queued"
+        run_jobs()
+        sent = json.loads(graph.calls[0].request.body)
+    assert sent["to"] == conversation.contact.wa_id
+    assert sent["text"]["body"] == "On its way!"
+    assert sent["biz_opaque_callback_data"] == str(message.id)
+    message.refresh_from_db()
+    assert message.status == "accepted"
+    assert message.wamid == "wamid.HBgLMTY0NjcwNDM1OTUVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA"
+    assert message.send_attempts == 1
+
+
+def test_window_runs_from_the_platform_timestamp_not_our_receipt(operator, post_webhook) -> None:
+    from conversations.tests.factories import NumberFactory, text_webhook
+
+    NumberFactory()
+    # Delivered late: the customer wrote 24h05m ago, we received it just now.
+    written = timezone.now() - dt.timedelta(hours=24, minutes=5)
+    post_webhook(text_webhook(text="Are you there?", timestamp=written))
+    conversation = Message.objects.get().conversation
+    assert conversation.window_expires_at() is None
+    with pytest.raises(services.WindowClosed):
+        services.message_send_text(conversation=conversation, text="Yes!", user=operator)
+    assert Message.objects.filter(direction="out").count() == 0
+
+
+def test_window_open_for_just_under_24_hours(operator) -> None:
+    last = timezone.now() - dt.timedelta(hours=23, minutes=59)
+    conversation = ConversationFactory(last_inbound_at=last)
+    assert conversation.window_expires_at() == last + dt.timedelta(hours=24)
+    with responses.RequestsMock() as graph:
+        graph.post(SEND_URL, json=fixture("send_text_response.json"))
+        services.message_send_text(conversation=conversation, text="Still here", user=operator)
+        run_jobs()
+    assert Message.objects.get(direction="out").status == "accepted"
+
+
+def test_re_engagement_error_marks_the_message_failed_with_whatsapps_reason(operator) -> None:
+    conversation = ConversationFactory()
+    with responses.RequestsMock() as graph:
+        graph.post(
+            SEND_URL,
+            json=fixture("error_131047_re_engagement_response.RECONSTRUCTED.json"),
+            status=400,
+        )
+        services.message_send_text(conversation=conversation, text="Hello?", user=operator)
+        run_jobs()
+        assert len(graph.calls) == 1
+    message = Message.objects.get(direction="out")
+    assert message.status == "failed"
+    assert message.error_code == 131047
+    assert message.error_title.startswith("More than 24 hours have passed")
+    assert message.error_details.startswith("Message failed to send because more than 24 hours")
+
+
+def test_throughput_error_is_retried_and_then_sent_once(operator) -> None:
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Hi", user=operator)
+    with responses.RequestsMock() as graph:
+        graph.post(
+            SEND_URL,
+            json=fixture("error_130429_rate_limit_response.RECONSTRUCTED.json"),
+            status=400,
+        )
+        attempt = services.message_deliver(message_id=message.pk)
+        assert attempt.retry_in == dt.timedelta(seconds=2)
+        assert Message.objects.get(pk=message.pk).status == "queued"
+        graph.replace(responses.POST, SEND_URL, json=fixture("send_text_response.json"))
+        services.message_deliver(message_id=message.pk)
+        assert len(graph.calls) == 2
+    message.refresh_from_db()
+    assert (message.status, message.send_attempts, message.error_code) == ("accepted", 2, None)
+
+
+def test_retried_job_never_sends_twice(operator) -> None:
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Once", user=operator)
+    with responses.RequestsMock() as graph:
+        graph.post(SEND_URL, json=fixture("send_text_response.json"))
+        services.message_deliver(message_id=message.pk)
+        services.message_deliver(message_id=message.pk)  # the same job delivered twice
+        assert len(graph.calls) == 1
+
+
+def test_timeout_is_never_resent_and_the_status_webhook_settles_it(operator, post_webhook) -> None:
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Maybe", user=operator)
+    with responses.RequestsMock() as graph:
+        graph.post(SEND_URL, body=requests.ReadTimeout("timed out"))
+        attempt = services.message_deliver(message_id=message.pk)
+        assert attempt.retry_in is None
+        services.message_deliver(message_id=message.pk)
+        assert len(graph.calls) == 1
+    message.refresh_from_db()
+    assert message.status == "sending"
+    assert message.error_title == "Not confirmed by WhatsApp yet"
+    # WhatsApp did send it: its status webhook carries our id back.
+    post_webhook(
+        status_webhook(message_id="wamid.LATE", status="delivered", callback_data=str(message.id))
+    )
+    message.refresh_from_db()
+    assert (message.status, message.wamid) == ("delivered", "wamid.LATE")
+
+
+def test_unreachable_graph_api_is_retried_because_nothing_was_sent(operator, settings) -> None:
+    settings.WHATSAPP_GRAPH_URL = "http://127.0.0.1:9/v23.0"
+    message = services.message_send_text(
+        conversation=ConversationFactory(), text="Hi", user=operator
+    )
+    attempt = services.message_deliver(message_id=message.pk)
+    assert attempt.retry_in is not None
+    message.refresh_from_db()
+    assert message.status == "queued"
+    assert message.error_title == "WhatsApp could not be reached"
+
+
+def test_empty_or_too_long_text_is_refused(operator) -> None:
+    conversation = ConversationFactory()
+    with pytest.raises(services.ServiceError, match="empty"):
+        services.message_send_text(conversation=conversation, text="   ", user=operator)
+    with pytest.raises(services.ServiceError, match="4096"):
+        services.message_send_text(conversation=conversation, text="x" * 4097, user=operator)
+    assert Message.objects.count() == 0
