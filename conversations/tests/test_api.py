@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from conversations.models import Message, WhatsAppNumber
-from conversations.tests.factories import ConversationFactory, ContactFactory, UserFactory
+from conversations.tests.factories import ContactFactory, ConversationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

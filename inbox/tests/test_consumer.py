@@ -45,7 +45,7 @@ async def test_anonymous_user_is_refused() -> None:
     communicator = await connect(None)
     connected, code = await communicator.connect()
     assert not connected
-    await communicator.disconnect()
+    assert code == 4403
 
 
 async def test_user_without_a_role_is_refused() -> None:
@@ -86,6 +86,7 @@ async def test_rejected_delivery_publishes_nothing() -> None:
     user = await sync_to_async(UserFactory)(username="olga", role="operator")
     communicator = await connect(await sync_to_async(session_cookie)(user))
     connected, _ = await communicator.connect()
+    assert connected
     await communicator.receive_json_from()
     # No number is registered: the delivery is a dead letter and nobody is told.
     assert await sync_to_async(post_signed)(text_webhook(text="lost?")) == 200
