@@ -2,22 +2,29 @@
 
 Services call ``publish`` inside their transaction; the send is registered with
 ``transaction.on_commit``, so a browser never hears of a change that was rolled
-back, and hears of a committed one only after the commit. Payloads are plain
-JSON with a ``type``.
+back, and hears of a committed one before the request that made it is
+answered. Payloads are plain JSON with a ``type``.
 
 Groups are narrow: ``inbox`` carries list-level changes to everyone who may see
 every conversation, ``conversation.<id>`` carries what only matters to those
-viewing one thread.
+viewing one thread, ``user.<id>`` what concerns one operator.
+
+Sync code (request threads, RQ workers, management commands) publishes through
+one long-lived event loop per process, so the layer's Redis connections are
+made once, not per event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -25,6 +32,8 @@ logger = logging.getLogger(__name__)
 INBOX_GROUP = "inbox"
 # The consumer method that relays an event to the browser.
 RELAY_HANDLER = "inbox.event"
+PUBLISH_TIMEOUT = 5.0
+_background: set[asyncio.Future[None]] = set()
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -47,7 +56,19 @@ def _send(groups: tuple[str, ...], message: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(_send_all)(layer, groups, message)
+        if _running_loop() is not None:
+            # Called from async code (a consumer): publish without blocking the loop.
+            _background.add(task := asyncio.ensure_future(_send_all(layer, groups, message)))
+            task.add_done_callback(_background.discard)
+            return
+        if isinstance(layer, InMemoryChannelLayer):
+            # The embedded layer's queues belong to the server's own loop.
+            async_to_sync(_send_all)(layer, groups, message)
+            return
+        future = asyncio.run_coroutine_threadsafe(
+            _send_all(layer, groups, message), _publisher_loop()
+        )
+        future.result(timeout=PUBLISH_TIMEOUT)
     except Exception:
         # The data is committed; a browser that missed this re-syncs from the API.
         logger.exception("could not publish %s", message["event"]["type"])
@@ -56,3 +77,29 @@ def _send(groups: tuple[str, ...], message: dict[str, Any]) -> None:
 async def _send_all(layer: Any, groups: tuple[str, ...], message: dict[str, Any]) -> None:
     for group in groups:
         await layer.group_send(group, message)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid: int | None = None
+_loop_lock = threading.Lock()
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    """This process's publishing loop, started on first use (and again after a fork)."""
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid() or _loop.is_closed():
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=loop.run_forever, name="realtime-publisher", daemon=True
+            )
+            thread.start()
+            _loop, _loop_pid = loop, os.getpid()
+        return _loop

@@ -124,7 +124,15 @@ def webhook_receive(*, body: bytes) -> WebhookOutcome:
         events = parse_webhook(payload)
     except PayloadError as exc:
         return WebhookOutcome(delivery=_dead_letter(text, str(exc)))
-    return _apply_events(text, events)
+    for attempt in range(3):
+        try:
+            return _apply_events(text, events)
+        except IntegrityError:
+            # A concurrent delivery stored the same contact, conversation or
+            # message first; the next pass finds those rows and skips them.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _dead_letter(text: str, reason: str) -> WebhookDelivery:
@@ -206,19 +214,16 @@ def contact_upsert(*, sender: Sender) -> Contact:
     if contact is None and sender.wa_id:
         contact = Contact.objects.filter(wa_id=sender.wa_id).first()
     if contact is None:
+        # A concurrent first message from the same person makes this raise
+        # IntegrityError; webhook_receive applies the delivery again.
         phone, country = _phone_and_country(sender.wa_id)
-        try:
-            with transaction.atomic():
-                return Contact.objects.create(
-                    wa_id=sender.wa_id,
-                    user_id=sender.user_id,
-                    profile_name=sender.profile_name,
-                    phone=phone,
-                    country=country,
-                )
-        except IntegrityError:
-            # Another delivery created it at the same moment.
-            return contact_upsert(sender=sender)
+        return Contact.objects.create(
+            wa_id=sender.wa_id,
+            user_id=sender.user_id,
+            profile_name=sender.profile_name,
+            phone=phone,
+            country=country,
+        )
     changed = []
     if sender.user_id and not contact.user_id:
         contact.user_id = sender.user_id
@@ -255,46 +260,40 @@ def _conversation_for(number: WhatsAppNumber, contact: Contact) -> Conversation:
         Conversation.objects.select_for_update().filter(number=number, contact=contact).first()
     )
     if conversation is None:
-        try:
-            with transaction.atomic():
-                conversation = Conversation.objects.create(number=number, contact=contact)
-        except IntegrityError:
-            conversation = Conversation.objects.select_for_update().get(
-                number=number, contact=contact
-            )
+        conversation = Conversation.objects.create(number=number, contact=contact)
     conversation.number = number
     conversation.contact = contact
     return conversation
 
 
 def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) -> Message | None:
-    """Store a customer's message; None when this message id was already stored.
+    """Store a customer's message; None when this message id was already stored
+    (the first delivery stands).
 
-    Locks the conversation row. Publishes ``message.created`` after commit.
+    Call inside a transaction: locks the conversation row. Raises IntegrityError
+    when a concurrent delivery stores the same rows first (apply again then).
+    Publishes ``message.created`` after commit.
     """
     if Message.objects.filter(wamid=event.wamid).exists():
         return None
     contact = contact_upsert(sender=event.sender)
     conversation = _conversation_for(number, contact)
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                conversation=conversation,
-                direction=Message.Direction.IN,
-                wamid=event.wamid,
-                type=event.type,
-                text=event.text,
-                content=event.content,
-                context_wamid=str((event.context or {}).get("id", "")),
-                referral=event.referral,
-                status=Message.Status.RECEIVED,
-                error_code=event.errors[0].code if event.errors else None,
-                error_title=event.errors[0].title if event.errors else "",
-                error_details=event.errors[0].details if event.errors else "",
-                timestamp=event.timestamp,
-            )
-    except IntegrityError:
-        return None  # the same message id arrived concurrently: the first one stands
+    error = event.errors[0] if event.errors else None
+    message = Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.IN,
+        wamid=event.wamid,
+        type=event.type,
+        text=event.text,
+        content=event.content,
+        context_wamid=str((event.context or {}).get("id", "")),
+        referral=event.referral,
+        status=Message.Status.RECEIVED,
+        error_code=error.code if error else None,
+        error_title=error.title if error else "",
+        error_details=error.details if error else "",
+        timestamp=event.timestamp,
+    )
 
     fields = ["unread_count"]
     conversation.unread_count += 1
@@ -326,20 +325,21 @@ def message_status_apply(*, event: StatusUpdate) -> bool:
     Statuses only move forward. A report for a message not seen yet is kept and
     applied when the message gets its WhatsApp id. True when a message changed.
     """
-    try:
-        with transaction.atomic():
-            report = StatusReport.objects.create(
-                wamid=event.wamid,
-                status=event.status,
-                timestamp=event.timestamp,
-                recipient_id=event.recipient_id,
-                callback_data=event.biz_opaque_callback_data,
-                errors=[_error_dict(e) for e in event.errors],
-                pricing=event.pricing,
-                conversation_info=event.conversation,
-            )
-    except IntegrityError:
+    duplicate = StatusReport.objects.filter(
+        wamid=event.wamid, status=event.status, timestamp=event.timestamp
+    ).exists()
+    if duplicate:
         return False  # a repeated delivery of the same report
+    report = StatusReport.objects.create(
+        wamid=event.wamid,
+        status=event.status,
+        timestamp=event.timestamp,
+        recipient_id=event.recipient_id,
+        callback_data=event.biz_opaque_callback_data,
+        errors=[_error_dict(e) for e in event.errors],
+        pricing=event.pricing,
+        conversation_info=event.conversation,
+    )
     message = (
         Message.objects.select_for_update()
         .filter(wamid=event.wamid, direction=Message.Direction.OUT)

@@ -75,7 +75,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,10 +105,15 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=int(env("DATABASE_CONN_MAX_AGE", "600") or 0)
-        )
+    # Under ASGI every request runs in its own thread context, so persistent
+    # per-thread connections would pile up: connections come from psycopg's pool.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {
+            "min_size": int(env("DATABASE_POOL_MIN", "2") or 2),
+            "max_size": int(env("DATABASE_POOL_MAX", "20") or 20),
+            "timeout": 10,
+        }
     }
 else:
     DATABASES = {
@@ -129,10 +133,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Channel layer and jobs ----------------------------------------------
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
+    # Pub/sub: a group send is one PUBLISH, and group membership lives in the
+    # subscribing process, so a Redis restart cannot silently empty the groups.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 60}}
@@ -163,17 +169,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# In development the ASGI app serves static files itself (inbox.asgi); in
+# production a reverse proxy serves STATIC_ROOT (docs/deploy.md).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}
+    if not DEBUG
+    else {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = DEBUG
-if DEBUG:
-    STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from the finders, but wants the folder
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media")))
 
 # --- API ------------------------------------------------------------------

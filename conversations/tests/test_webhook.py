@@ -354,13 +354,18 @@ def test_database_unavailable_answers_5xx_and_stores_nothing(post_webhook, numbe
     if connection.vendor != "postgresql":
         pytest.skip("needs a database server to take away")
     original_port = settings_dict.get("PORT")
+    original_options = settings_dict["OPTIONS"]
     connection.close()
+    connection.close_pool()
     settings_dict["PORT"] = "1"  # nothing listens there
+    settings_dict["OPTIONS"] = {**original_options, "pool": {"timeout": 1}}
     try:
         response = post_webhook(fixture_bytes("webhook_text_message.json"))
     finally:
         connection.close()
+        connection.close_pool()
         settings_dict["PORT"] = original_port
+        settings_dict["OPTIONS"] = original_options
     assert response.status_code == 503
     assert Message.objects.count() == 0
     assert post_webhook(fixture_bytes("webhook_text_message.json")).status_code == 200

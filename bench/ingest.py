@@ -1,0 +1,280 @@
+"""Sustained webhook ingest through the whole path, beside bare INSERT+COMMIT.
+
+Starts its own database (a fresh one on the PostgreSQL server of DATABASE_URL),
+Redis db and Daphne process(es); posts signed one-message webhooks over
+keep-alive connections for a fixed time; checks that every accepted webhook is
+a committed row and a published event; then measures bare single-row
+INSERT+COMMIT through psycopg on the same server. Cleans up after itself.
+
+Last line: ``ingest events_per_s=<n> bare_insert_per_s=<n> ratio=<r> p50_ms=<n> p99_ms=<n>``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-app-secret"
+PHONE_NUMBER_ID = "106540352242922"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--servers", type=int, default=1, help="Daphne processes")
+    parser.add_argument("--port", type=int, default=8300)
+    parser.add_argument(
+        "--profile", metavar="DIR", help="record each server with py-spy into DIR (speedscope)"
+    )
+    args = parser.parse_args()
+
+    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
+    database = f"inbox_bench_{os.getpid()}"
+    admin_url = _with_db(base_url, "postgres")
+    bench_url = _with_db(base_url, database)
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    servers: list[subprocess.Popen[bytes]] = []
+    try:
+        env = os.environ.copy()
+        env.update(
+            DATABASE_URL=bench_url,
+            REDIS_URL=redis_url,
+            DJANGO_DEBUG="1",
+            DJANGO_LOG_LEVEL="WARNING",
+            WHATSAPP_APP_SECRET=SECRET,
+            WHATSAPP_ACCESS_TOKEN="bench",
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        )
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
+        subprocess.run(
+            [*manage, "demo_setup", "--phone-number-id", PHONE_NUMBER_ID],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+        ports = [args.port + i for i in range(args.servers)]
+        for port in ports:
+            command = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1"]
+            command += ["-p", str(port), "inbox.asgi:application"]
+            if args.profile:
+                output = Path(args.profile) / f"ingest-{port}.speedscope.json"
+                command = ["py-spy", "record", "-f", "speedscope", "-o", str(output), "--"] + command
+            servers.append(
+                subprocess.Popen(
+                    command,
+                    env=env,
+                    cwd=ROOT,
+                )
+            )
+        for port in ports:
+            _wait_for(f"http://127.0.0.1:{port}/health/")
+
+        accepted, latencies, published = asyncio.run(
+            _load(ports, args.connections, args.seconds, redis_url)
+        )
+        with psycopg.connect(bench_url) as conn:
+            stored = conn.execute(
+                "SELECT count(*) FROM conversations_message WHERE direction = 'in'"
+            ).fetchone()[0]
+        bare = _bare_insert_rate(bench_url, seconds=min(args.seconds, 5.0))
+    finally:
+        for server in servers:
+            server.send_signal(signal.SIGINT)
+        for server in servers:
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+    rate = accepted / args.seconds
+    if stored < accepted or published < accepted:
+        print(f"LOST: accepted={accepted} stored={stored} published={published}", file=sys.stderr)
+        return 1
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000 if latencies else 0.0
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0.0
+    print(
+        f"accepted={accepted} stored={stored} published={published} "
+        f"connections={args.connections} servers={args.servers} seconds={args.seconds}"
+    )
+    print(
+        f"ingest events_per_s={rate:.0f} bare_insert_per_s={bare:.0f} "
+        f"ratio={rate / bare:.2f} p50_ms={p50:.1f} p99_ms={p99:.1f}"
+    )
+    return 0
+
+
+def _with_db(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _wait_for(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (local server)
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"no answer from {url}")
+
+
+def _request(n: int, worker: int) -> bytes:
+    wa_id = f"4479{worker:04d}{n % 1000:04d}"
+    body = orjson.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "102290129340398",
+                    "changes": [
+                        {
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550783881",
+                                    "phone_number_id": PHONE_NUMBER_ID,
+                                },
+                                "contacts": [{"profile": {"name": f"Customer {wa_id}"}, "wa_id": wa_id}],
+                                "messages": [
+                                    {
+                                        "from": wa_id,
+                                        "id": f"wamid.BENCH{worker:03d}{n:09d}",
+                                        "timestamp": str(int(time.time())),
+                                        "type": "text",
+                                        "text": {"body": f"Where is my order {n}?"},
+                                    }
+                                ],
+                            },
+                            "field": "messages",
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    head = (
+        "POST /webhooks/whatsapp/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\n"
+        f"X-Hub-Signature-256: {signature}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    status_line = await reader.readline()
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    if length:
+        await reader.readexactly(length)
+    return int(status_line.split()[1])
+
+
+async def _load(
+    ports: list[int], connections: int, seconds: float, redis_url: str
+) -> tuple[int, list[float], int]:
+    from channels_redis.core import RedisChannelLayer
+
+    layer = RedisChannelLayer(hosts=[redis_url], capacity=100_000)
+    channel = await layer.new_channel()
+    await layer.group_add("inbox", channel)
+    published = 0
+    stop_listening = asyncio.Event()
+
+    async def listen() -> None:
+        nonlocal published
+        while not stop_listening.is_set():
+            try:
+                await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+            except TimeoutError:
+                continue
+            published += 1
+
+    listener = asyncio.create_task(listen())
+    deadline = time.monotonic() + seconds
+    latencies: list[float] = []
+    accepted = 0
+    errors = 0
+
+    async def client(worker: int) -> None:
+        nonlocal accepted, errors
+        port = ports[worker % len(ports)]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        n = 0
+        while time.monotonic() < deadline:
+            request = _request(n, worker)
+            started = time.perf_counter()
+            writer.write(request)
+            status = await _read_response(reader)
+            latencies.append(time.perf_counter() - started)
+            if status == 200:
+                accepted += 1
+            else:
+                errors += 1
+            n += 1
+        writer.close()
+
+    await asyncio.gather(*(client(i) for i in range(connections)))
+    # Events are sent after commit and before the answer; allow the last ones to land.
+    settle = time.monotonic() + 5
+    while published < accepted and time.monotonic() < settle:
+        await asyncio.sleep(0.1)
+    stop_listening.set()
+    await listener
+    if errors:
+        print(f"non-200 answers: {errors}", file=sys.stderr)
+    return accepted, latencies, published
+
+
+def _bare_insert_rate(url: str, seconds: float) -> float:
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE bench_bare (id bigserial PRIMARY KEY, body text NOT NULL)")
+        conn.commit()
+        count = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            conn.execute("INSERT INTO bench_bare (body) VALUES (%s)", ("Where is my order?",))
+            conn.commit()
+            count += 1
+        elapsed = time.perf_counter() - started
+        conn.execute("DROP TABLE bench_bare")
+        conn.commit()
+    return count / elapsed
+
+
+if __name__ == "__main__":
+    sys.exit(main())
