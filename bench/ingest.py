@@ -82,7 +82,16 @@ def main() -> int:
             command += ["-p", str(port), "inbox.asgi:application"]
             if args.profile:
                 output = Path(args.profile) / f"ingest-{port}.speedscope.json"
-                command = ["py-spy", "record", "-f", "speedscope", "-o", str(output), "--"] + command
+                command = [
+                    "py-spy",
+                    "record",
+                    "-f",
+                    "speedscope",
+                    "-o",
+                    str(output),
+                    "--",
+                    *command,
+                ]
             servers.append(
                 subprocess.Popen(
                     command,
@@ -162,7 +171,9 @@ def _request(n: int, worker: int) -> bytes:
                                     "display_phone_number": "15550783881",
                                     "phone_number_id": PHONE_NUMBER_ID,
                                 },
-                                "contacts": [{"profile": {"name": f"Customer {wa_id}"}, "wa_id": wa_id}],
+                                "contacts": [
+                                    {"profile": {"name": f"Customer {wa_id}"}, "wa_id": wa_id}
+                                ],
                                 "messages": [
                                     {
                                         "from": wa_id,
