@@ -1,0 +1,811 @@
+"""The simulated WhatsApp Cloud API: a business phone number, its customers and their phones.
+
+A ``Simulator`` plays the platform's side of both directions of the wire. It answers the
+Graph API calls a business app makes (sends, mark-as-read, media) and it posts signed
+webhooks to the app: messages its customers write, and the delivery statuses of what the
+business sent. It keeps what it saw so tests can assert on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import logging
+import random
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import requests
+
+from simulator import scripts, wire
+from simulator.server import SimulatorHTTPServer
+
+logger = logging.getLogger("simulator")
+
+WINDOW_SECONDS = 24 * 60 * 60
+"""How long after a customer's last message the business may send free-form messages."""
+
+# Upload limits by the top-level part of the mime type; anything else is a document.
+MEDIA_SIZE_LIMITS = {"image": 5 * 2**20, "audio": 16 * 2**20, "video": 16 * 2**20}
+DOCUMENT_SIZE_LIMIT = 100 * 2**20
+
+
+@dataclass(frozen=True)
+class Media:
+    """A stored media object: uploaded by the business or sent by a customer."""
+
+    data: bytes
+    mime_type: str
+    filename: str
+    token: str
+
+    @property
+    def sha256_hex(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def sha256_base64(self) -> str:
+        return base64.b64encode(hashlib.sha256(self.data).digest()).decode()
+
+
+@dataclass(frozen=True)
+class ApiAnswer:
+    """What a Graph API endpoint answers; ``after`` runs once the answer has been written."""
+
+    status: int
+    payload: Any
+    after: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
+class _Outbound:
+    """A message the business sent, with what its status webhooks must carry."""
+
+    wamid: str
+    wa_id: str
+    message_type: str
+    callback_data: str | None
+    conversation: dict[str, Any]
+    pricing: dict[str, Any]
+    error: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    code: int
+    http_status: int
+    title: str
+    details: str
+
+
+class Simulator:
+    """A local stand-in for the WhatsApp Cloud API serving one business phone number.
+
+    ``app_webhook_url`` receives the webhooks, signed with ``app_secret``; Graph API calls
+    must carry ``access_token`` as a bearer token. ``status_delay`` is the pause before each
+    status webhook (sent, delivered, read) of a message the business sent. ``customers`` are
+    ``(wa_id, profile name)`` pairs known from the start (they have not written yet, so their
+    service windows are closed); other numbers become customers on first contact.
+
+    ``auto_reply`` makes a customer answer each text the business sends them, a random
+    ``auto_reply_delay`` (seconds, as ``(low, high)``) after it was read. A webhook the app
+    does not answer with 200 is posted again up to ``webhook_retries`` times, after
+    ``webhook_backoff``, then twice that, and so on. ``seed`` makes the customers' choice of
+    words repeatable; ``clock`` (epoch seconds) replaces the wall clock.
+
+    Thread-safe. ``start()`` serves HTTP in a background thread; ``stop()`` ends the server
+    and every pending timer. Usable as a context manager.
+    """
+
+    def __init__(
+        self,
+        app_webhook_url: str,
+        app_secret: str,
+        access_token: str,
+        phone_number_id: str = "106540352242922",
+        display_phone_number: str = "15550783881",
+        waba_id: str = "102290129340398",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        status_delay: float = 0.3,
+        customers: list[tuple[str, str]] | None = None,
+        *,
+        auto_reply: bool = False,
+        auto_reply_delay: tuple[float, float] = (2.0, 5.0),
+        webhook_retries: int = 3,
+        webhook_backoff: float = 0.5,
+        webhook_timeout: float = 10.0,
+        seed: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.app_webhook_url = app_webhook_url
+        self.app_secret = app_secret
+        self.access_token = access_token
+        self.phone_number_id = phone_number_id
+        self.display_phone_number = display_phone_number
+        self.waba_id = waba_id
+        self.host = host
+        self.port = port
+        self.status_delay = status_delay
+        self.auto_reply = auto_reply
+        self.auto_reply_delay = auto_reply_delay
+        self.webhook_retries = webhook_retries
+        self.webhook_backoff = webhook_backoff
+        self.webhook_timeout = webhook_timeout
+        self.clock = clock
+
+        self.customers: dict[str, str] = dict(
+            scripts.DEFAULT_CUSTOMERS if customers is None else customers
+        )
+        """Known customers: wa_id -> WhatsApp profile name."""
+        self.customer_last_message_at: dict[str, float] = {}
+        """wa_id -> epoch seconds of the customer's last message; set it to move a window."""
+        self.template_categories: dict[str, str] = {}
+        """Template name -> category ("marketing", "utility", "authentication") for pricing;
+        templates not listed are priced as utility."""
+        self.read_receipts: list[dict[str, Any]] = []
+        """Mark-as-read requests: ``{"message_id", "typing_indicator", "received_at"}``."""
+        self.webhook_log: list[tuple[str, str, int | None]] = []
+        """One ``(kind, wamid, app's HTTP status or None if unreachable)`` per delivery
+        attempt; kind is "message" or a status ("sent", "delivered", "read", "failed")."""
+
+        self._lock = threading.RLock()
+        self._sent_changed = threading.Condition(self._lock)
+        self._sent: list[dict[str, Any]] = []
+        self._media: dict[str, Media] = {}
+        self._failures: deque[_Failure] = deque()
+        self._conversations: dict[tuple[str, str], tuple[str, int]] = {}
+        self._timers: set[threading.Timer] = set()
+        self._stopping = threading.Event()
+        self._rng = random.Random(seed)
+        self._openers = scripts.Script(scripts.OPENERS, self._rng)
+        self._replies = scripts.Script(scripts.REPLIES, self._rng)
+        self._chatter: tuple[float, float] | None = None
+        self._chatter_generation = 0
+        self._server: SimulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Simulator:
+        """Serve HTTP on ``host:port`` (port 0 picks a free one) in a daemon thread."""
+        with self._lock:
+            if self._server is not None:
+                raise RuntimeError("the simulator is already running")
+            self._stopping.clear()
+            self._server = SimulatorHTTPServer((self.host, self.port), self)
+            self.port = self._server.server_address[1]
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"whatsapp-simulator:{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop chatter, pending status and reply timers, webhook retries and the server.
+
+        A webhook being posted at that moment is allowed to finish its current attempt.
+        Calling it twice is harmless.
+        """
+        self._stopping.set()
+        with self._lock:
+            self._chatter = None
+            self._chatter_generation += 1
+            timers, self._timers = self._timers, set()
+            server, self._server = self._server, None
+            thread, self._thread = self._thread, None
+        for timer in timers:
+            timer.cancel()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the running server (a wildcard host reads as 127.0.0.1)."""
+        if self._server is None and not self.port:
+            raise RuntimeError("the simulator has no port until it is started")
+        host = self.host
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            address = None
+        if address is not None and address.is_unspecified:
+            host = "127.0.0.1"
+        elif address is not None and address.version == 6:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def graph_url(self) -> str:
+        """The Graph API base an app uses (its ``WHATSAPP_GRAPH_URL``), version included."""
+        return self.base_url + "/v23.0"
+
+    # --- customers writing to the business ---------------------------------------------------
+
+    def customer_says(
+        self,
+        wa_id: str,
+        text: str,
+        name: str | None = None,
+        timestamp: int | None = None,
+        context_wamid: str | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of a text the customer ``wa_id`` writes, and wait for the app.
+
+        ``name`` sets the customer's profile name; ``timestamp`` (epoch seconds) defaults to
+        now; ``context_wamid`` makes the message a reply to that business message. Opens the
+        customer's service window. Returns ``{"wamid", "status_code", "body"}``: the new
+        message id, the app's final HTTP status (None if unreachable) and the payload posted.
+        """
+        return self.customer_sends(
+            wa_id,
+            "text",
+            {"body": text},
+            name=name,
+            timestamp=timestamp,
+            context_wamid=context_wamid,
+        )
+
+    def customer_sends(
+        self,
+        wa_id: str,
+        message_type: str,
+        content: dict[str, Any],
+        *,
+        name: str | None = None,
+        timestamp: int | None = None,
+        context_wamid: str | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of any message type; ``content`` is the object under its type key.
+
+        ``customer_says`` and the media helpers are built on this; see ``customer_says`` for
+        the other arguments and the result.
+        """
+        wa_id = wire.wa_id_from(wa_id)
+        if not wa_id:
+            raise ValueError("a customer's wa_id must contain digits")
+        with self._lock:
+            profile_name = self._remember_customer(wa_id, name)
+            sent_at = int(self.clock()) if timestamp is None else int(timestamp)
+            previous = self.customer_last_message_at.get(wa_id, float("-inf"))
+            self.customer_last_message_at[wa_id] = max(previous, float(sent_at))
+        wamid = wire.inbound_wamid(wa_id)
+        context = (
+            {"from": self.display_phone_number, "id": context_wamid} if context_wamid else None
+        )
+        message = wire.inbound_message(
+            wa_id=wa_id,
+            wamid=wamid,
+            timestamp=sent_at,
+            message_type=message_type,
+            content=content,
+            context=context,
+        )
+        payload = self._webhook(
+            {
+                "contacts": [{"profile": {"name": profile_name}, "wa_id": wa_id}],
+                "messages": [message],
+            }
+        )
+        status_code = self._deliver("message", wamid, payload)
+        return {"wamid": wamid, "status_code": status_code, "body": payload}
+
+    def customer_sends_media(
+        self,
+        wa_id: str,
+        kind: str,
+        data: bytes,
+        mime_type: str,
+        *,
+        caption: str = "",
+        filename: str = "",
+        voice: bool = False,
+        name: str | None = None,
+        timestamp: int | None = None,
+        context_wamid: str | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of a media message (``kind`` is image, video, audio, document or
+        sticker). The bytes are stored so the app can fetch them through the media endpoints.
+
+        ``caption`` applies to image, video and document; ``filename`` to documents; ``voice``
+        marks audio as a voice note. Returns what ``customer_says`` returns.
+        """
+        if kind not in wire.MEDIA_TYPES:
+            raise ValueError(f"{kind!r} is not one of {', '.join(wire.MEDIA_TYPES)}")
+        media_id, media = self._store_media(data, mime_type, filename)
+        content: dict[str, Any] = {}
+        if caption and kind in ("image", "video", "document"):
+            content["caption"] = caption
+        if kind == "document":
+            content["filename"] = filename or "document"
+        content.update({"mime_type": mime_type, "sha256": media.sha256_base64, "id": media_id})
+        if self._server is not None:
+            content["url"] = self._media_url(media_id, media)
+        if kind == "audio":
+            content["voice"] = voice
+        if kind == "sticker":
+            content["animated"] = False
+        return self.customer_sends(
+            wa_id, kind, content, name=name, timestamp=timestamp, context_wamid=context_wamid
+        )
+
+    def customer_sends_image(
+        self,
+        wa_id: str,
+        data: bytes,
+        mime_type: str = "image/jpeg",
+        caption: str = "",
+        *,
+        name: str | None = None,
+        timestamp: int | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of a photo the customer sends; see ``customer_sends_media``."""
+        return self.customer_sends_media(
+            wa_id, "image", data, mime_type, caption=caption, name=name, timestamp=timestamp
+        )
+
+    def customer_sends_document(
+        self,
+        wa_id: str,
+        data: bytes,
+        filename: str,
+        mime_type: str = "application/pdf",
+        caption: str = "",
+        *,
+        name: str | None = None,
+        timestamp: int | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of a file the customer sends; see ``customer_sends_media``."""
+        return self.customer_sends_media(
+            wa_id,
+            "document",
+            data,
+            mime_type,
+            caption=caption,
+            filename=filename,
+            name=name,
+            timestamp=timestamp,
+        )
+
+    def customer_reacts(
+        self, wa_id: str, message_wamid: str, emoji: str, *, timestamp: int | None = None
+    ) -> dict[str, Any]:
+        """Post the webhook of a reaction to ``message_wamid`` (an empty emoji removes it)."""
+        return self.customer_sends(
+            wa_id, "reaction", {"message_id": message_wamid, "emoji": emoji}, timestamp=timestamp
+        )
+
+    # --- what the business did ---------------------------------------------------------------
+
+    def sent_messages(self) -> list[dict[str, Any]]:
+        """Every message the business sent and the API accepted, oldest first.
+
+        Each is ``{"wamid", "to" (the wa_id), "type", "payload" (the request body),
+        "received_at" (epoch seconds)}``. Refused requests are not listed.
+        """
+        with self._lock:
+            return [dict(record) for record in self._sent]
+
+    def wait_for_sent(
+        self,
+        predicate: Callable[[dict[str, Any]], bool] | None = None,
+        timeout: float = 10.0,
+        *,
+        since: int = 0,
+    ) -> dict[str, Any]:
+        """The oldest sent message from index ``since`` on that matches ``predicate``.
+
+        Messages already sent count; otherwise waits for one. Pass
+        ``since=len(sim.sent_messages())`` to wait for a new one. Raises ``TimeoutError``.
+        """
+        deadline = time.monotonic() + timeout
+        with self._sent_changed:
+            while True:
+                for record in self._sent[since:]:
+                    if predicate is None or predicate(record):
+                        return dict(record)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no matching message was sent within {timeout} s")
+                self._sent_changed.wait(remaining)
+
+    def fail_next(
+        self,
+        code: int,
+        http_status: int = 400,
+        title: str | None = None,
+        details: str | None = None,
+    ) -> None:
+        """Make the next valid send request fail with this Graph error.
+
+        ``title`` and ``details`` default to the platform's wording for known codes. Each call
+        queues one failure; the sends after the queue is used up succeed again. A failed send
+        is not recorded and posts no status webhook.
+        """
+        known_title, known_details = wire.KNOWN_ERRORS.get(code, ("Error", "Request failed."))
+        with self._lock:
+            self._failures.append(
+                _Failure(code, http_status, title or known_title, details or known_details)
+            )
+
+    # --- chatter -----------------------------------------------------------------------------
+
+    def start_chatter(
+        self, interval: tuple[float, float] = (20.0, 45.0), *, first_after: float | None = None
+    ) -> None:
+        """Let a random known customer write a support request every ``interval`` seconds.
+
+        The pause is drawn anew each time between ``interval[0]`` and ``interval[1]``; the
+        first message comes after ``first_after`` seconds when given. Calling it again
+        replaces the previous rhythm. Ends with ``stop_chatter()`` or ``stop()``.
+        """
+        low, high = interval
+        if not 0 <= low <= high:
+            raise ValueError("interval must be (low, high) with 0 <= low <= high")
+        with self._lock:
+            self._chatter = (low, high)
+            self._chatter_generation += 1
+            generation = self._chatter_generation
+            delay = self._rng.uniform(low, high) if first_after is None else first_after
+        self._later(delay, self._chatter_tick, generation)
+
+    def stop_chatter(self) -> None:
+        """End chatter; a message being posted at that moment still arrives."""
+        with self._lock:
+            self._chatter = None
+            self._chatter_generation += 1
+
+    # --- the Graph API (called by the HTTP layer) --------------------------------------------
+
+    def authorize(self, authorization: str | None, query_token: str | None = None) -> None:
+        """Check a request's access token (bearer header or ``access_token`` query value).
+
+        Raises ``wire.GraphFault`` (401, code 190) when it is missing or wrong.
+        """
+        token = query_token or ""
+        if authorization:
+            scheme, _, value = authorization.strip().partition(" ")
+            token = value.strip() if scheme.lower() == "bearer" else ""
+        if not token or not secrets.compare_digest(token, self.access_token):
+            raise wire.invalid_token()
+
+    def api_send(self, phone_number_id: str, body: Any) -> ApiAnswer:
+        """``POST /{version}/{phone_number_id}/messages``: a send or a mark-as-read.
+
+        A send is answered at once; its status webhooks start from ``ApiAnswer.after``, which
+        the caller runs after writing the answer. Raises ``wire.GraphFault`` on refusal.
+        """
+        if phone_number_id != self.phone_number_id:
+            raise wire.unknown_object(phone_number_id, "post")
+        if isinstance(body, dict) and body.get("status") == "read":
+            return self._mark_read(body)
+        message_type = wire.validate_send(body)
+        to = body["to"]
+        wa_id = wire.wa_id_from(to)
+        callback_data = body.get("biz_opaque_callback_data")
+        with self._lock:
+            if self._failures:
+                failure = self._failures.popleft()
+                raise wire.GraphFault(
+                    failure.http_status,
+                    wire.injected_error(failure.code, failure.title, failure.details),
+                )
+            self._remember_customer(wa_id, None)
+            now = self.clock()
+            last = self.customer_last_message_at.get(wa_id)
+            window_open = last is not None and now - last <= WINDOW_SECONDS
+            error = None
+            if message_type != "template" and not window_open:
+                error = wire.error_object(131047, *wire.KNOWN_ERRORS[131047])
+            if message_type == "template":
+                category = self.template_categories.get(body["template"]["name"], "utility")
+            else:
+                category = "service"
+            conversation, pricing = self._pricing(wa_id, category, window_open, now)
+            wamid = wire.outbound_wamid(wa_id)
+            self._sent.append(
+                {
+                    "wamid": wamid,
+                    "to": wa_id,
+                    "type": message_type,
+                    "payload": body,
+                    "received_at": now,
+                }
+            )
+            self._sent_changed.notify_all()
+        outbound = _Outbound(
+            wamid=wamid,
+            wa_id=wa_id,
+            message_type=message_type,
+            callback_data=str(callback_data) if callback_data not in (None, "") else None,
+            conversation=conversation,
+            pricing=pricing,
+            error=error,
+        )
+        message: dict[str, Any] = {"id": wamid}
+        if message_type == "template":
+            message["message_status"] = "accepted"
+        payload = {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": wa_id}],
+            "messages": [message],
+        }
+        return ApiAnswer(200, payload, after=lambda: self._start_statuses(outbound))
+
+    def api_media_upload(self, phone_number_id: str, content_type: str, body: bytes) -> ApiAnswer:
+        """``POST /{version}/{phone_number_id}/media``: store an uploaded file, answer its id."""
+        if phone_number_id != self.phone_number_id:
+            raise wire.unknown_object(phone_number_id, "post")
+        usage = "Upload media as multipart/form-data with the fields messaging_product, type, file."
+        if not content_type.lower().startswith("multipart/form-data"):
+            raise wire.invalid_parameter("Invalid parameter", usage)
+        try:
+            fields = wire.parse_multipart(content_type, body)
+        except ValueError as exc:
+            raise wire.invalid_parameter("Invalid parameter", usage) from exc
+        product = fields.get("messaging_product")
+        if product is None:
+            raise wire.required("", "messaging_product")
+        if product[0].decode("utf-8", "replace").strip() != "whatsapp":
+            raise wire.invalid_parameter(
+                "Param messaging_product must be one of {WHATSAPP}.",
+                'messaging_product must be "whatsapp".',
+            )
+        if "file" not in fields:
+            raise wire.required("", "file")
+        if "type" not in fields:
+            raise wire.required("", "type")
+        data, part_type, filename = fields["file"]
+        mime_type = fields["type"][0].decode("utf-8", "replace").strip() or part_type
+        limit = MEDIA_SIZE_LIMITS.get(mime_type.split("/")[0], DOCUMENT_SIZE_LIMIT)
+        if len(data) > limit:
+            raise wire.GraphFault(
+                400,
+                wire.injected_error(
+                    131053,
+                    "Media upload error",
+                    f"{mime_type} files may be at most {limit // 2**20} MB; "
+                    f"this one has {len(data)} bytes.",
+                ),
+            )
+        media_id, _ = self._store_media(data, mime_type, filename)
+        return ApiAnswer(200, {"id": media_id})
+
+    def api_media_info(self, media_id: str) -> ApiAnswer:
+        """``GET /{version}/{media_id}``: the download URL and facts of a stored file."""
+        with self._lock:
+            media = self._media.get(media_id)
+        if media is None:
+            raise wire.unknown_object(media_id, "get")
+        return ApiAnswer(
+            200,
+            {
+                "url": self._media_url(media_id, media),
+                "mime_type": media.mime_type,
+                "sha256": media.sha256_hex,
+                "file_size": len(media.data),
+                "id": media_id,
+                "messaging_product": "whatsapp",
+            },
+        )
+
+    def api_media_delete(self, media_id: str) -> ApiAnswer:
+        """``DELETE /{version}/{media_id}``: forget a stored file."""
+        with self._lock:
+            media = self._media.pop(media_id, None)
+        if media is None:
+            raise wire.unknown_object(media_id, "delete")
+        return ApiAnswer(200, {"success": True})
+
+    def api_media_download(self, media_id: str, token: str | None) -> Media:
+        """``GET /media-download/{media_id}?token=...``: the file behind a media URL.
+
+        The caller has already checked the bearer token. Raises ``wire.GraphFault`` (404)
+        when the file is unknown or the URL's token does not match.
+        """
+        with self._lock:
+            media = self._media.get(media_id)
+        if media is None or not secrets.compare_digest(token or "", media.token):
+            raise wire.GraphFault(
+                404, wire.graph_error(100, "The media URL is not valid or has expired.")
+            )
+        return media
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _remember_customer(self, wa_id: str, name: str | None) -> str:
+        """The customer's profile name, registering them on first contact. Needs the lock."""
+        if name:
+            self.customers[wa_id] = name
+        elif wa_id not in self.customers:
+            self.customers[wa_id] = f"Customer {wa_id[-4:]}"
+        return self.customers[wa_id]
+
+    def _mark_read(self, body: dict[str, Any]) -> ApiAnswer:
+        message_id = wire.validate_mark_read(body)
+        with self._lock:
+            self.read_receipts.append(
+                {
+                    "message_id": message_id,
+                    "typing_indicator": body.get("typing_indicator") is not None,
+                    "received_at": self.clock(),
+                }
+            )
+        return ApiAnswer(200, {"success": True})
+
+    def _pricing(
+        self, wa_id: str, category: str, window_open: bool, now: float
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Conversation and pricing objects for a message; needs the lock.
+
+        Per-message pricing: free-form replies inside the window and utility templates sent
+        while the window is open are free; other templates are charged.
+        """
+        key = (wa_id, category)
+        current = self._conversations.get(key)
+        if current is None or current[1] <= now:
+            current = (wire.conversation_id(), int(now) + WINDOW_SECONDS)
+            self._conversations[key] = current
+        free = category == "service" or (category == "utility" and window_open)
+        conversation = {
+            "id": current[0],
+            "expiration_timestamp": str(current[1]),
+            "origin": {"type": category},
+        }
+        pricing = {
+            "billable": not free,
+            "pricing_model": "PMP",
+            "category": category,
+            "type": "free_customer_service" if free else "regular",
+        }
+        return conversation, pricing
+
+    def _start_statuses(self, outbound: _Outbound) -> None:
+        steps = ("failed",) if outbound.error else ("sent", "delivered", "read")
+        self._later(self.status_delay, self._post_status, outbound, steps, 0)
+
+    def _post_status(self, outbound: _Outbound, steps: tuple[str, ...], index: int) -> None:
+        """Post one status webhook, then schedule the next; statuses of a message stay in
+        order because the next one is scheduled only after this one was delivered."""
+        name = steps[index]
+        status: dict[str, Any] = {
+            "id": outbound.wamid,
+            "status": name,
+            "timestamp": str(int(self.clock())),
+            "recipient_id": outbound.wa_id,
+        }
+        if outbound.callback_data is not None:
+            status["biz_opaque_callback_data"] = outbound.callback_data
+        if outbound.error is not None:
+            status["errors"] = [outbound.error]
+        else:
+            conversation = dict(outbound.conversation)
+            if name != "sent":
+                # The platform states the conversation's expiry only with the "sent" status.
+                conversation.pop("expiration_timestamp")
+            status["conversation"] = conversation
+            status["pricing"] = dict(outbound.pricing)
+        self._deliver(name, outbound.wamid, self._webhook({"statuses": [status]}))
+        if index + 1 < len(steps):
+            self._later(self.status_delay, self._post_status, outbound, steps, index + 1)
+        elif name == "read" and self.auto_reply and outbound.message_type == "text":
+            low, high = self.auto_reply_delay
+            self._later(self._rng.uniform(low, high), self._reply, outbound.wa_id)
+
+    def _reply(self, wa_id: str) -> None:
+        with self._lock:
+            line = self._replies.next_line(wa_id)
+        self.customer_says(wa_id, line)
+
+    def _chatter_tick(self, generation: int) -> None:
+        with self._lock:
+            if self._chatter is None or generation != self._chatter_generation:
+                return
+            if not self.customers:
+                return
+            wa_id = self._rng.choice(sorted(self.customers))
+            line = self._openers.next_line(wa_id)
+            delay = self._rng.uniform(*self._chatter)
+        # Schedule the next line first, so a slow app does not stretch the rhythm.
+        self._later(delay, self._chatter_tick, generation)
+        self.customer_says(wa_id, line)
+
+    def _store_media(self, data: bytes, mime_type: str, filename: str) -> tuple[str, Media]:
+        media = Media(
+            data=data, mime_type=mime_type, filename=filename, token=secrets.token_urlsafe(16)
+        )
+        with self._lock:
+            media_id = wire.media_id()
+            while media_id in self._media:
+                media_id = wire.media_id()
+            self._media[media_id] = media
+        return media_id, media
+
+    def _media_url(self, media_id: str, media: Media) -> str:
+        return f"{self.base_url}/media-download/{media_id}?token={media.token}"
+
+    def _webhook(self, value: dict[str, Any]) -> dict[str, Any]:
+        return wire.webhook(
+            waba_id=self.waba_id,
+            display_phone_number=self.display_phone_number,
+            phone_number_id=self.phone_number_id,
+            value=value,
+        )
+
+    def _deliver(self, kind: str, wamid: str, payload: dict[str, Any]) -> int | None:
+        """POST a signed webhook to the app, retrying like the platform until it answers 200.
+
+        Returns the app's last HTTP status, or None when it could not be reached.
+        """
+        body = wire.encode(payload)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": wire.sign(body, self.app_secret),
+            "User-Agent": "facebookexternalua",
+        }
+        status: int | None = None
+        for attempt in range(self.webhook_retries + 1):
+            if attempt and self._stopping.wait(self.webhook_backoff * 2 ** (attempt - 1)):
+                break
+            try:
+                response = requests.post(
+                    self.app_webhook_url, data=body, headers=headers, timeout=self.webhook_timeout
+                )
+                status = response.status_code
+                outcome = str(status)
+            except requests.RequestException as exc:
+                status = None
+                outcome = f"unreachable ({type(exc).__name__})"
+            with self._lock:
+                self.webhook_log.append((kind, wamid, status))
+            retry_note = f" (attempt {attempt + 1})" if attempt else ""
+            logger.info("webhook %-9s %s -> %s%s", kind, wamid, outcome, retry_note)
+            if status == 200:
+                break
+        return status
+
+    def _later(self, delay: float, function: Callable[..., None], *args: Any) -> None:
+        """Run ``function(*args)`` after ``delay`` seconds on its own thread, unless stopped."""
+        if self._stopping.is_set():
+            return
+        timer = threading.Timer(max(delay, 0.0), self._run_timer, args=(function, args))
+        timer.daemon = True
+        with self._lock:
+            self._timers.add(timer)
+        timer.start()
+
+    def _run_timer(self, function: Callable[..., None], args: tuple[Any, ...]) -> None:
+        current = threading.current_thread()
+        if isinstance(current, threading.Timer):
+            with self._lock:
+                self._timers.discard(current)
+        if self._stopping.is_set():
+            return
+        try:
+            function(*args)
+        except Exception:
+            logger.exception("the simulator failed while running %s", function.__name__)
