@@ -218,9 +218,9 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 async def _load(
     ports: list[int], connections: int, seconds: float, redis_url: str
 ) -> tuple[int, list[float], int]:
-    from channels_redis.core import RedisChannelLayer
+    from channels_redis.pubsub import RedisPubSubChannelLayer
 
-    layer = RedisChannelLayer(hosts=[redis_url], capacity=100_000)
+    layer = RedisPubSubChannelLayer(hosts=[redis_url])
     channel = await layer.new_channel()
     await layer.group_add("inbox", channel)
     published = 0

@@ -1,6 +1,8 @@
 """HTTP and WebSocket entry point (Daphne)."""
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -20,13 +22,25 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from conversations.webhook import webhook_asgi  # noqa: E402
 from inbox.consumers import InboxConsumer  # noqa: E402
 
+WEBHOOK_PATH = "/webhooks/whatsapp/"
 websocket_urlpatterns = [path("ws/inbox/", InboxConsumer.as_asgi())]
+
+
+async def http(
+    scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+) -> None:
+    """WhatsApp's webhooks take the lean path; every other request goes to Django."""
+    if scope["path"] == WEBHOOK_PATH:
+        return await webhook_asgi(scope, receive, send)
+    return await django_asgi_app(scope, receive, send)
+
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
