@@ -1,0 +1,112 @@
+// The live connection: reconnects with backoff and tells the page every time it
+// is open again, so the page can re-read what it may have missed.
+
+const PING_EVERY_MS = 25_000;
+const MAX_DELAY_MS = 15_000;
+
+export class LiveSocket {
+  /**
+   * @param {string} url ws(s)://host/ws/inbox/
+   * @param {{onOpen: () => void, onEvent: (event: object) => void,
+   *          onState: (state: "live"|"reconnecting"|"offline") => void}} handlers
+   */
+  constructor(url, handlers) {
+    this.url = url;
+    this.handlers = handlers;
+    this.ws = null;
+    this.attempt = 0;
+    this.running = false;
+    this.retryTimer = null;
+    this.pingTimer = null;
+    this.awaitingPong = false;
+    this.connections = 0; // successful opens so far
+  }
+
+  start() {
+    if (this.running) return;
+    this.running = true;
+    this.connect();
+  }
+
+  /** Closes the connection and stays disconnected until start(). */
+  stop() {
+    this.running = false;
+    clearTimeout(this.retryTimer);
+    this.closeCurrent();
+    this.handlers.onState("offline");
+  }
+
+  /** Drops the current connection as a network failure would; it comes back by itself. */
+  close() {
+    if (this.ws) this.ws.close();
+  }
+
+  connect() {
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.addEventListener("open", () => {
+      if (ws !== this.ws) return;
+      this.attempt = 0;
+      this.connections += 1;
+      this.startPings();
+      this.handlers.onState("live");
+      this.handlers.onOpen();
+    });
+    ws.addEventListener("message", (message) => {
+      if (ws !== this.ws) return;
+      let event;
+      try {
+        event = JSON.parse(message.data);
+      } catch {
+        return;
+      }
+      if (event.type === "pong") {
+        this.awaitingPong = false;
+        return;
+      }
+      this.handlers.onEvent(event);
+    });
+    ws.addEventListener("close", () => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      clearInterval(this.pingTimer);
+      if (this.running) this.scheduleReconnect();
+    });
+  }
+
+  closeCurrent() {
+    clearInterval(this.pingTimer);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) ws.close();
+  }
+
+  scheduleReconnect() {
+    this.handlers.onState("reconnecting");
+    const base = Math.min(MAX_DELAY_MS, 500 * 2 ** this.attempt);
+    const delay = base * (0.8 + Math.random() * 0.4);
+    this.attempt += 1;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (this.running) this.connect();
+    }, delay);
+  }
+
+  // A connection that stops answering (sleeping laptop, dropped Wi-Fi) may never
+  // report a close: an unanswered ping closes it so it reconnects.
+  startPings() {
+    clearInterval(this.pingTimer);
+    this.awaitingPong = false;
+    this.pingTimer = setInterval(() => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+      if (this.awaitingPong) {
+        // Its close handshake could hang as well: give up on it now.
+        this.closeCurrent();
+        if (this.running) this.scheduleReconnect();
+        return;
+      }
+      this.awaitingPong = true;
+      this.ws.send(JSON.stringify({ type: "ping" }));
+    }, PING_EVERY_MS);
+  }
+}
