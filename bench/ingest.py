@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
 import os
 import signal
 import statistics
@@ -25,8 +23,10 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import orjson
 import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from simulator import wire
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-app-secret"
@@ -156,46 +156,30 @@ def _wait_for(url: str, timeout: float = 30) -> None:
 
 
 def _request(n: int, worker: int) -> bytes:
+    """One signed single-message webhook, in the platform's exact format."""
     wa_id = f"4479{worker:04d}{n % 1000:04d}"
-    body = orjson.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "102290129340398",
-                    "changes": [
-                        {
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "15550783881",
-                                    "phone_number_id": PHONE_NUMBER_ID,
-                                },
-                                "contacts": [
-                                    {"profile": {"name": f"Customer {wa_id}"}, "wa_id": wa_id}
-                                ],
-                                "messages": [
-                                    {
-                                        "from": wa_id,
-                                        "id": f"wamid.BENCH{worker:03d}{n:09d}",
-                                        "timestamp": str(int(time.time())),
-                                        "type": "text",
-                                        "text": {"body": f"Where is my order {n}?"},
-                                    }
-                                ],
-                            },
-                            "field": "messages",
-                        }
-                    ],
-                }
-            ],
-        }
+    message = wire.inbound_message(
+        wa_id=wa_id,
+        wamid=f"wamid.BENCH{worker:03d}{n:09d}",
+        timestamp=int(time.time()),
+        message_type="text",
+        content={"body": f"Where is my order {n}?"},
     )
-    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    body = wire.encode(
+        wire.webhook(
+            waba_id="102290129340398",
+            display_phone_number="15550783881",
+            phone_number_id=PHONE_NUMBER_ID,
+            value={
+                "contacts": [{"profile": {"name": f"Customer {wa_id}"}, "wa_id": wa_id}],
+                "messages": [message],
+            },
+        )
+    )
     head = (
         "POST /webhooks/whatsapp/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         "Content-Type: application/json\r\n"
-        f"X-Hub-Signature-256: {signature}\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"X-Hub-Signature-256: {wire.sign(body, SECRET)}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
 

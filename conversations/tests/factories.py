@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from conversations.models import Contact, Conversation, WhatsAppNumber
+from simulator import wire
 
 _ids = itertools.count(1)
 
@@ -116,27 +117,12 @@ def status_webhook(
 
 
 def _envelope(phone_number_id: str, value: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "102290129340398",
-                "changes": [
-                    {
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": "15550783881",
-                                "phone_number_id": phone_number_id,
-                            },
-                            **value,
-                        },
-                        "field": "messages",
-                    }
-                ],
-            }
-        ],
-    }
+    return wire.webhook(
+        waba_id="102290129340398",
+        display_phone_number="15550783881",
+        phone_number_id=phone_number_id,
+        value=value,
+    )
 
 
 def body(payload: dict[str, Any]) -> bytes:
