@@ -131,6 +131,23 @@ class ConversationMessages(generics.ListCreateAPIView):
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
+class ConversationRead(generics.GenericAPIView):
+    """Mark the conversation's messages as seen by the team: unread count to zero."""
+
+    serializer_class = ConversationSerializer
+    permission_classes = [IsInboxUser]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.conversations_visible_to(self.request.user)
+
+    @extend_schema(request=None, responses={200: ConversationSerializer, 404: ERROR_SCHEMA})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        conversation = services.conversation_mark_read(
+            conversation=self.get_object(), user=request.user
+        )
+        return Response(ConversationSerializer(conversation).data)
+
+
 class NumberList(generics.ListCreateAPIView):
     """Business numbers; admins register new ones."""
 

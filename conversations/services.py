@@ -414,6 +414,31 @@ def _publish_message(message: Message, conversation: Conversation | None, event_
     )
 
 
+def conversation_mark_read(*, conversation: Conversation, user: Any) -> Conversation:
+    """The operator has seen the thread: its unread count drops to zero.
+
+    Publishes ``conversation.updated`` after commit when the count changed.
+    """
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("number", "contact", "assignee")
+            .get(pk=conversation.pk)
+        )
+        if conversation.unread_count:
+            conversation.unread_count = 0
+            conversation.save(update_fields=["unread_count"])
+            realtime.publish(
+                "conversation.updated",
+                {
+                    "conversation_id": conversation.pk,
+                    "conversation": conversation_payload(conversation),
+                },
+                groups=(realtime.INBOX_GROUP, realtime.conversation_group(conversation.pk)),
+            )
+    return conversation
+
+
 # --- Outbound ----------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ api_v1 = [
         api.ConversationMessages.as_view(),
         name="conversation-messages",
     ),
+    path("conversations/<int:pk>/read/", api.ConversationRead.as_view(), name="conversation-read"),
     path("numbers/", api.NumberList.as_view(), name="number-list"),
 ]
 

@@ -195,3 +195,13 @@ def test_openapi_schema_describes_the_api(client) -> None:
     } <= set(paths)
     assert "409" in paths["/api/v1/conversations/{id}/messages/"]["post"]["responses"]
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_marking_read_zeroes_the_unread_count_for_the_team(api) -> None:
+    conversation = ConversationFactory(unread_count=3)
+    response = api.post(f"/api/v1/conversations/{conversation.id}/read/")
+    assert response.status_code == 200
+    assert response.json()["unread_count"] == 0
+    listed = api.get("/api/v1/conversations/").json()["results"][0]
+    assert listed["unread_count"] == 0
+    assert api.post("/api/v1/conversations/999999/read/").status_code == 404

@@ -92,3 +92,20 @@ async def test_rejected_delivery_publishes_nothing() -> None:
     assert await sync_to_async(post_signed)(text_webhook(text="lost?")) == 200
     assert await communicator.receive_nothing(timeout=0.5)
     await communicator.disconnect()
+
+
+async def test_marking_read_is_pushed_to_other_operators() -> None:
+    from conversations import services
+    from conversations.tests.factories import ConversationFactory
+
+    user = await sync_to_async(UserFactory)(username="olga", role="operator")
+    conversation = await sync_to_async(ConversationFactory)(unread_count=2)
+    communicator = await connect(await sync_to_async(session_cookie)(user))
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.receive_json_from()
+    await sync_to_async(services.conversation_mark_read)(conversation=conversation, user=user)
+    event = await communicator.receive_json_from(timeout=5)
+    assert event["type"] == "conversation.updated"
+    assert (event["conversation_id"], event["conversation"]["unread_count"]) == (conversation.id, 0)
+    await communicator.disconnect()

@@ -53,5 +53,8 @@ export function createApi(conversationsUrl) {
     sendText(id, text) {
       return request("POST", threadUrl(id), { text });
     },
+    markRead(id) {
+      return request("POST", `${conversationsUrl}${id}/read/`, {});
+    },
   };
 }

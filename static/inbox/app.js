@@ -37,7 +37,6 @@ const ui = {
 };
 
 const conversations = new Map(); // id -> conversation as the API shapes it
-const seenUnread = new Map(); // id -> unread count the operator already saw in this tab
 let openId = null;
 let messages = new Map(); // message id -> message, for the open thread only
 let threadLoads = 0; // lets a slow answer for a thread no longer shown be dropped
@@ -56,8 +55,14 @@ function byActivity(a, b) {
 }
 
 function unreadOf(conversation) {
-  if (conversation.id === openId) return 0;
-  return Math.max(0, conversation.unread_count - (seenUnread.get(conversation.id) ?? 0));
+  return conversation.id === openId ? 0 : conversation.unread_count;
+}
+
+/** The open thread is being read: the server zeroes its count for the whole team. */
+function markRead(id) {
+  const conversation = conversations.get(id);
+  if (!conversation || conversation.unread_count === 0) return;
+  api.markRead(id).then(upsertConversation, (error) => redirectIfSignedOut(error));
 }
 
 /** Keeps the newer of what we have and `incoming` (an API answer may be older than an event). */
@@ -65,8 +70,6 @@ function upsertConversation(incoming) {
   const current = conversations.get(incoming.id);
   if (current && epoch(incoming.last_message_at) < epoch(current.last_message_at)) return;
   conversations.set(incoming.id, incoming);
-  if (incoming.unread_count < (seenUnread.get(incoming.id) ?? 0)) seenUnread.delete(incoming.id);
-  if (incoming.id === openId) seenUnread.set(incoming.id, incoming.unread_count);
 }
 
 function renderList() {
@@ -154,6 +157,7 @@ async function loadThread(id) {
     ]);
     if (load !== threadLoads || id !== openId) return;
     upsertConversation(conversation);
+    markRead(id);
     const follow = messages.size === 0 || isNearBottom();
     for (const message of thread) putMessage(message);
     if (follow) scrollToBottom();
@@ -170,7 +174,7 @@ function openConversation(id) {
   messages = new Map();
   ui.thread.replaceChildren();
   showComposerError("");
-  if (conversations.has(id)) seenUnread.set(id, conversations.get(id).unread_count);
+  markRead(id);
   if (location.hash !== `#c${id}`) location.hash = `c${id}`;
   renderList();
   renderHeader();
@@ -214,7 +218,12 @@ function onEvent(event) {
       const follow = isNearBottom();
       putMessage(event.message);
       if (follow) scrollToBottom();
+      markRead(openId);
     }
+    renderList();
+    if (event.conversation_id === openId) renderHeader();
+  } else if (event.type === "conversation.updated") {
+    upsertConversation(event.conversation);
     renderList();
     if (event.conversation_id === openId) renderHeader();
   } else if (event.type === "message.updated" && event.conversation_id === openId) {
