@@ -6,6 +6,7 @@ import responses
 
 from conftest import FIXTURES_DIR
 from whatsapp.client import GraphAPIError, GraphClient, GraphUnreachable, text_message
+from whatsapp.events import PlatformError
 
 BASE = "https://graph.example.test/v23.0"
 SEND_URL = f"{BASE}/106540352242922/messages"
@@ -98,3 +99,33 @@ def test_a_refused_connection_never_delivered() -> None:
     with pytest.raises(GraphUnreachable) as caught:
         client.send_message("1", {})
     assert caught.value.maybe_delivered is False
+
+
+@pytest.mark.parametrize(
+    "name", ["send_text_response.json", "send_image_response.json", "send_template_response.json"]
+)
+@responses.activate
+def test_every_documented_send_response_gives_the_message_id(
+    client: GraphClient, name: str
+) -> None:
+    body = fixture(name)
+    responses.post(SEND_URL, json=body)
+    result = client.send_message("106540352242922", {})
+    assert result.wamid == body["messages"][0]["id"]
+    assert result.wa_id == body["contacts"][0]["wa_id"]
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "title"),
+    [
+        ("error_object_131047_re_engagement.json", 131047, "Re-engagement message"),
+        ("error_object_131053_media_upload_error.json", 131053, "Media upload error"),
+    ],
+)
+def test_documented_error_objects_keep_code_title_and_details(
+    name: str, code: int, title: str
+) -> None:
+    raw = fixture(name)
+    error = PlatformError.from_payload(raw)
+    assert (error.code, error.title) == (code, title)
+    assert error.details == raw["error_data"]["details"]
