@@ -7,7 +7,7 @@ SIM_PORT ?= 8100
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/inbox
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: demo test install services lint format bench
+.PHONY: demo test install services lint format screenshots
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -34,3 +34,6 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+screenshots: install services
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(MAKE) test PYTEST_ARGS="-m browser"
