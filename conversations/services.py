@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import phonenumbers
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from conversations import jobs, realtime
@@ -114,12 +114,15 @@ def webhook_receive(*, body: bytes) -> WebhookOutcome:
     as a dead letter). A JSON body that is not understood, or that names a
     number nobody registered, is kept as a dead letter and not raised.
     """
-    text = body.decode("utf-8", errors="replace")
+    text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         _dead_letter(text, f"invalid JSON: {exc}")
         raise InvalidWebhookBody(f"The body is not valid JSON: {exc}") from exc
+    if b"\\u0000" in body:
+        # PostgreSQL text and jsonb cannot hold NUL: keep the rest of the message.
+        payload = _without_nul(payload)
     try:
         events = parse_webhook(payload)
     except PayloadError as exc:
@@ -127,12 +130,26 @@ def webhook_receive(*, body: bytes) -> WebhookOutcome:
     for attempt in range(3):
         try:
             return _apply_events(text, events)
+        except DataError as exc:
+            # A value the platform would never send (an id too long, a number out
+            # of range): storing it again cannot succeed, so keep it for inspection.
+            return WebhookOutcome(delivery=_dead_letter(text, f"a value cannot be stored: {exc}"))
         except IntegrityError:
             # A concurrent delivery stored the same contact, conversation or
             # message first; the next pass finds those rows and skips them.
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def _dead_letter(text: str, reason: str) -> WebhookDelivery:
