@@ -8,6 +8,7 @@ pyproject.toml.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,22 @@ def _clean_redis() -> None:
         import redis
 
         redis.Redis.from_url(url).flushdb()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_pools(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Return pooled connections (threads of the ASGI tests hold some) before the
+    test database is dropped."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    yield
+    from django.db import connections
+
+    with blocker.unblock():
+        for connection in connections.all():
+            connection.close()
+            if getattr(connection, "pool", None) is not None:
+                connection.close_pool()
