@@ -5,9 +5,10 @@ Services call ``publish`` inside their transaction; the send is registered with
 back, and hears of a committed one before the request that made it is
 answered. Payloads are plain JSON with a ``type``.
 
-Groups are narrow: ``inbox`` carries list-level changes to everyone who may see
-every conversation, ``conversation.<id>`` carries what only matters to those
-viewing one thread, ``user.<id>`` what concerns one operator.
+Groups are narrow: ``inbox`` carries conversation and message changes to everyone
+who may see every conversation, ``user.<id>`` what concerns one operator.
+``groups_for_conversation`` is the one place that decides who hears of a
+conversation, so narrowing it to teams touches only that function.
 
 Sync code (request threads, RQ workers, management commands) publishes through
 one long-lived event loop per process, so the layer's Redis connections are
@@ -33,11 +34,11 @@ INBOX_GROUP = "inbox"
 # The consumer method that relays an event to the browser.
 RELAY_HANDLER = "inbox.event"
 PUBLISH_TIMEOUT = 5.0
-_background: set[asyncio.Future[None]] = set()
 
 
-def conversation_group(conversation_id: int) -> str:
-    return f"conversation.{conversation_id}"
+def groups_for_conversation(conversation_id: int) -> tuple[str, ...]:
+    """The groups told of changes to a conversation and its messages."""
+    return (INBOX_GROUP,)
 
 
 def user_group(user_id: int) -> str:
@@ -56,11 +57,6 @@ def _send(groups: tuple[str, ...], message: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
-        if _running_loop() is not None:
-            # Called from async code (a consumer): publish without blocking the loop.
-            _background.add(task := asyncio.ensure_future(_send_all(layer, groups, message)))
-            task.add_done_callback(_background.discard)
-            return
         if isinstance(layer, InMemoryChannelLayer):
             # The embedded layer's queues belong to the server's own loop.
             async_to_sync(_send_all)(layer, groups, message)
@@ -77,13 +73,6 @@ def _send(groups: tuple[str, ...], message: dict[str, Any]) -> None:
 async def _send_all(layer: Any, groups: tuple[str, ...], message: dict[str, Any]) -> None:
     for group in groups:
         await layer.group_send(group, message)
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 _loop: asyncio.AbstractEventLoop | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -95,18 +95,7 @@ def number_register(
 # --- Inbound webhooks --------------------------------------------------------
 
 
-@dataclass
-class WebhookOutcome:
-    delivery: WebhookDelivery
-    messages: list[Message] = field(default_factory=list)
-    statuses_applied: int = 0
-
-    @property
-    def dead_letter(self) -> bool:
-        return self.delivery.outcome == WebhookDelivery.Outcome.DEAD_LETTER
-
-
-def webhook_receive(*, body: bytes) -> WebhookOutcome:
+def webhook_receive(*, body: bytes) -> WebhookDelivery:
     """Store one signed delivery and apply every event in it, in one transaction.
 
     The caller has checked the signature. Repeated deliveries change nothing.
@@ -126,14 +115,14 @@ def webhook_receive(*, body: bytes) -> WebhookOutcome:
     try:
         events = parse_webhook(payload)
     except PayloadError as exc:
-        return WebhookOutcome(delivery=_dead_letter(text, str(exc)))
+        return _dead_letter(text, str(exc))
     for attempt in range(3):
         try:
             return _apply_events(text, events)
         except DataError as exc:
             # A value the platform would never send (an id too long, a number out
             # of range): storing it again cannot succeed, so keep it for inspection.
-            return WebhookOutcome(delivery=_dead_letter(text, f"a value cannot be stored: {exc}"))
+            return _dead_letter(text, f"a value cannot be stored: {exc}")
         except IntegrityError:
             # A concurrent delivery stored the same contact, conversation or
             # message first; the next pass finds those rows and skips them.
@@ -160,11 +149,10 @@ def _dead_letter(text: str, reason: str) -> WebhookDelivery:
 
 
 @transaction.atomic
-def _apply_events(text: str, events: list[Event]) -> WebhookOutcome:
+def _apply_events(text: str, events: list[Event]) -> WebhookDelivery:
     delivery = WebhookDelivery.objects.create(
         body=text, outcome=WebhookDelivery.Outcome.APPLIED, event_count=len(events)
     )
-    outcome = WebhookOutcome(delivery=delivery)
     numbers: dict[str, WhatsAppNumber | None] = {}
     unknown: set[str] = set()
 
@@ -181,15 +169,12 @@ def _apply_events(text: str, events: list[Event]) -> WebhookOutcome:
             if number is None:
                 unknown.add(event.phone_number_id)
                 continue
-            message = message_receive_inbound(number=number, event=event)
-            if message is not None:
-                outcome.messages.append(message)
+            message_receive_inbound(number=number, event=event)
         elif isinstance(event, StatusUpdate):
             if number_for(event.phone_number_id) is None:
                 unknown.add(event.phone_number_id)
                 continue
-            if message_status_apply(event=event):
-                outcome.statuses_applied += 1
+            message_status_apply(event=event)
         elif isinstance(event, TemplateUpdate):
             PlatformEvent.objects.create(
                 field=event.field,
@@ -219,7 +204,7 @@ def _apply_events(text: str, events: list[Event]) -> WebhookOutcome:
         delivery.reason = "no registered number for phone_number_id " + ", ".join(sorted(unknown))
         delivery.save(update_fields=["outcome", "reason"])
         logger.warning("webhook kept as dead letter: %s", delivery.reason)
-    return outcome
+    return delivery
 
 
 def contact_upsert(*, sender: Sender) -> Contact:
@@ -424,11 +409,7 @@ def _publish_message(message: Message, conversation: Conversation | None, event_
     }
     if conversation is not None:
         payload["conversation"] = conversation_payload(conversation)
-    realtime.publish(
-        event_type,
-        payload,
-        groups=(realtime.INBOX_GROUP, realtime.conversation_group(conversation_id)),
-    )
+    realtime.publish(event_type, payload, groups=realtime.groups_for_conversation(conversation_id))
 
 
 def conversation_mark_read(*, conversation: Conversation, user: Any) -> Conversation:
@@ -451,7 +432,7 @@ def conversation_mark_read(*, conversation: Conversation, user: Any) -> Conversa
                     "conversation_id": conversation.pk,
                     "conversation": conversation_payload(conversation),
                 },
-                groups=(realtime.INBOX_GROUP, realtime.conversation_group(conversation.pk)),
+                groups=realtime.groups_for_conversation(conversation.pk),
             )
     return conversation
 

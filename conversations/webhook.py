@@ -73,14 +73,14 @@ def signature_refusal(body: bytes, signature: str | None) -> Answer | None:
 def receive_delivery(body: bytes) -> Answer:
     """Store and apply a signed delivery (blocking: database and channel layer)."""
     try:
-        outcome = services.webhook_receive(body=body)
+        delivery = services.webhook_receive(body=body)
     except services.InvalidWebhookBody as exc:
         return _json(400, {"code": exc.code, "detail": str(exc)})
     except DatabaseError:
         # Nothing was committed: WhatsApp delivers again later.
         logger.exception("webhook could not be stored")
         return _json(503, {"code": "unavailable", "detail": "Try again later."})
-    return _json(200, {"status": outcome.delivery.outcome})
+    return _json(200, {"status": delivery.outcome})
 
 
 @csrf_exempt
