@@ -505,7 +505,8 @@ def message_deliver(*, message_id: Any, client: GraphClient | None = None) -> De
     """
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
+            # Only the message row: the joined number is shared by every send.
+            Message.objects.select_for_update(of=("self",))
             .select_related("conversation__contact", "conversation__number")
             .filter(pk=message_id)
             .first()

@@ -165,3 +165,32 @@ def test_empty_or_too_long_text_is_refused(operator) -> None:
     with pytest.raises(services.ServiceError, match="4096"):
         services.message_send_text(conversation=conversation, text="x" * 4097, user=operator)
     assert Message.objects.count() == 0
+
+
+def test_sending_does_not_wait_for_inbound_traffic_on_the_same_number(operator) -> None:
+    """An inbound message holds a key-share lock on its number row until it commits;
+    a send to another customer of that number must not queue behind it."""
+    import psycopg
+    from django.db import connection
+
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Hi", user=operator)
+    params = connection.get_connection_params()
+    with psycopg.connect(
+        dbname=connection.settings_dict["NAME"],
+        **{k: v for k, v in params.items() if k in ("host", "port", "user", "password")},
+    ) as other:
+        other.execute(
+            "SELECT id FROM conversations_whatsappnumber WHERE id = %s FOR KEY SHARE",
+            [conversation.number_id],
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        try:
+            with responses.RequestsMock() as graph:
+                graph.post(SEND_URL, json=fixture("send_text_response.json"))
+                services.message_deliver(message_id=message.pk)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = 0")
+    assert Message.objects.get(pk=message.pk).status == "accepted"
