@@ -15,6 +15,125 @@ from django.db.models import Q
 from django.utils import timezone
 
 SERVICE_WINDOW = dt.timedelta(hours=24)
+# A chat that starts from a click-to-WhatsApp ad stays open this long.
+FREE_ENTRY_WINDOW = dt.timedelta(hours=72)
+
+
+class Team(models.Model):
+    """A department: operators answer the chats routed to it."""
+
+    class Escalation(models.TextChoices):
+        REASSIGN = "reassign", "Reassign to another operator"
+        SUPERVISOR = "supervisor", "Escalate to the supervisors"
+
+    name = models.CharField(max_length=120, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    auto_assign = models.BooleanField(
+        default=False, help_text="Assign new chats round robin to online operators."
+    )
+    capacity_counts_waiting = models.BooleanField(
+        "pending and snoozed chats count toward capacity", default=False
+    )
+    escalate_after_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Minutes a customer may wait for an operator's reply; empty: never escalate.",
+    )
+    escalation = models.CharField(
+        max_length=16, choices=Escalation.choices, default=Escalation.SUPERVISOR
+    )
+    # Round robin pointer: the operator who received the team's previous chat.
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentProfile(models.Model):
+    """What the inbox knows about a user who answers chats."""
+
+    class Presence(models.TextChoices):
+        ONLINE = "online", "Online"
+        AWAY = "away", "Away"
+        OFFLINE = "offline", "Offline"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent"
+    )
+    capacity = models.PositiveSmallIntegerField(
+        default=5, help_text="Most active chats assigned automatically at once."
+    )
+    # The operator's own switch; with no open socket the operator is offline whatever it says.
+    presence = models.CharField(max_length=8, choices=Presence.choices, default=Presence.ONLINE)
+    language = models.CharField(max_length=8, blank=True, default="")
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    notify_desktop = models.BooleanField(default=True)
+    notify_sound = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class AgentConnection(models.Model):
+    """One open operator WebSocket; presence is derived from these."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections"
+    )
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.channel_name}"
+
+
+class Label(models.Model):
+    """A topic put on conversations."""
+
+    name = models.CharField(max_length=64, unique=True)
+    color = models.CharField(max_length=7, default="#64748b", help_text="#rrggbb")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CannedReply(models.Model):
+    """A ready answer an operator inserts by typing ``/`` and its shortcut."""
+
+    shortcut = models.SlugField(max_length=64, unique=True)
+    title = models.CharField(max_length=120)
+    text = models.TextField(help_text="Variables: {{name}}, {{first_name}}, {{phone}}, {{agent}}.")
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="canned_replies",
+        help_text="Empty: every operator may use it.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["shortcut"]
+        verbose_name_plural = "canned replies"
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
 
 
 class WhatsAppNumber(models.Model):
@@ -24,6 +143,14 @@ class WhatsAppNumber(models.Model):
     display_phone_number = models.CharField(max_length=32)
     waba_id = models.CharField("WhatsApp Business Account id", max_length=64)
     name = models.CharField(max_length=120)
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="numbers",
+        help_text="The team new chats on this number are routed to.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -79,6 +206,10 @@ class Conversation(models.Model):
     )
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="conversations")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -86,6 +217,14 @@ class Conversation(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_conversations",
     )
+    labels = models.ManyToManyField(Label, related_name="conversations", blank=True)
+    # When the customer's oldest message still without an operator's reply arrived.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    # Waiting in the team's queue for automatic assignment since (arrival order).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # A chat started from a click-to-WhatsApp ad: the window stays open until then.
+    free_entry_until = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
     last_message_text = models.CharField(max_length=200, blank=True, default="")
     # The platform's timestamp of the customer's latest message: the window runs from it.
@@ -99,16 +238,26 @@ class Conversation(models.Model):
                 fields=["number", "contact"], name="conversation_unique_number_contact"
             )
         ]
-        indexes = [models.Index(fields=["-last_message_at", "-id"], name="conversation_activity")]
+        indexes = [
+            models.Index(fields=["-last_message_at", "-id"], name="conversation_activity"),
+            models.Index(
+                fields=["team", "queued_at"],
+                condition=Q(queued_at__isnull=False),
+                name="conversation_team_queue",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact} on {self.number.display_phone_number}"
 
     def window_expires_at(self, now: dt.datetime | None = None) -> dt.datetime | None:
         """When the customer-service window closes, or None when it is closed."""
-        if self.last_inbound_at is None:
+        candidates = [self.free_entry_until]
+        if self.last_inbound_at is not None:
+            candidates.append(self.last_inbound_at + SERVICE_WINDOW)
+        expires = max((c for c in candidates if c is not None), default=None)
+        if expires is None:
             return None
-        expires = self.last_inbound_at + SERVICE_WINDOW
         return expires if expires > (now or timezone.now()) else None
 
 
@@ -253,3 +402,74 @@ class PlatformEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field} {self.event} {self.template_name}".strip()
+
+
+class ConversationEvent(models.Model):
+    """Who changed what in a conversation, and when: shown in the thread."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status changed"
+        ASSIGNED = "assigned", "Assigned"
+        UNASSIGNED = "unassigned", "Unassigned"
+        TEAM = "team", "Team changed"
+        ESCALATED = "escalated", "Escalated"
+        LABELS = "labels", "Labels changed"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # None: the system (automatic assignment, timers, a customer's message).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "created_at"], name="event_thread")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.conversation_id}"
+
+
+class Note(models.Model):
+    """A private note in a thread: never sent to the customer."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "created_at"], name="note_thread")]
+
+    def __str__(self) -> str:
+        return f"note on {self.conversation_id}"
+
+
+class Notification(models.Model):
+    """Something an operator should see: a mention, an escalation."""
+
+    class Kind(models.TextChoices):
+        MENTION = "mention", "Mention"
+        ESCALATION = "escalation", "Escalation"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="notifications"
+    )
+    note = models.ForeignKey(Note, null=True, blank=True, on_delete=models.CASCADE)
+    text = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_inbox")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user}"
