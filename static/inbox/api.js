@@ -1,10 +1,12 @@
 // The inbox's JSON API, with the session cookie and the CSRF token.
+import { gettext, format } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.detail) || `The server answered ${status}.`);
+    super((body && body.detail) || format(gettext("The server answered %(status)s."), { status }));
     this.status = status;
     this.code = (body && body.code) || "";
+    this.body = body;
   }
 }
 
@@ -25,22 +27,40 @@ async function request(method, url, body) {
   try {
     response = await fetch(url, init);
   } catch {
-    throw new ApiError(0, { code: "network", detail: "The server could not be reached." });
+    throw new ApiError(0, {
+      code: "network",
+      detail: gettext("The server could not be reached."),
+    });
   }
   const data = await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }
 
+// Lists may come paginated ({results}) or whole.
+const rows = (data) => (Array.isArray(data) ? data : (data?.results ?? []));
+
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== "" && value !== null && value !== undefined) search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
 export function createApi(conversationsUrl) {
-  const threadUrl = (id) => `${conversationsUrl}${id}/messages/`;
+  const root = conversationsUrl.replace(/conversations\/$/, "");
+  const one = (id) => `${conversationsUrl}${id}/`;
+  const threadUrl = (id) => `${one(id)}messages/`;
   return {
-    async listConversations() {
-      const page = await request("GET", `${conversationsUrl}?limit=100`);
-      return page.results;
+    /** filters: {status, assignee, team, label, number, search, sort} */
+    async listConversations(filters = {}) {
+      const page = await request("GET", `${conversationsUrl}${query({ limit: 200, ...filters })}`);
+      return rows(page);
     },
     getConversation(id) {
-      return request("GET", `${conversationsUrl}${id}/`);
+      return request("GET", one(id));
     },
     // The newest messages of a thread (the API lists oldest first).
     async listMessages(id, limit = 200) {
@@ -54,7 +74,58 @@ export function createApi(conversationsUrl) {
       return request("POST", threadUrl(id), { text });
     },
     markRead(id) {
-      return request("POST", `${conversationsUrl}${id}/read/`, {});
+      return request("POST", `${one(id)}read/`, {});
+    },
+    claim(id) {
+      return request("POST", `${one(id)}claim/`, {});
+    },
+    /** change: {assignee: id|null} and/or {team: id} */
+    assign(id, change) {
+      return request("POST", `${one(id)}assign/`, change);
+    },
+    setStatus(id, status, snoozedUntil = null) {
+      const body = { status };
+      if (snoozedUntil) body.snoozed_until = snoozedUntil;
+      return request("POST", `${one(id)}status/`, body);
+    },
+    setLabels(id, labels) {
+      return request("PUT", `${one(id)}labels/`, { labels });
+    },
+    async listNotes(id) {
+      return rows(await request("GET", `${one(id)}notes/?limit=500`));
+    },
+    addNote(id, text) {
+      return request("POST", `${one(id)}notes/`, { text });
+    },
+    async listEvents(id) {
+      return rows(await request("GET", `${one(id)}events/?limit=500`));
+    },
+    async cannedReplies(q, conversation) {
+      return rows(await request("GET", `${root}canned-replies/${query({ q, conversation })}`));
+    },
+    async labels() {
+      return rows(await request("GET", `${root}labels/?limit=500`));
+    },
+    async teams() {
+      return rows(await request("GET", `${root}teams/?limit=500`));
+    },
+    async agents() {
+      return rows(await request("GET", `${root}agents/?limit=500`));
+    },
+    async numbers() {
+      return rows(await request("GET", `${root}numbers/?limit=500`));
+    },
+    me() {
+      return request("GET", `${root}me/`);
+    },
+    updateMe(change) {
+      return request("PATCH", `${root}me/`, change);
+    },
+    async notifications(unread = false) {
+      return rows(await request("GET", `${root}notifications/${query({ unread: unread ? 1 : "", limit: 100 })}`));
+    },
+    readNotification(id) {
+      return request("POST", `${root}notifications/${id}/read/`, {});
     },
   };
 }

@@ -1,5 +1,8 @@
-// How conversations and messages look. Everything customer-supplied goes in as text.
+// How conversations, messages, notes and activity look. Everything customer- or
+// operator-supplied goes in as text.
 import { h } from "./dom.js";
+import { format, gettext, ngettext, pgettext } from "./i18n.js";
+import { fullTime, shortTime, threadTime } from "./time.js";
 
 const STATUS_RANK = {
   received: 0,
@@ -13,14 +16,33 @@ const STATUS_RANK = {
 };
 
 const TICKS = {
-  queued: { mark: "◷", label: "Waiting to be sent" },
-  sending: { mark: "◷", label: "Sending" },
-  accepted: { mark: "✓", label: "Accepted by WhatsApp" },
-  sent: { mark: "✓", label: "Sent" },
-  delivered: { mark: "✓✓", label: "Delivered" },
-  read: { mark: "✓✓", label: "Read" },
-  failed: { mark: "!", label: "Not delivered" },
+  queued: { mark: "◷", label: () => gettext("Waiting to be sent") },
+  sending: { mark: "◷", label: () => gettext("Sending") },
+  accepted: { mark: "✓", label: () => gettext("Accepted by WhatsApp") },
+  sent: { mark: "✓", label: () => gettext("Sent") },
+  delivered: { mark: "✓✓", label: () => gettext("Delivered") },
+  read: { mark: "✓✓", label: () => gettext("Read") },
+  failed: { mark: "!", label: () => gettext("Not delivered") },
 };
+
+export function statusLabel(status) {
+  const labels = {
+    open: pgettext("conversation status", "Open"),
+    pending: pgettext("conversation status", "Pending"),
+    snoozed: pgettext("conversation status", "Snoozed"),
+    resolved: pgettext("conversation status", "Resolved"),
+  };
+  return labels[status] || status;
+}
+
+export function presenceLabel(presence) {
+  const labels = {
+    online: pgettext("presence", "Online"),
+    away: pgettext("presence", "Away"),
+    offline: pgettext("presence", "Offline"),
+  };
+  return labels[presence] || presence;
+}
 
 /** Whether `incoming` may replace `current` (statuses only move forward). */
 export function isNewer(incoming, current) {
@@ -30,7 +52,7 @@ export function isNewer(incoming, current) {
 
 export function contactName(conversation) {
   const c = conversation.contact || {};
-  return c.name || c.phone || c.wa_id || c.user_id || "Unknown contact";
+  return c.name || c.phone || c.wa_id || c.user_id || gettext("Unknown contact");
 }
 
 export function contactSubtitle(conversation) {
@@ -38,54 +60,56 @@ export function contactSubtitle(conversation) {
   const parts = [];
   if (c.name && (c.phone || c.wa_id)) parts.push(c.phone || `+${c.wa_id}`);
   const number = conversation.number;
-  if (number) parts.push(`to ${number.name || number.display_phone_number}`);
+  if (number) {
+    parts.push(format(gettext("to %(number)s"), { number: number.name || number.display_phone_number }));
+  }
+  if (conversation.team) parts.push(conversation.team.name);
   return parts.join(" · ");
-}
-
-const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const weekday = new Intl.DateTimeFormat(undefined, { weekday: "short" });
-const shortDate = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
-const fullDate = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-
-/** A list-sized time: 14:05 today, "Mon" this week, "3 Mar" before. */
-export function shortTime(iso, now = new Date()) {
-  if (!iso) return "";
-  const date = new Date(iso);
-  if (date.toDateString() === now.toDateString()) return timeOnly.format(date);
-  if (now - date < 6 * 24 * 3600 * 1000) return weekday.format(date);
-  return shortDate.format(date);
-}
-
-function messageTime(iso, now = new Date()) {
-  const date = new Date(iso);
-  if (date.toDateString() === now.toDateString()) return timeOnly.format(date);
-  return fullDate.format(date);
 }
 
 /** The customer-service window: {open, label}, e.g. "window closes in 5h 12m". */
 export function windowState(expiresIso, now = Date.now()) {
   const remaining = expiresIso ? new Date(expiresIso).getTime() - now : 0;
-  if (remaining <= 0) return { open: false, label: "window closed" };
+  if (remaining <= 0) return { open: false, label: gettext("window closed") };
   const minutes = Math.floor(remaining / 60_000);
   const hours = Math.floor(minutes / 60);
   const rest = minutes % 60;
   let left;
-  if (hours > 0) left = `${hours}h ${rest}m`;
-  else if (minutes > 0) left = `${minutes}m`;
-  else left = "less than a minute";
-  return { open: true, label: `window closes in ${left}` };
+  if (hours > 0) left = format(gettext("%(hours)sh %(minutes)sm"), { hours, minutes: rest });
+  else if (minutes > 0) left = format(gettext("%(minutes)sm"), { minutes });
+  else left = gettext("less than a minute");
+  return { open: true, label: format(gettext("window closes in %(left)s"), { left }) };
 }
 
 export function renderWindowState(el, expiresIso) {
   const state = windowState(expiresIso);
   el.textContent = state.label;
   el.dataset.open = String(state.open);
-  if (expiresIso) el.title = `Until ${fullDate.format(new Date(expiresIso))}`;
+  if (expiresIso) el.title = format(gettext("Until %(time)s"), { time: fullTime(expiresIso) });
   else el.removeAttribute("title");
   return state.open;
 }
 
-export function conversationItem(conversation, { active, unread }) {
+export function labelChip(label) {
+  return h(
+    "span",
+    {
+      class: "label-chip",
+      style: `--label-color: ${/^#[0-9a-f]{6}$/i.test(label.color) ? label.color : "#64748b"}`,
+      dataset: { testid: "label-chip", labelId: label.id },
+    },
+    label.name,
+  );
+}
+
+function assigneeText(conversation, meId) {
+  const assignee = conversation.assignee;
+  if (!assignee) return gettext("Unassigned");
+  if (assignee.id === meId) return gettext("Me");
+  return assignee.name;
+}
+
+export function conversationItem(conversation, { active, cursor, unread, meId, watchers }) {
   const countdown = h("span", { class: "window-state", dataset: { testid: "window-countdown" } });
   renderWindowState(countdown, conversation.window_expires_at);
   const badge = h(
@@ -93,10 +117,11 @@ export function conversationItem(conversation, { active, unread }) {
     { class: "badge", dataset: { testid: "unread-count" }, hidden: unread === 0 },
     String(unread),
   );
-  badge.setAttribute("aria-label", `${unread} unread`);
+  badge.setAttribute("aria-label", format(ngettext("%(count)s unread", "%(count)s unread", unread), { count: unread }));
+  const status = conversation.status || "open";
   const button = h(
     "button",
-    { type: "button", class: "conversation-button" },
+    { type: "button", class: "conversation-button", tabindex: cursor ? "0" : "-1" },
     h(
       "span",
       { class: "row" },
@@ -121,12 +146,42 @@ export function conversationItem(conversation, { active, unread }) {
       ),
       badge,
     ),
-    h("span", { class: "row" }, countdown),
+    h(
+      "span",
+      { class: "row meta-row" },
+      countdown,
+      h(
+        "span",
+        { class: `status-chip status-${status}`, dataset: { testid: "conversation-status" } },
+        statusLabel(status),
+      ),
+      h(
+        "span",
+        {
+          class: conversation.assignee ? "assignee" : "assignee is-unassigned",
+          dataset: { testid: "conversation-assignee" },
+        },
+        assigneeText(conversation, meId),
+      ),
+      conversation.team
+        ? h("span", { class: "team", dataset: { testid: "conversation-team" } }, conversation.team.name)
+        : null,
+      watchers
+        ? h("span", { class: "watchers", title: watchers, dataset: { testid: "conversation-watchers" } }, "👁")
+        : null,
+    ),
+    conversation.labels && conversation.labels.length
+      ? h("span", { class: "row labels", dataset: { testid: "conversation-labels" } }, ...conversation.labels.map(labelChip))
+      : null,
   );
+  const classes = ["conversation"];
+  if (active) classes.push("is-active");
+  if (cursor) classes.push("is-cursor");
+  if (unread > 0) classes.push("is-unread");
   return h(
     "li",
     {
-      class: active ? "conversation is-active" : "conversation",
+      class: classes.join(" "),
       "aria-current": active ? "true" : null,
       dataset: { testid: "conversation-item", conversationId: conversation.id },
     },
@@ -149,14 +204,10 @@ function messageBody(message) {
 function ticks(status) {
   const tick = TICKS[status];
   if (!tick) return null;
+  const label = tick.label();
   return h(
     "span",
-    {
-      class: `ticks ticks-${status}`,
-      title: tick.label,
-      "aria-label": tick.label,
-      dataset: { testid: "ticks" },
-    },
+    { class: `ticks ticks-${status}`, title: label, "aria-label": label, dataset: { testid: "ticks" } },
     tick.mark,
   );
 }
@@ -170,8 +221,14 @@ function errorText(message) {
     { class: "message-error", dataset: { testid: "message-error" } },
     h("span", { class: "error-title" }, error.title),
     details ? ` ${details}` : null,
-    error.code ? h("span", { class: "error-code" }, ` (error ${error.code})`) : null,
+    error.code
+      ? h("span", { class: "error-code" }, ` ${format(gettext("(error %(code)s)"), { code: error.code })}`)
+      : null,
   );
+}
+
+function timeElement(iso) {
+  return h("time", { datetime: iso, title: fullTime(iso) }, threadTime(iso));
 }
 
 export function messageItem(message) {
@@ -187,6 +244,7 @@ export function messageItem(message) {
         messageId: message.id,
         status: message.status,
         direction: message.direction,
+        at: message.timestamp,
       },
     },
     h(
@@ -197,14 +255,110 @@ export function messageItem(message) {
         "span",
         { class: "meta" },
         author ? h("span", { class: "author" }, author) : null,
-        h(
-          "time",
-          { datetime: message.timestamp, title: fullDate.format(new Date(message.timestamp)) },
-          messageTime(message.timestamp),
-        ),
+        timeElement(message.timestamp),
         outbound ? ticks(message.status) : null,
       ),
       errorText(message),
     ),
+  );
+}
+
+/** Splits a note into text and highlighted @mentions (as text nodes, never markup). */
+function noteBody(note) {
+  const known = new Set((note.mentions || []).map((user) => user.username.toLowerCase()));
+  const parts = [];
+  let last = 0;
+  for (const match of note.text.matchAll(/@([\w.+-]+)/g)) {
+    const name = match[1].replace(/[.]+$/, "");
+    if (!known.has(name.toLowerCase())) continue;
+    parts.push(note.text.slice(last, match.index));
+    parts.push(h("span", { class: "mention", dataset: { testid: "mention" } }, `@${name}`));
+    last = match.index + 1 + name.length;
+  }
+  parts.push(note.text.slice(last));
+  return h("p", { class: "body" }, ...parts);
+}
+
+export function noteItem(note) {
+  return h(
+    "li",
+    {
+      class: "note",
+      dataset: { testid: "note", noteId: note.id, at: note.created_at },
+    },
+    h(
+      "div",
+      { class: "note-card" },
+      h(
+        "span",
+        { class: "note-head" },
+        h("span", { class: "note-tag" }, gettext("Private note")),
+        h("span", { class: "author" }, note.author ? note.author.name : gettext("Someone")),
+        timeElement(note.created_at),
+      ),
+      noteBody(note),
+    ),
+  );
+}
+
+const personName = (user) => (user && (user.name || user.username)) || "";
+
+/** One sentence for an activity event: who changed what. */
+export function eventText(event) {
+  const data = event.data || {};
+  const actor = event.actor ? personName(event.actor) : null;
+  const who = actor || gettext("The inbox");
+  const assignee = data.assignee || data.to || null;
+  const team = data.team || null;
+  switch (event.kind) {
+    case "status": {
+      const status = statusLabel(data.status || data.to || "");
+      if (data.reason === "reopened") return gettext("The customer wrote: the chat was reopened");
+      if (data.reason === "woke") return gettext("The customer wrote: the chat woke from snooze");
+      if (data.reason === "snooze_expired" || data.reason === "timer")
+        return gettext("The snooze ended: the chat is open again");
+      if ((data.status || data.to) === "snoozed" && data.snoozed_until) {
+        return format(gettext("%(who)s snoozed the chat until %(time)s"), {
+          who,
+          time: fullTime(data.snoozed_until),
+        });
+      }
+      return format(gettext("%(who)s set the status to %(status)s"), { who, status });
+    }
+    case "assigned":
+      if (event.actor && assignee && event.actor.id === assignee.id && !data.previous)
+        return format(gettext("%(who)s took the chat"), { who });
+      if (!event.actor && assignee)
+        return format(gettext("Assigned automatically to %(name)s"), { name: personName(assignee) });
+      return format(gettext("%(who)s assigned the chat to %(name)s"), {
+        who,
+        name: personName(assignee) || gettext("someone"),
+      });
+    case "unassigned":
+      return format(gettext("%(who)s unassigned the chat"), { who });
+    case "team":
+      return team
+        ? format(gettext("%(who)s moved the chat to the team %(team)s"), { who, team: team.name || "" })
+        : format(gettext("%(who)s removed the chat from its team"), { who });
+    case "escalated":
+      return gettext("The customer waited too long: escalated to the supervisors");
+    case "labels": {
+      const names = (data.labels || data.to || []).map((l) => (typeof l === "string" ? l : l.name));
+      return names.length
+        ? format(gettext("%(who)s set the labels: %(labels)s"), { who, labels: names.join(", ") })
+        : format(gettext("%(who)s removed all labels"), { who });
+    }
+    default:
+      return format(gettext("%(who)s changed the chat (%(kind)s)"), { who, kind: event.kind });
+  }
+}
+
+export function eventItem(event) {
+  return h(
+    "li",
+    { class: `event event-${event.kind}`, dataset: { testid: "event", eventId: event.id, at: event.created_at, kind: event.kind } },
+    h("span", { class: "event-text" }, eventText(event)),
+    " ",
+    timeElement(event.created_at),
   );
 }

@@ -1,7 +1,8 @@
 // The live connection: reconnects with backoff and tells the page every time it
 // is open again, so the page can re-read what it may have missed.
 
-const PING_EVERY_MS = 25_000;
+// A ping also tells the server the operator is still here (presence).
+const PING_EVERY_MS = 20_000;
 const MAX_DELAY_MS = 15_000;
 
 export class LiveSocket {
@@ -34,6 +35,13 @@ export class LiveSocket {
     clearTimeout(this.retryTimer);
     this.closeCurrent();
     this.handlers.onState("offline");
+  }
+
+  /** Sends a frame when connected; returns whether it went out (nothing is queued). */
+  send(frame) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
   }
 
   /** Drops the current connection as a network failure would; it comes back by itself. */
