@@ -13,11 +13,13 @@ and an operator again because the database is emptied after each test.
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +29,10 @@ from urllib.parse import quote
 import pytest
 import redis
 import requests
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.test import override_settings
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 from conversations import services
@@ -145,6 +149,13 @@ def live_stack(
     if connection.vendor != "postgresql" or not redis_url:
         pytest.skip("the live stack needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)")
     logs = tmp_path_factory.mktemp("live-stack")
+    # This run's own channel-layer prefix, in the test process and in the stack's
+    # processes alike: another run on the same Redis then cannot cross-talk.
+    prefix = f"inbox-test-{uuid.uuid4().hex[:12]}"
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    layers["default"].setdefault("CONFIG", {})["prefix"] = prefix
+    isolated = override_settings(CHANNEL_LAYERS=layers)
+    isolated.enable()
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     sim = Simulator(
@@ -154,7 +165,8 @@ def live_stack(
     ).start()
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "inbox.settings",
+        "DJANGO_SETTINGS_MODULE": "inbox.tests.live_settings",
+        "INBOX_CHANNEL_PREFIX": prefix,
         "DATABASE_URL": database_url(connection.settings_dict),
         "REDIS_URL": redis_url,
         "WHATSAPP_GRAPH_URL": sim.graph_url,
@@ -193,6 +205,7 @@ def live_stack(
         sim.stop()
         for service in reversed(started):
             service.stop()
+        isolated.disable()
     for service in started:
         assert "Traceback" not in service.errors(), service.describe()
 
@@ -247,4 +260,80 @@ def page(browser: Browser, live_stack: LiveStack) -> Iterator[Page]:
     page.on("dialog", on_dialog)
     yield page
     context.close()
+    assert not errors, errors
+
+
+# --- The operator workspace: several people, each in their own browser ------------
+
+# Desktop notifications are recorded instead of shown: a page's Notification is
+# replaced before any of its scripts run, with permission already granted.
+FAKE_DESKTOP_NOTIFICATIONS = """
+(() => {
+  const shown = (window.__desktopNotifications = []);
+  class RecordedNotification {
+    static permission = "granted";
+    static requestPermission() { return Promise.resolve("granted"); }
+    constructor(title, options = {}) { shown.push({ title, body: options.body || "" }); }
+    close() {}
+  }
+  window.Notification = RecordedNotification;
+})();
+"""
+
+
+def make_inbox_user(
+    username: str,
+    *,
+    first_name: str,
+    last_name: str,
+    role: str = "operator",
+    teams: tuple[Any, ...] = (),
+    language: str = "",
+    time_zone: str = "",
+) -> Operator:
+    """A user with a role, teams and an agent profile (language, time zone)."""
+    from conversations.models import AgentProfile
+
+    group, _ = Group.objects.get_or_create(name=role)
+    user = User.objects.create_user(
+        username=username, password=OPERATOR_PASSWORD, first_name=first_name, last_name=last_name
+    )
+    user.groups.add(group)
+    for team in teams:
+        team.members.add(user)
+    AgentProfile.objects.update_or_create(
+        user=user, defaults={"language": language, "time_zone": time_zone}
+    )
+    return Operator(
+        username=username, password=OPERATOR_PASSWORD, full_name=f"{first_name} {last_name}"
+    )
+
+
+@pytest.fixture
+def open_page(browser: Browser, live_stack: LiveStack) -> Iterator[Any]:
+    """Opens a page in a fresh browser profile with the given locale (Accept-Language);
+    a JavaScript error in any of them fails the test."""
+    expect.set_options(timeout=10_000)
+    contexts = []
+    errors: list[str] = []
+
+    def open_one(locale: str = "en-US") -> Page:
+        context = browser.new_context(
+            viewport=VIEWPORT, base_url=live_stack.base_url, locale=locale
+        )
+        context.add_init_script(FAKE_DESKTOP_NOTIFICATIONS)
+        contexts.append(context)
+        page = context.new_page()
+
+        def on_dialog(dialog: Dialog) -> None:
+            errors.append(f"unexpected dialog: {dialog.message}")
+            dialog.dismiss()
+
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("dialog", on_dialog)
+        return page
+
+    yield open_one
+    for context in contexts:
+        context.close()
     assert not errors, errors

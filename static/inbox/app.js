@@ -17,6 +17,7 @@ import {
   labelChip,
   messageItem,
   noteItem,
+  notificationSentence,
   presenceLabel,
   renderWindowState,
   statusLabel,
@@ -104,6 +105,7 @@ const ui = {
 let me = null; // GET me/ (null until it answers)
 let meId = null; // from me/ or the socket's hello
 const conversations = new Map(); // id -> conversation as the API shapes it
+const liveAt = new Map(); // id -> when a live event last told of it (performance.now())
 let listed = new Set(); // ids shown under the current filters
 let openId = null;
 let cursorId = null; // the list item the keyboard is on
@@ -205,13 +207,23 @@ function unreadOf(conversation) {
 function markRead(id) {
   const conversation = conversations.get(id);
   if (!conversation || !conversation.unread_count) return;
-  api.markRead(id).then(upsertConversation, (error) => redirectIfSignedOut(error));
+  const asked = performance.now();
+  api.markRead(id).then(
+    (answer) => upsertConversation(answer, asked),
+    (error) => redirectIfSignedOut(error),
+  );
 }
 
-/** Keeps the newer of what we have and `incoming` (an API answer may be older than an event). */
-function upsertConversation(incoming) {
+/**
+ * Keeps the newer of what we have and `incoming`. An API answer (`askedAt`: when it
+ * was asked for) loses to a live event that arrived after it was asked for: the
+ * answer may have been read before that change.
+ */
+function upsertConversation(incoming, askedAt = null) {
   const current = conversations.get(incoming.id);
   if (current && epoch(incoming.last_message_at) < epoch(current.last_message_at)) return false;
+  if (askedAt === null) liveAt.set(incoming.id, performance.now());
+  else if ((liveAt.get(incoming.id) ?? -1) > askedAt) return false;
   conversations.set(incoming.id, incoming);
   return true;
 }
@@ -282,10 +294,13 @@ function showListError(error) {
 async function loadList() {
   const load = ++listLoads;
   try {
+    const asked = performance.now();
     const rows = await api.listConversations(currentFilters());
     if (load !== listLoads) return;
-    for (const conversation of rows) upsertConversation(conversation);
     listed = new Set(rows.map((c) => c.id));
+    for (const conversation of rows) {
+      if (!upsertConversation(conversation, asked)) relist(conversations.get(conversation.id));
+    }
     synced = true;
     showListError(null);
   } catch (error) {
@@ -408,6 +423,7 @@ function showActionError(text) {
 async function loadThread(id) {
   const load = ++threadLoads;
   const optional = (promise) => promise.catch(() => []);
+  const asked = performance.now();
   try {
     const [conversation, thread, notes, events] = await Promise.all([
       api.getConversation(id),
@@ -416,8 +432,8 @@ async function loadThread(id) {
       optional(api.listEvents(id)),
     ]);
     if (load !== threadLoads || id !== openId) return;
-    upsertConversation(conversation);
-    relist(conversation);
+    upsertConversation(conversation, asked);
+    relist(conversations.get(id));
     markRead(id);
     const follow = items.size === 0 || isNearBottom();
     for (const message of thread) putMessage(message);
@@ -465,11 +481,12 @@ async function act(run) {
   const id = openId;
   if (id === null) return null;
   showActionError("");
+  const asked = performance.now();
   try {
     const conversation = await run(id);
     if (conversation && conversation.id !== undefined) {
-      upsertConversation(conversation);
-      relist(conversation);
+      upsertConversation(conversation, asked);
+      relist(conversations.get(id));
       renderList();
       if (id === openId) renderHeader();
     }
@@ -489,19 +506,21 @@ async function claim() {
   const id = openId;
   if (id === null) return;
   showActionError("");
+  const asked = performance.now();
   try {
     const conversation = await api.claim(id);
-    upsertConversation(conversation);
-    relist(conversation);
+    upsertConversation(conversation, asked);
+    relist(conversations.get(id));
   } catch (error) {
     if (redirectIfSignedOut(error)) return;
     if (error.status === 409) {
       // Somebody was faster: say who, from the conversation as it is now.
       let name = "";
       try {
+        const askedAgain = performance.now();
         const now = await api.getConversation(id);
-        upsertConversation(now);
-        relist(now);
+        upsertConversation(now, askedAgain);
+        relist(conversations.get(id));
         name = now.assignee?.name || "";
       } catch {
         // The server's own sentence below says it too.
@@ -684,12 +703,7 @@ async function loadAgents() {
 
 // --- Notifications ---------------------------------------------------------------
 
-function notificationText(n) {
-  if (n.text) return n.text;
-  if (n.kind === "mention") return gettext("You were mentioned in a note");
-  if (n.kind === "escalation") return gettext("A customer waited too long: escalated");
-  return n.kind;
-}
+const notificationText = notificationSentence;
 
 function renderNotifications() {
   const sorted = [...notifications.values()].sort((a, b) => epoch(b.created_at) - epoch(a.created_at));

@@ -167,7 +167,7 @@ export function conversationItem(conversation, { active, cursor, unread, meId, w
         ? h("span", { class: "team", dataset: { testid: "conversation-team" } }, conversation.team.name)
         : null,
       watchers
-        ? h("span", { class: "watchers", title: watchers, dataset: { testid: "conversation-watchers" } }, "👁")
+        ? h("span", { class: "watchers", dataset: { testid: "conversation-watchers" } }, watchers)
         : null,
     ),
     conversation.labels && conversation.labels.length
@@ -308,49 +308,87 @@ export function eventText(event) {
   const data = event.data || {};
   const actor = event.actor ? personName(event.actor) : null;
   const who = actor || gettext("The inbox");
-  const assignee = data.assignee || data.to || null;
-  const team = data.team || null;
   switch (event.kind) {
     case "status": {
-      const status = statusLabel(data.status || data.to || "");
+      const to = data.to || data.status || "";
       if (data.reason === "reopened") return gettext("The customer wrote: the chat was reopened");
       if (data.reason === "woke") return gettext("The customer wrote: the chat woke from snooze");
-      if (data.reason === "snooze_expired" || data.reason === "timer")
-        return gettext("The snooze ended: the chat is open again");
-      if ((data.status || data.to) === "snoozed" && data.snoozed_until) {
+      if (data.reason === "customer_replied") return gettext("The customer replied: the chat is open again");
+      if (data.reason === "snooze_ended") return gettext("The snooze ended: the chat is open again");
+      if (to === "snoozed" && data.snoozed_until) {
         return format(gettext("%(who)s snoozed the chat until %(time)s"), {
           who,
           time: fullTime(data.snoozed_until),
         });
       }
-      return format(gettext("%(who)s set the status to %(status)s"), { who, status });
+      return format(gettext("%(who)s set the status to %(status)s"), { who, status: statusLabel(to) });
     }
-    case "assigned":
-      if (event.actor && assignee && event.actor.id === assignee.id && !data.previous)
-        return format(gettext("%(who)s took the chat"), { who });
-      if (!event.actor && assignee)
-        return format(gettext("Assigned automatically to %(name)s"), { name: personName(assignee) });
-      return format(gettext("%(who)s assigned the chat to %(name)s"), {
-        who,
-        name: personName(assignee) || gettext("someone"),
-      });
+    case "assigned": {
+      const name = personName(data.assignee || data.to) || gettext("someone");
+      if (data.reason === "claim") return format(gettext("%(who)s took the chat"), { who });
+      if (!event.actor) return format(gettext("Assigned automatically to %(name)s"), { name });
+      return format(gettext("%(who)s assigned the chat to %(name)s"), { who, name });
+    }
     case "unassigned":
       return format(gettext("%(who)s unassigned the chat"), { who });
-    case "team":
+    case "team": {
+      const team = data.to || data.team;
       return team
         ? format(gettext("%(who)s moved the chat to the team %(team)s"), { who, team: team.name || "" })
         : format(gettext("%(who)s removed the chat from its team"), { who });
-    case "escalated":
-      return gettext("The customer waited too long: escalated to the supervisors");
+    }
+    case "escalated": {
+      const minutes = data.waited_minutes ?? "";
+      if (data.action === "reassigned") {
+        return format(
+          gettext("The customer waited %(minutes)s min: reassigned to %(name)s"),
+          { minutes, name: personName(data.to) || gettext("someone") },
+        );
+      }
+      return format(gettext("The customer waited %(minutes)s min: escalated to the supervisors"), {
+        minutes,
+      });
+    }
     case "labels": {
-      const names = (data.labels || data.to || []).map((l) => (typeof l === "string" ? l : l.name));
-      return names.length
-        ? format(gettext("%(who)s set the labels: %(labels)s"), { who, labels: names.join(", ") })
-        : format(gettext("%(who)s removed all labels"), { who });
+      const added = data.added || [];
+      const removed = data.removed || [];
+      const parts = [];
+      if (added.length) parts.push(format(gettext("added %(labels)s"), { labels: added.join(", ") }));
+      if (removed.length) {
+        parts.push(format(gettext("removed %(labels)s"), { labels: removed.join(", ") }));
+      }
+      return format(gettext("%(who)s changed the labels: %(change)s"), {
+        who,
+        change: parts.join("; "),
+      });
     }
     default:
       return format(gettext("%(who)s changed the chat (%(kind)s)"), { who, kind: event.kind });
   }
+}
+
+/**
+ * A notification's sentence in the operator's language. The server writes it in
+ * English; the known shapes are rebuilt, anything else is shown as it came.
+ */
+export function notificationSentence(notification) {
+  const text = notification.text || "";
+  const mention = /^(.*?) mentioned you: ([\s\S]*)$/.exec(text);
+  if (notification.kind === "mention" && mention) {
+    return format(gettext("%(name)s mentioned you: %(text)s"), { name: mention[1], text: mention[2] });
+  }
+  const waited = /^(.*) has waited (\d+) minutes for a reply \((.*)\)\.$/.exec(text);
+  if (notification.kind === "escalation" && waited) {
+    return format(gettext("%(name)s has waited %(minutes)s min for a reply (%(team)s)."), {
+      name: waited[1],
+      minutes: waited[2],
+      team: waited[3],
+    });
+  }
+  if (text) return text;
+  if (notification.kind === "mention") return gettext("You were mentioned in a note");
+  if (notification.kind === "escalation") return gettext("A customer waited too long: escalated");
+  return notification.kind;
 }
 
 export function eventItem(event) {
