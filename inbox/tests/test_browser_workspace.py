@@ -278,6 +278,8 @@ def test_two_operators_share_a_chat_live(
     suggestion = olga_page.get_by_test_id("canned-item")
     expect(suggestion).to_have_count(1)
     expect(suggestion).to_contain_text("/thanks")
+    if language == "en":
+        screenshot(olga_page, "workspace-canned-replies.png")
     composer.press("Enter")
     reply = "Thank you, Sheena! Olga here, happy to help."
     expect(composer).to_have_value(reply)
@@ -286,8 +288,7 @@ def test_two_operators_share_a_chat_live(
         "data-direction", "out"
     )
     sim.wait_for_sent(lambda record: record["to"] == "14155550501", since=sent_before)
-    if language == "en":
-        screenshot(olga_page, "workspace-thread.png")
+    screenshot(olga_page, "workspace-thread.png" if language == "en" else "workspace-thread-ru.png")
 
     # The keyboard: leave the composer, the help, move down the list, resolve.
     composer.press("Escape")
