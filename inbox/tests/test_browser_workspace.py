@@ -404,3 +404,55 @@ def test_supervisor_sees_presence_live(
     # She closes the inbox: offline once her socket is gone.
     olga_page.close()
     expect(olga_row).to_have_attribute("data-presence", "offline")
+
+
+def test_transfer_snooze_and_unassign(
+    open_page: OpenPage, live_stack: LiveStack, transactional_db: None
+) -> None:
+    team = workspace(live_stack, olga_language="en")
+    sim = live_stack.sim
+    customer_says(sim, "14155550701", "Can I return these shoes?", name="Nina Berg")
+    olga_page, ivan_page = open_page(), open_page()
+    sign_in(olga_page, team.olga, "Live")
+    sign_in(ivan_page, team.ivan, "Live")
+    open_chat(olga_page, "Nina Berg")
+    olga_page.get_by_test_id("claim-button").click()
+    expect(olga_page.get_by_test_id("thread-assignee")).to_have_text("Assigned to you")
+
+    # Transfer to Ivan: his list shows the chat as his at once.
+    olga_page.get_by_test_id("transfer-button").click()
+    ivan_id = User.objects.get(username="ivan").pk
+    olga_page.get_by_test_id("transfer-target").select_option(f"user:{ivan_id}")
+    olga_page.get_by_test_id("transfer-submit").click()
+    expect(olga_page.get_by_test_id("thread-assignee")).to_have_text("Assigned to Ivan Petrov")
+    expect(item(ivan_page, "Nina Berg").get_by_test_id("conversation-assignee")).to_have_text("Me")
+    expect(
+        olga_page.get_by_test_id("event").filter(
+            has_text="Olga Operator assigned the chat to Ivan Petrov"
+        )
+    ).to_have_count(1)
+
+    # Ivan snoozes it for an hour; it leaves the open list and comes back under "Snoozed".
+    open_chat(ivan_page, "Nina Berg")
+    ivan_page.get_by_test_id("snooze-button").click()
+    ivan_page.locator("[data-snooze-hours='1']").click()
+    ivan_page.get_by_test_id("snooze-submit").click()
+    expect(ivan_page.get_by_test_id("thread-status")).to_have_text(re.compile(r"^Snoozed until "))
+    conversation = Conversation.objects.get(contact__profile_name="Nina Berg")
+    assert conversation.status == Conversation.Status.SNOOZED
+    remaining = conversation.snoozed_until - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(minutes=55) < remaining <= dt.timedelta(hours=1), remaining
+    expect(olga_page.get_by_test_id("conversation-item")).to_have_count(0)
+    olga_page.get_by_test_id("filter-status").select_option("snoozed")
+    expect(item(olga_page, "Nina Berg").get_by_test_id("conversation-status")).to_have_text(
+        "Snoozed"
+    )
+
+    # The customer writes: the chat wakes up, for both, and Ivan unassigns it.
+    customer_says(sim, "14155550701", "Hello again?")
+    expect(ivan_page.get_by_test_id("thread-status")).to_have_text("Open")
+    expect(olga_page.get_by_test_id("conversation-item")).to_have_count(0)
+    ivan_page.get_by_test_id("unassign-button").click()
+    expect(ivan_page.get_by_test_id("thread-assignee")).to_have_text("Unassigned")
+    expect(ivan_page.get_by_test_id("claim-button")).to_be_visible()
+    assert Conversation.objects.get(pk=conversation.pk).assignee is None
