@@ -64,3 +64,19 @@ def send_message(message_id: str) -> None:
 
 def enqueue_send(message_id: Any) -> None:
     enqueue_on_commit(send_message, str(message_id))
+
+
+def run_timers(now: dt.datetime | None = None) -> dict[str, int]:
+    """One tick of the workspace's clock (``python manage.py run_timers`` calls it
+    every few seconds): wakes snoozed chats, escalates customers who waited too
+    long, assigns queued chats, forgets dead sockets. Running it twice in a row
+    does nothing more: every step acts only on rows still due."""
+    from conversations import services
+
+    run = services.timers_run(now=now)
+    return {
+        "pruned": run.pruned,
+        "woken": run.woken,
+        "escalated": run.escalated,
+        "assigned": run.assigned,
+    }

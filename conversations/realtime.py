@@ -5,10 +5,12 @@ Services call ``publish`` inside their transaction; the send is registered with
 back, and hears of a committed one before the request that made it is
 answered. Payloads are plain JSON with a ``type``.
 
-Groups are narrow: ``inbox`` carries conversation and message changes to everyone
-who may see every conversation, ``user.<id>`` what concerns one operator.
+Groups are narrow: ``team.<id>`` carries the changes of a team's conversations to
+its members, ``team.none`` those of conversations without a team, ``supervisors``
+everything to supervisors and admins, ``user.<id>`` what concerns one operator
+(their notifications, and the chats assigned to them), ``presence`` who is online.
 ``groups_for_conversation`` is the one place that decides who hears of a
-conversation, so narrowing it to teams touches only that function.
+conversation; ``groups_for_user`` the matching groups a socket joins.
 
 Sync code (request threads, RQ workers, management commands) publishes through
 one long-lived event loop per process, so the layer's Redis connections are
@@ -30,26 +32,58 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-INBOX_GROUP = "inbox"
-# The consumer method that relays an event to the browser.
+SUPERVISORS_GROUP = "supervisors"
+PRESENCE_GROUP = "presence"
+NO_TEAM_GROUP = "team.none"
+# The consumer methods that relay an event, and a colleague's viewing/typing, to the browser.
 RELAY_HANDLER = "inbox.event"
+COLLISION_HANDLER = "inbox.collision"
 PUBLISH_TIMEOUT = 5.0
 
 
-def groups_for_conversation(conversation_id: int) -> tuple[str, ...]:
-    """The groups told of changes to a conversation and its messages."""
-    return (INBOX_GROUP,)
+def team_group(team_id: int | None) -> str:
+    """The group of a team's members; ``team.none`` for chats without a team."""
+    return NO_TEAM_GROUP if team_id is None else f"team.{team_id}"
 
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def groups_for_conversation(*, team_id: int | None, assignee_id: int | None) -> tuple[str, ...]:
+    """The groups told of changes to a conversation and its messages: everyone who
+    may see it (its team, or everyone for a chat without a team; supervisors; its
+    assignee, who may be outside the team)."""
+    groups = [team_group(team_id), SUPERVISORS_GROUP]
+    if assignee_id is not None:
+        groups.append(user_group(assignee_id))
+    return tuple(groups)
+
+
+def groups_for_user(*, user_id: int, team_ids: Iterable[int], supervisor: bool) -> tuple[str, ...]:
+    """The groups an inbox user's socket joins: what they may see, and their own events."""
+    if supervisor:
+        return (SUPERVISORS_GROUP, user_group(user_id), PRESENCE_GROUP)
+    teams = [team_group(team_id) for team_id in sorted(set(team_ids))]
+    return (*teams, NO_TEAM_GROUP, user_group(user_id), PRESENCE_GROUP)
+
+
 def publish(event_type: str, payload: dict[str, Any], *, groups: Iterable[str]) -> None:
     """Send ``payload`` (plain JSON) as event ``event_type`` to ``groups`` after commit."""
     message = {"type": RELAY_HANDLER, "event": {"type": event_type, **payload}}
-    targets = tuple(groups)
+    targets = tuple(dict.fromkeys(groups))
     transaction.on_commit(lambda: _send(targets, message))
+
+
+async def relay_collision(
+    *, groups: Iterable[str], sender_id: int, event: dict[str, Any], layer: Any
+) -> None:
+    """Tell ``groups`` at once that a colleague views, types in or left a chat.
+
+    Nothing is stored, so there is no transaction to wait for; receiving sockets
+    of ``sender_id`` drop the frame."""
+    message = {"type": COLLISION_HANDLER, "sender_id": sender_id, "event": event}
+    await _send_all(layer, tuple(dict.fromkeys(groups)), message)
 
 
 def _send(groups: tuple[str, ...], message: dict[str, Any]) -> None:

@@ -1,14 +1,83 @@
-"""Reads that more than one caller needs, with their joins already applied."""
+"""Reads that more than one caller needs, with their joins already applied.
+
+Who may see what: supervisors and admins (a superuser counts as an admin) see
+every conversation; an operator sees the chats of their teams, chats without a
+team, and chats assigned to them. Everything else is "not found" to them.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
-from conversations.models import Conversation, Message
+from conversations.models import (
+    SERVICE_WINDOW,
+    AgentConnection,
+    AgentProfile,
+    CannedReply,
+    Conversation,
+    ConversationEvent,
+    Label,
+    Message,
+    Note,
+    Notification,
+    Team,
+)
 
 ROLE_GROUPS = ("operator", "supervisor", "admin")
+SUPERVISING_ROLES = ("supervisor", "admin")
+# A socket that has not pinged for this long no longer makes its user present.
+PRESENCE_FRESHNESS = dt.timedelta(seconds=90)
+# Chats that count toward an operator's capacity.
+ACTIVE_STATUSES = (Conversation.Status.OPEN,)
+WAITING_STATUSES = (Conversation.Status.PENDING, Conversation.Status.SNOOZED)
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a user may see, read once per request or socket."""
+
+    user_id: int | None
+    member: bool
+    supervisor: bool
+    team_ids: frozenset[int]
+
+    def may_see(self, *, team_id: int | None, assignee_id: int | None) -> bool:
+        if not self.member:
+            return False
+        return (
+            self.supervisor
+            or team_id is None
+            or team_id in self.team_ids
+            or (assignee_id is not None and assignee_id == self.user_id)
+        )
+
+
+def user_roles(user: Any) -> list[str]:
+    """The user's inbox roles; a superuser is an admin."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    roles = set(user.groups.filter(name__in=ROLE_GROUPS).values_list("name", flat=True))
+    if user.is_superuser:
+        roles.add("admin")
+    return [role for role in ROLE_GROUPS if role in roles]
 
 
 def user_is_inbox_member(user: Any) -> bool:
@@ -20,20 +89,78 @@ def user_is_inbox_member(user: Any) -> bool:
     return user.groups.filter(name__in=ROLE_GROUPS).exists()
 
 
+def access_for(user: Any) -> Access:
+    """The user's roles and teams, in two queries."""
+    roles = user_roles(user)
+    return Access(
+        user_id=getattr(user, "pk", None),
+        member=bool(roles),
+        supervisor=any(role in SUPERVISING_ROLES for role in roles),
+        team_ids=frozenset(user.teams.values_list("id", flat=True)) if roles else frozenset(),
+    )
+
+
+def user_is_supervisor(user: Any) -> bool:
+    """Supervisors and admins: see every chat and may reassign any."""
+    return access_for(user).supervisor
+
+
+def user_may_see(user: Any, conversation: Conversation) -> bool:
+    return access_for(user).may_see(
+        team_id=conversation.team_id, assignee_id=conversation.assignee_id
+    )
+
+
+def visibility_filter(access: Access) -> Q:
+    """The condition on conversations that ``access`` may see."""
+    if access.supervisor:
+        return Q()
+    return Q(team__isnull=True) | Q(team_id__in=access.team_ids) | Q(assignee_id=access.user_id)
+
+
 def conversations_visible_to(user: Any) -> QuerySet[Conversation]:
-    """Conversations ``user`` may see, newest activity first."""
-    if not user_is_inbox_member(user):
+    """Conversations ``user`` may see, newest activity first, ready to serialize."""
+    access = access_for(user)
+    if not access.member:
         return Conversation.objects.none()
-    return Conversation.objects.select_related("number", "contact", "assignee").order_by(
-        "-last_message_at", "-id"
+    return (
+        Conversation.objects.filter(visibility_filter(access))
+        .select_related("number", "contact", "assignee", "team")
+        .prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
+        .order_by("-last_message_at", "-id")
+    )
+
+
+def window_closes_at() -> ExpressionWrapper:
+    """SQL for when a conversation's customer-service window closes (null: never opened)."""
+    inbound = ExpressionWrapper(F("last_inbound_at") + SERVICE_WINDOW, output_field=DateTimeField())
+    # Portable "greatest, ignoring nulls": SQLite's MAX() of a null is null.
+    return ExpressionWrapper(
+        Greatest(
+            Coalesce(inbound, F("free_entry_until")), Coalesce(F("free_entry_until"), inbound)
+        ),
+        output_field=DateTimeField(),
     )
 
 
 def conversation_list(
-    *, user: Any, status: str = "", assignee: str = "", search: str = ""
+    *,
+    user: Any,
+    status: str = "",
+    assignee: str = "",
+    search: str = "",
+    team: int | None = None,
+    label: int | None = None,
+    number: int | None = None,
+    sort: str = "activity",
+    now: dt.datetime | None = None,
 ) -> QuerySet[Conversation]:
-    """The filtered conversation list: ``assignee`` is ``me``, ``unassigned``,
-    ``anyone`` or a user id; ``search`` matches name, phone and message text."""
+    """The filtered conversation list.
+
+    ``assignee`` is ``me``, ``unassigned``, ``anyone`` or a user id; ``search``
+    matches name, phone and message text. ``sort="window"`` keeps unanswered
+    chats whose window is open, the soonest-closing first.
+    """
     conversations = conversations_visible_to(user)
     if status:
         conversations = conversations.filter(status=status)
@@ -43,6 +170,16 @@ def conversation_list(
         conversations = conversations.filter(assignee__isnull=True)
     elif assignee.isdigit():
         conversations = conversations.filter(assignee_id=int(assignee))
+    if team is not None:
+        conversations = conversations.filter(team_id=team)
+    if label is not None:
+        conversations = conversations.filter(
+            id__in=Conversation.labels.through.objects.filter(label_id=label).values(
+                "conversation_id"
+            )
+        )
+    if number is not None:
+        conversations = conversations.filter(number_id=number)
     search = search.strip()
     if search:
         matching_messages = Message.objects.filter(text__icontains=search).values("conversation_id")
@@ -51,6 +188,13 @@ def conversation_list(
             | Q(contact__phone__icontains=search)
             | Q(contact__wa_id__icontains=search)
             | Q(id__in=matching_messages)
+        )
+    if sort == "window":
+        conversations = (
+            conversations.filter(waiting_since__isnull=False)
+            .annotate(window_closes=window_closes_at())
+            .filter(window_closes__gt=now or timezone.now())
+            .order_by("window_closes", "id")
         )
     return conversations
 
@@ -62,3 +206,140 @@ def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
         .select_related("sent_by")
         .order_by("timestamp", "created_at")
     )
+
+
+def conversation_events(*, conversation: Conversation) -> QuerySet[ConversationEvent]:
+    """Who changed what in a thread, oldest first."""
+    return (
+        ConversationEvent.objects.filter(conversation=conversation)
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
+
+
+def conversation_notes(*, conversation: Conversation) -> QuerySet[Note]:
+    """A thread's private notes, oldest first."""
+    return (
+        Note.objects.filter(conversation=conversation)
+        .select_related("author")
+        .prefetch_related("mentions")
+        .order_by("created_at", "id")
+    )
+
+
+def users_in_roles(roles: tuple[str, ...] = ROLE_GROUPS) -> QuerySet[Any]:
+    """Active users holding one of ``roles`` (superusers count as admins)."""
+    User = get_user_model()
+    condition = Q(groups__name__in=roles)
+    if "admin" in roles:
+        condition |= Q(is_superuser=True)
+    return User.objects.filter(condition, is_active=True).distinct()
+
+
+def supervisors() -> QuerySet[Any]:
+    """Everyone told of escalations: supervisors and admins."""
+    return users_in_roles(SUPERVISING_ROLES)
+
+
+def fresh_connection(now: dt.datetime, user_ref: str = "pk") -> Exists:
+    return Exists(
+        AgentConnection.objects.filter(
+            user=OuterRef(user_ref), last_seen__gte=now - PRESENCE_FRESHNESS
+        )
+    )
+
+
+def agents_visible_to(user: Any, *, now: dt.datetime | None = None) -> QuerySet[Any]:
+    """Inbox users with what their colleagues need to know: teams, presence, load.
+
+    Operators see the agents of their own teams; supervisors everyone. Each user
+    carries ``connected``, ``open_chats`` and ``waiting_chats`` annotations and
+    prefetched ``teams`` and ``agent`` profile.
+    """
+    access = access_for(user)
+    agents = users_in_roles()
+    if not access.member:
+        return agents.none()
+    if not access.supervisor:
+        agents = agents.filter(Q(teams__in=access.team_ids) | Q(pk=access.user_id)).distinct()
+    now = now or timezone.now()
+    return (
+        agents.select_related("agent")
+        .prefetch_related(Prefetch("teams", queryset=Team.objects.order_by("name")))
+        .annotate(
+            connected=fresh_connection(now),
+            open_chats=Count(
+                "assigned_conversations",
+                filter=Q(assigned_conversations__status__in=ACTIVE_STATUSES),
+                distinct=True,
+            ),
+            waiting_chats=Count(
+                "assigned_conversations",
+                filter=Q(assigned_conversations__status__in=WAITING_STATUSES),
+                distinct=True,
+            ),
+        )
+        .order_by("username")
+    )
+
+
+def effective_presence(*, connected: bool, profile: AgentProfile | None) -> str:
+    """Offline without a fresh socket; otherwise the operator's own switch."""
+    if not connected:
+        return AgentProfile.Presence.OFFLINE
+    if profile is None:
+        return AgentProfile.Presence.ONLINE
+    return profile.presence
+
+
+def canned_replies_for(
+    user: Any, *, query: str = "", team_id: int | None = None
+) -> QuerySet[CannedReply]:
+    """Canned replies ``user`` may insert: those of their teams and team-less ones
+    (supervisors: all), plus those of ``team_id`` (the open chat's team), matching
+    ``query`` in shortcut or title."""
+    access = access_for(user)
+    if not access.member:
+        return CannedReply.objects.none()
+    replies = CannedReply.objects.select_related("team").order_by("shortcut")
+    if not access.supervisor:
+        teams = set(access.team_ids)
+        if team_id is not None:
+            teams.add(team_id)
+        replies = replies.filter(Q(team__isnull=True) | Q(team_id__in=teams))
+    query = query.strip().lstrip("/")
+    if query:
+        replies = replies.filter(Q(shortcut__icontains=query) | Q(title__icontains=query))
+    return replies
+
+
+def notifications_for(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
+    """The user's notifications, newest first."""
+    notifications = Notification.objects.filter(user=user).order_by("-created_at", "-id")
+    if unread_only:
+        notifications = notifications.filter(read_at__isnull=True)
+    return notifications
+
+
+_VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def canned_reply_render(text: str, *, conversation: Conversation | None, agent: Any) -> str:
+    """Fill ``{{name}}``, ``{{first_name}}``, ``{{phone}}`` and ``{{agent}}`` for
+    ``conversation`` (without one, only ``{{agent}}``); unknown variables stay."""
+    values: dict[str, str] = {
+        "agent": (getattr(agent, "first_name", "") or "").strip()
+        or (agent.get_full_name() if agent is not None else "")
+        or getattr(agent, "username", ""),
+    }
+    if conversation is not None:
+        contact = conversation.contact
+        name = contact.profile_name.strip()
+        values["name"] = name or contact.phone or contact.wa_id
+        values["first_name"] = name.split()[0] if name else ""
+        values["phone"] = contact.phone or (f"+{contact.wa_id}" if contact.wa_id else "")
+
+    def fill(match: re.Match[str]) -> str:
+        return values.get(match.group(1), match.group(0))
+
+    return _VARIABLE.sub(fill, text)

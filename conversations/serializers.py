@@ -1,4 +1,5 @@
-"""JSON shapes of numbers, contacts, conversations and messages.
+"""JSON shapes of numbers, contacts, conversations, messages and the workspace
+around them (teams, labels, notes, events, notifications, canned replies, agents).
 
 The ``*_payload`` functions are the one definition of each shape, used by the
 API and by live events alike (they are plain dict builders: building a DRF
@@ -12,9 +13,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from conversations.models import Contact, Conversation, Message, WhatsAppNumber
+from conversations.models import (
+    AgentProfile,
+    CannedReply,
+    Contact,
+    Conversation,
+    ConversationEvent,
+    Label,
+    Message,
+    Note,
+    Notification,
+    Team,
+    WhatsAppNumber,
+)
 from whatsapp.events import MEDIA_TYPES
 
 
@@ -90,7 +104,20 @@ def message_payload(message: Message) -> dict[str, Any]:
     }
 
 
+def team_summary(team: Team | None) -> dict[str, Any] | None:
+    if team is None:
+        return None
+    return {"id": team.id, "name": team.name}
+
+
+def label_payload(label: Label) -> dict[str, Any]:
+    return {"id": label.id, "name": label.name, "color": label.color}
+
+
 def conversation_payload(conversation: Conversation) -> dict[str, Any]:
+    """The conversation as the list, the thread header and live events show it.
+
+    Reads ``labels`` through ``.all()``: prefetch them when serializing many."""
     return {
         "id": conversation.id,
         "number": number_payload(conversation.number),
@@ -103,10 +130,114 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         "unread_count": conversation.unread_count,
         "window_expires_at": iso(conversation.window_expires_at()),
         "created_at": iso(conversation.created_at),
+        "team": team_summary(conversation.team) if conversation.team_id else None,
+        "labels": [label_payload(label) for label in conversation.labels.all()],
+        "snoozed_until": iso(conversation.snoozed_until),
+        "waiting_since": iso(conversation.waiting_since),
+        "escalated_at": iso(conversation.escalated_at),
+        "queued": conversation.queued_at is not None,
+    }
+
+
+def event_payload(event: ConversationEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "conversation_id": event.conversation_id,
+        "kind": event.kind,
+        "actor": user_payload(event.actor) if event.actor_id else None,
+        "data": event.data,
+        "created_at": iso(event.created_at),
+    }
+
+
+def note_payload(note: Note) -> dict[str, Any]:
+    """Reads ``mentions`` through ``.all()``: prefetch them when serializing many."""
+    return {
+        "id": note.id,
+        "conversation_id": note.conversation_id,
+        "author": user_payload(note.author) if note.author_id else None,
+        "text": note.text,
+        "mentions": [user_payload(user) for user in note.mentions.all()],
+        "created_at": iso(note.created_at),
+    }
+
+
+def notification_payload(notification: Notification) -> dict[str, Any]:
+    return {
+        "id": notification.id,
+        "kind": notification.kind,
+        "conversation_id": notification.conversation_id,
+        "text": notification.text,
+        "created_at": iso(notification.created_at),
+        "read_at": iso(notification.read_at),
+    }
+
+
+def canned_reply_payload(reply: CannedReply, rendered: str) -> dict[str, Any]:
+    return {
+        "id": reply.id,
+        "shortcut": reply.shortcut,
+        "title": reply.title,
+        "text": reply.text,
+        "rendered": rendered,
+    }
+
+
+def team_payload(team: Team) -> dict[str, Any]:
+    """Reads ``members`` through ``.all()``: prefetch them when serializing many."""
+    return {
+        "id": team.id,
+        "name": team.name,
+        "members": [member.pk for member in team.members.all()],
+        "auto_assign": team.auto_assign,
+        "capacity_counts_waiting": team.capacity_counts_waiting,
+        "escalate_after_minutes": team.escalate_after_minutes,
+        "escalation": team.escalation,
+    }
+
+
+def agent_payload(user: Any, *, presence: str, active_chats: int) -> dict[str, Any]:
+    """An inbox user as colleagues see them; ``teams`` prefetched, ``agent`` joined."""
+    profile = getattr(user, "agent", None)
+    return {
+        **user_payload(user),  # type: ignore[dict-item]
+        "presence": presence,
+        "teams": [team.id for team in user.teams.all()],
+        "active_chats": active_chats,
+        "capacity": profile.capacity
+        if profile is not None
+        else AgentProfile._meta.get_field("capacity").default,
+    }
+
+
+def me_payload(
+    user: Any, *, roles: list[str], teams: list[Team], presence: str, profile: AgentProfile
+) -> dict[str, Any]:
+    return {
+        **user_payload(user),  # type: ignore[dict-item]
+        "roles": roles,
+        "teams": [team_summary(team) for team in teams],
+        "presence": presence,
+        "presence_choice": profile.presence,
+        "language": profile.language,
+        "time_zone": profile.time_zone,
+        "notify_desktop": profile.notify_desktop,
+        "notify_sound": profile.notify_sound,
     }
 
 
 # --- Schema declarations ------------------------------------------------------
+
+
+def inline_choice_field(choices: list[tuple[str, str]], **kwargs: Any) -> serializers.ChoiceField:
+    """A choice field documented as a string listing its values: a choice set that
+    several shapes share keeps a single enum component in the schema."""
+    values = ", ".join(value for value, _ in choices)
+    schema = {"type": "string", "description": f"one of: {values}"}
+    field_class = extend_schema_field(schema)(
+        type("InlineChoiceField", (serializers.ChoiceField,), {})
+    )
+    return field_class(choices=choices, **kwargs)
 
 
 class NumberSerializer(serializers.ModelSerializer):
@@ -173,6 +304,20 @@ class MessageSerializer(serializers.Serializer):
         return message_payload(instance)
 
 
+class TeamSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class LabelSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    color = serializers.CharField(help_text="#rrggbb")
+
+    def to_representation(self, instance: Label) -> dict[str, Any]:
+        return label_payload(instance)
+
+
 class ConversationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = NumberSerializer()
@@ -189,9 +334,145 @@ class ConversationSerializer(serializers.Serializer):
         allow_null=True, help_text="When the 24-hour window closes; null when it is closed"
     )
     created_at = serializers.DateTimeField()
+    team = TeamSummarySerializer(allow_null=True)
+    labels = LabelSerializer(many=True)
+    snoozed_until = serializers.DateTimeField(allow_null=True)
+    waiting_since = serializers.DateTimeField(
+        allow_null=True, help_text="When the customer started waiting for an operator's reply"
+    )
+    escalated_at = serializers.DateTimeField(allow_null=True)
+    queued = serializers.BooleanField(help_text="Waiting in the team queue for an operator")
 
     def to_representation(self, instance: Conversation) -> dict[str, Any]:
         return conversation_payload(instance)
+
+
+class ConversationEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    conversation_id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=ConversationEvent.Kind.choices)
+    actor = UserSummarySerializer(allow_null=True, help_text="null: the system")
+    data = serializers.JSONField(help_text='What changed, e.g. {"from": ..., "to": ...}')
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: ConversationEvent) -> dict[str, Any]:
+        return event_payload(instance)
+
+
+class NoteSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    conversation_id = serializers.IntegerField()
+    author = UserSummarySerializer(allow_null=True)
+    text = serializers.CharField()
+    mentions = UserSummarySerializer(many=True)
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: Note) -> dict[str, Any]:
+        return note_payload(instance)
+
+
+class NotificationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Notification.Kind.choices)
+    conversation_id = serializers.IntegerField()
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    read_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, instance: Notification) -> dict[str, Any]:
+        return notification_payload(instance)
+
+
+class CannedReplySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    shortcut = serializers.CharField()
+    title = serializers.CharField()
+    text = serializers.CharField(help_text="With {{name}}, {{first_name}}, {{phone}}, {{agent}}")
+    rendered = serializers.CharField(help_text="The text with the variables filled in")
+
+
+class TeamSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    members = serializers.ListField(child=serializers.IntegerField(), help_text="user ids")
+    auto_assign = serializers.BooleanField()
+    capacity_counts_waiting = serializers.BooleanField()
+    escalate_after_minutes = serializers.IntegerField(allow_null=True)
+    escalation = serializers.ChoiceField(choices=Team.Escalation.choices)
+
+    def to_representation(self, instance: Team) -> dict[str, Any]:
+        return team_payload(instance)
+
+
+class AgentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+    presence = serializers.ChoiceField(choices=AgentProfile.Presence.choices)
+    teams = serializers.ListField(child=serializers.IntegerField(), help_text="team ids")
+    active_chats = serializers.IntegerField(help_text="Chats counting toward capacity")
+    capacity = serializers.IntegerField()
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    roles = serializers.ListField(child=serializers.CharField(), read_only=True)
+    teams = TeamSummarySerializer(many=True, read_only=True)
+    presence = inline_choice_field(
+        AgentProfile.Presence.choices,
+        required=False,
+        help_text="Effective presence (offline without an open inbox); "
+        "PATCH sets the switch, like presence_choice",
+    )
+    presence_choice = inline_choice_field(AgentProfile.Presence.choices, required=False)
+    language = serializers.ChoiceField(choices=["en", "ru", ""], required=False)
+    time_zone = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    notify_desktop = serializers.BooleanField(required=False)
+    notify_sound = serializers.BooleanField(required=False)
+
+    def validate_time_zone(self, value: str) -> str:
+        import zoneinfo
+
+        if value:
+            try:
+                zoneinfo.ZoneInfo(value)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+                raise serializers.ValidationError(f"Unknown time zone {value!r}.") from exc
+        return value
+
+
+class ClaimConflictSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.IntegerField(
+        required=False, allow_null=True, help_text="user id; null unassigns"
+    )
+    team = serializers.IntegerField(required=False, help_text="team id to transfer to")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "assignee" not in attrs and "team" not in attrs:
+            raise serializers.ValidationError("Give an assignee, a team, or both.")
+        return attrs
+
+
+class StatusSerializer(serializers.Serializer):
+    status = inline_choice_field(Conversation.Status.choices)
+    snoozed_until = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Required for snoozed; in the future"
+    )
+
+
+class LabelsSerializer(serializers.Serializer):
+    labels = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=4000, trim_whitespace=True)
 
 
 class SendTextSerializer(serializers.Serializer):

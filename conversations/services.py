@@ -1,13 +1,21 @@
-"""Every write to contacts, conversations and messages.
+"""Every write to contacts, conversations and messages, and to the workspace
+around them: assignment and routing, statuses, labels, notes, notifications,
+timers and operators' presence.
 
 Functions take keyword arguments, own their transaction, and publish what
-changed through ``conversations.realtime`` (sent after commit).
+changed through ``conversations.realtime`` (sent after commit). Every change to
+a conversation's workflow is recorded as a ``ConversationEvent`` (actor None:
+the system) and published as ``conversation.event``.
+
+Lock order, to stay free of deadlocks: a conversation row, then team rows in id
+order; queue draining takes a team row and then only skips locked conversations.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,21 +23,41 @@ from typing import Any
 import orjson
 import phonenumbers
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import DataError, IntegrityError, transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from conversations import jobs, realtime
+from conversations import jobs, realtime, selectors
 from conversations.models import (
+    FREE_ENTRY_WINDOW,
     STATUS_RANK,
+    AgentConnection,
+    AgentProfile,
     Contact,
     Conversation,
+    ConversationEvent,
+    Label,
     Message,
+    Note,
+    Notification,
     PlatformEvent,
     StatusReport,
+    Team,
     WebhookDelivery,
     WhatsAppNumber,
 )
-from conversations.serializers import conversation_payload, message_payload
+from conversations.serializers import (
+    conversation_payload,
+    event_payload,
+    iso,
+    message_payload,
+    note_payload,
+    notification_payload,
+    team_summary,
+    user_payload,
+)
 from whatsapp import errors as wa_errors
 from whatsapp.client import GraphAPIError, GraphClient, GraphUnreachable, text_message
 from whatsapp.events import (
@@ -68,6 +96,32 @@ class InvalidWebhookBody(ServiceError):
 class DuplicateNumber(ServiceError):
     code = "duplicate"
     http_status = 409
+
+
+class AlreadyAssigned(ServiceError):
+    code = "already_assigned"
+    http_status = 409
+
+
+class InvalidAssignee(ServiceError):
+    code = "invalid_assignee"
+
+
+class InvalidTeam(ServiceError):
+    code = "invalid_team"
+
+
+class InvalidLabel(ServiceError):
+    code = "invalid_label"
+
+
+class InvalidSnooze(ServiceError):
+    code = "invalid_snooze"
+
+
+class NotAllowed(ServiceError):
+    code = "permission_denied"
+    http_status = 403
 
 
 # --- Numbers ---------------------------------------------------------------
@@ -257,20 +311,30 @@ def _phone_and_country(wa_id: str) -> tuple[str, str]:
     return e164, region if region and region != "ZZ" else ""
 
 
-def _conversation_for(number: WhatsAppNumber, contact: Contact) -> Conversation:
+def _conversation_for(number: WhatsAppNumber, contact: Contact) -> tuple[Conversation, bool]:
     conversation = (
         Conversation.objects.select_for_update().filter(number=number, contact=contact).first()
     )
+    created = conversation is None
     if conversation is None:
-        conversation = Conversation.objects.create(number=number, contact=contact)
+        # A new chat goes to the team its number routes to.
+        conversation = Conversation.objects.create(
+            number=number, contact=contact, team_id=number.team_id
+        )
     conversation.number = number
     conversation.contact = contact
-    return conversation
+    return conversation, created
 
 
 def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) -> Message | None:
     """Store a customer's message; None when this message id was already stored
     (the first delivery stands).
+
+    A customer's message opens the chat again (resolved: "reopened", snoozed:
+    "woke", pending: "customer_replied"), starts the customer's waiting time
+    unless it runs already, and a click-to-WhatsApp ad's referral opens the
+    72-hour window. A new chat, or a reopened one nobody holds, is routed in its
+    team (automatic assignment or the queue).
 
     Call inside a transaction: locks the conversation row. Raises IntegrityError
     when a concurrent delivery stores the same rows first (apply again then).
@@ -279,7 +343,7 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
     if Message.objects.filter(wamid=event.wamid).exists():
         return None
     contact = contact_upsert(sender=event.sender)
-    conversation = _conversation_for(number, contact)
+    conversation, created = _conversation_for(number, contact)
     error = event.errors[0] if event.errors else None
     message = Message.objects.create(
         conversation=conversation,
@@ -303,17 +367,42 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
         conversation.last_message_at = event.timestamp
         conversation.last_message_text = _preview(message)
         fields += ["last_message_at", "last_message_text"]
-    if event.type not in ("system",) and (
+    customer_wrote = event.type not in ("system",)
+    if customer_wrote and (
         conversation.last_inbound_at is None or event.timestamp > conversation.last_inbound_at
     ):
         conversation.last_inbound_at = event.timestamp
         fields.append("last_inbound_at")
-    if conversation.status == Conversation.Status.RESOLVED:
-        conversation.status = Conversation.Status.OPEN
-        fields.append("status")
-    conversation.save(update_fields=fields)
+    status_change: dict[str, Any] | None = None
+    if customer_wrote and conversation.status != Conversation.Status.OPEN:
+        status_change = {
+            "from": conversation.status,
+            "to": Conversation.Status.OPEN,
+            "reason": WAKE_REASONS[conversation.status],
+        }
+        fields += _status_fields(conversation, Conversation.Status.OPEN)
+    if customer_wrote and conversation.waiting_since is None:
+        conversation.waiting_since = event.timestamp
+        fields.append("waiting_since")
+    if event.referral:
+        free_until = event.timestamp + FREE_ENTRY_WINDOW
+        if conversation.free_entry_until is None or free_until > conversation.free_entry_until:
+            conversation.free_entry_until = free_until
+            fields.append("free_entry_until")
+    conversation.save(update_fields=list(dict.fromkeys(fields)))
+    if status_change is not None:
+        _record(conversation, ConversationEvent.Kind.STATUS, actor=None, data=status_change)
+    if (created or status_change) and conversation.assignee_id is None:
+        _route(conversation, now=timezone.now())
     _publish_message(message, conversation, "message.created")
     return message
+
+
+WAKE_REASONS = {
+    Conversation.Status.RESOLVED: "reopened",
+    Conversation.Status.SNOOZED: "woke",
+    Conversation.Status.PENDING: "customer_replied",
+}
 
 
 def _preview(message: Message) -> str:
@@ -409,7 +498,15 @@ def _publish_message(message: Message, conversation: Conversation | None, event_
     }
     if conversation is not None:
         payload["conversation"] = conversation_payload(conversation)
-    realtime.publish(event_type, payload, groups=realtime.groups_for_conversation(conversation_id))
+        groups = _groups(conversation)
+    else:
+        team_id, assignee_id = (
+            Conversation.objects.filter(pk=conversation_id)
+            .values_list("team_id", "assignee_id")
+            .get()
+        )
+        groups = realtime.groups_for_conversation(team_id=team_id, assignee_id=assignee_id)
+    realtime.publish(event_type, payload, groups=groups)
 
 
 def conversation_mark_read(*, conversation: Conversation, user: Any) -> Conversation:
@@ -418,22 +515,11 @@ def conversation_mark_read(*, conversation: Conversation, user: Any) -> Conversa
     Publishes ``conversation.updated`` after commit when the count changed.
     """
     with transaction.atomic():
-        conversation = (
-            Conversation.objects.select_for_update(of=("self",))
-            .select_related("number", "contact", "assignee")
-            .get(pk=conversation.pk)
-        )
+        conversation = _locked(conversation.pk)
         if conversation.unread_count:
             conversation.unread_count = 0
             conversation.save(update_fields=["unread_count"])
-            realtime.publish(
-                "conversation.updated",
-                {
-                    "conversation_id": conversation.pk,
-                    "conversation": conversation_payload(conversation),
-                },
-                groups=realtime.groups_for_conversation(conversation.pk),
-            )
+            _publish_conversation(conversation)
     return conversation
 
 
@@ -443,7 +529,8 @@ def conversation_mark_read(*, conversation: Conversation, user: Any) -> Conversa
 def message_send_text(
     *, conversation: Conversation, text: str, user: Any, reply_to: str = ""
 ) -> Message:
-    """Queue a free-form text reply; the send job delivers it after commit.
+    """Queue a free-form text reply; the send job delivers it after commit. The
+    customer is no longer waiting (``waiting_since`` and ``escalated_at`` clear).
 
     Raises ``WindowClosed`` when the customer's last message is more than 24
     hours old (only an approved template may be sent then).
@@ -454,7 +541,7 @@ def message_send_text(
     if len(text) > 4096:
         raise ServiceError("A WhatsApp text message holds at most 4096 characters.")
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        conversation = _locked(conversation.pk)
         if conversation.window_expires_at() is None:
             raise WindowClosed(
                 "The 24-hour customer service window is closed: the customer last wrote "
@@ -475,7 +562,17 @@ def message_send_text(
         conversation.last_message_at = now
         conversation.last_message_text = _preview(message)
         conversation.unread_count = 0
-        conversation.save(update_fields=["last_message_at", "last_message_text", "unread_count"])
+        conversation.waiting_since = None
+        conversation.escalated_at = None
+        conversation.save(
+            update_fields=[
+                "last_message_at",
+                "last_message_text",
+                "unread_count",
+                "waiting_since",
+                "escalated_at",
+            ]
+        )
         _publish_message(message, conversation, "message.created")
         jobs.enqueue_send(message.id)
     return message
@@ -609,3 +706,778 @@ def _accepted(message: Message, wamid: str) -> Message:
         if not (waiting and _apply_reports(message, waiting)):
             _publish_message(message, None, "message.updated")
     return message
+
+
+# --- Workspace: shared helpers --------------------------------------------------
+
+User = get_user_model()
+UNSET: Any = object()
+DEFAULT_CAPACITY: int = AgentProfile._meta.get_field("capacity").default
+
+
+def _locked(pk: int) -> Conversation:
+    """The conversation, its row locked, with what its payload needs joined."""
+    return (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("number", "contact", "assignee", "team")
+        .get(pk=pk)
+    )
+
+
+def _groups(conversation: Conversation) -> tuple[str, ...]:
+    return realtime.groups_for_conversation(
+        team_id=conversation.team_id, assignee_id=conversation.assignee_id
+    )
+
+
+def _publish_conversation(conversation: Conversation, *, also: tuple[str, ...] = ()) -> None:
+    """``conversation.updated`` to whoever may see it now, and to ``also`` (who saw it
+    before a transfer, so their lists drop it)."""
+    realtime.publish(
+        "conversation.updated",
+        {"conversation_id": conversation.pk, "conversation": conversation_payload(conversation)},
+        groups=(*_groups(conversation), *also),
+    )
+
+
+def _record(
+    conversation: Conversation,
+    kind: str,
+    *,
+    actor: Any,
+    data: dict[str, Any],
+    now: dt.datetime | None = None,
+    also: tuple[str, ...] = (),
+) -> ConversationEvent:
+    """Store one change of the conversation and publish it as ``conversation.event``."""
+    event = ConversationEvent.objects.create(
+        conversation=conversation,
+        kind=kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        data=data,
+        created_at=now or timezone.now(),
+    )
+    realtime.publish(
+        "conversation.event",
+        {"conversation_id": conversation.pk, "event": event_payload(event)},
+        groups=(*_groups(conversation), *also),
+    )
+    return event
+
+
+def _display_name(user: Any) -> str:
+    return user.get_full_name() or user.username
+
+
+def _status_fields(
+    conversation: Conversation, status: str, snoozed_until: dt.datetime | None = None
+) -> list[str]:
+    """Move ``conversation`` to ``status`` in memory; the fields to save.
+
+    A resolved chat leaves the queue and nobody waits on it any more."""
+    conversation.status = status
+    conversation.snoozed_until = snoozed_until if status == Conversation.Status.SNOOZED else None
+    fields = ["status", "snoozed_until"]
+    if status == Conversation.Status.RESOLVED:
+        conversation.waiting_since = None
+        conversation.escalated_at = None
+        conversation.queued_at = None
+        fields += ["waiting_since", "escalated_at", "queued_at"]
+    return fields
+
+
+def agent_profile(user: Any) -> AgentProfile:
+    """The user's agent profile, created with the defaults on first use."""
+    profile = getattr(user, "agent", None)
+    if profile is None:
+        profile, _ = AgentProfile.objects.get_or_create(user=user)
+        user.agent = profile
+    return profile
+
+
+def _may_work_on(user: Any, team: Team | None) -> bool:
+    """Whether ``user`` may see a chat of ``team`` without being its assignee."""
+    access = selectors.access_for(user)
+    return access.member and (access.supervisor or team is None or team.pk in access.team_ids)
+
+
+# --- Routing, automatic assignment and the team queue ------------------------
+
+
+def _eligible_operators(
+    team: Team, *, now: dt.datetime, exclude_ids: tuple[int, ...] = ()
+) -> list[Any]:
+    """Members of ``team`` who are online and below their capacity, by id."""
+    statuses = list(selectors.ACTIVE_STATUSES)
+    if team.capacity_counts_waiting:
+        statuses += list(selectors.WAITING_STATUSES)
+    active = (
+        Conversation.objects.filter(assignee=OuterRef("pk"), status__in=statuses)
+        .order_by()
+        .values("assignee")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return list(
+        team.members.filter(pk__in=selectors.users_in_roles().values("pk"))
+        .filter(selectors.fresh_connection(now))
+        .exclude(agent__presence__in=[AgentProfile.Presence.AWAY, AgentProfile.Presence.OFFLINE])
+        .exclude(pk__in=[pk for pk in exclude_ids if pk is not None])
+        .annotate(
+            active_chats=Coalesce(Subquery(active), 0),
+            chat_capacity=Coalesce(F("agent__capacity"), DEFAULT_CAPACITY),
+        )
+        .filter(active_chats__lt=F("chat_capacity"))
+        .order_by("pk")
+    )
+
+
+def _next_operator(
+    team: Team, *, now: dt.datetime, exclude_ids: tuple[int, ...] = ()
+) -> Any | None:
+    """Round robin: the first eligible operator after the one who got the team's
+    previous chat (by user id, wrapping around). Lock the team row first."""
+    candidates = _eligible_operators(team, now=now, exclude_ids=exclude_ids)
+    if not candidates:
+        return None
+    last = team.last_assigned_id
+    after = [user for user in candidates if last is None or user.pk > last]
+    return (after or candidates)[0]
+
+
+def _give_to(
+    conversation: Conversation,
+    team: Team,
+    operator: Any,
+    *,
+    now: dt.datetime,
+    reason: str,
+    also: tuple[str, ...] = (),
+) -> None:
+    """Assign by the system and move the team's round robin pointer."""
+    previous = conversation.assignee if conversation.assignee_id else None
+    old_groups = (*_groups(conversation), *also)
+    conversation.assignee = operator
+    conversation.queued_at = None
+    conversation.save(update_fields=["assignee", "queued_at"])
+    team.last_assigned = operator
+    team.save(update_fields=["last_assigned"])
+    _record(
+        conversation,
+        ConversationEvent.Kind.ASSIGNED,
+        actor=None,
+        data={"assignee": user_payload(operator), "from": user_payload(previous), "reason": reason},
+        now=now,
+        also=old_groups,
+    )
+
+
+def _route(conversation: Conversation, *, now: dt.datetime) -> None:
+    """Send an unassigned chat to the next free operator of its team, or queue it.
+
+    Only for teams with automatic assignment; the conversation row is locked."""
+    if conversation.team_id is None or conversation.assignee_id is not None:
+        return
+    team = Team.objects.select_for_update().filter(pk=conversation.team_id).first()
+    if team is None or not team.auto_assign:
+        return
+    operator = _next_operator(team, now=now)
+    if operator is not None:
+        _give_to(conversation, team, operator, now=now, reason="auto")
+        _publish_conversation(conversation)
+    elif conversation.queued_at is None:
+        conversation.queued_at = now
+        conversation.save(update_fields=["queued_at"])
+        _publish_conversation(conversation)
+
+
+def team_queue_drain(*, team_id: int, now: dt.datetime | None = None) -> int:
+    """Assign the team's queued chats in arrival order while an operator is free;
+    the number assigned.
+
+    Locks the team row; queued chats another transaction holds are skipped (the
+    next drain takes them)."""
+    now = now or timezone.now()
+    assigned = 0
+    with transaction.atomic():
+        team = Team.objects.select_for_update().filter(pk=team_id, auto_assign=True).first()
+        if team is None:
+            return 0
+        while True:
+            conversation = (
+                Conversation.objects.select_for_update(of=("self",), skip_locked=True)
+                .select_related("number", "contact", "assignee", "team")
+                .filter(team=team, queued_at__isnull=False, assignee__isnull=True)
+                .order_by("queued_at", "id")
+                .first()
+            )
+            if conversation is None:
+                break
+            operator = _next_operator(team, now=now)
+            if operator is None:
+                break
+            _give_to(conversation, team, operator, now=now, reason="queue")
+            _publish_conversation(conversation)
+            assigned += 1
+    return assigned
+
+
+def _drain_teams_of(user_id: int, *, now: dt.datetime) -> int:
+    """An operator freed up or came online: their teams' queues move."""
+    team_ids = Team.objects.filter(members=user_id, auto_assign=True).order_by("id")
+    return sum(
+        team_queue_drain(team_id=team_id, now=now)
+        for team_id in team_ids.values_list("id", flat=True)
+    )
+
+
+def team_queues_drain(*, now: dt.datetime | None = None) -> int:
+    """Drain every automatic team's queue (the timer tick); the number assigned."""
+    now = now or timezone.now()
+    team_ids = (
+        Conversation.objects.filter(
+            queued_at__isnull=False, assignee__isnull=True, team__auto_assign=True
+        )
+        .order_by("team_id")
+        .values_list("team_id", flat=True)
+        .distinct()
+    )
+    return sum(team_queue_drain(team_id=team_id, now=now) for team_id in list(team_ids))
+
+
+# --- Assignment by operators -------------------------------------------------------
+
+
+def conversation_claim(*, conversation: Conversation, user: Any) -> Conversation:
+    """Take an unassigned chat. Of two operators claiming at once exactly one wins:
+    the row is updated only while it has no assignee.
+
+    Raises ``AlreadyAssigned`` naming the holder. Publishes ``conversation.event``
+    and ``conversation.updated``."""
+    with transaction.atomic():
+        taken = Conversation.objects.filter(pk=conversation.pk, assignee__isnull=True).update(
+            assignee=user, queued_at=None
+        )
+        if not taken:
+            holder = (
+                Conversation.objects.filter(pk=conversation.pk)
+                .values_list("assignee__first_name", "assignee__last_name", "assignee__username")
+                .first()
+            )
+            name = (" ".join(filter(None, holder[:2])) or holder[2] or "") if holder else ""
+            raise AlreadyAssigned(f"Already taken by {name}." if name else "Already taken.")
+        conversation = _locked(conversation.pk)
+        _record(
+            conversation,
+            ConversationEvent.Kind.ASSIGNED,
+            actor=user,
+            data={"assignee": user_payload(user), "from": None, "reason": "claim"},
+        )
+        _publish_conversation(conversation)
+    return conversation
+
+
+def conversation_assign(
+    *, conversation: Conversation, actor: Any, assignee: Any = UNSET, team: Any = UNSET
+) -> Conversation:
+    """Transfer a chat to an operator (a user id), to a team (a team id), or both;
+    ``assignee=None`` unassigns.
+
+    Operators may move only chats assigned to them or to nobody; supervisors and
+    admins any. The new assignee must be able to see the chat as a member of its
+    team (``InvalidAssignee`` otherwise). A transfer to another team drops an
+    assignee who is not in it, and routes the chat there when the team assigns
+    automatically. An operator who lets a chat go frees capacity: their teams'
+    queues move."""
+    now = timezone.now()
+    with transaction.atomic():
+        conversation = _locked(conversation.pk)
+        if not selectors.user_is_supervisor(actor) and conversation.assignee_id not in (
+            None,
+            actor.pk,
+        ):
+            raise NotAllowed("Only a supervisor may move a chat assigned to someone else.")
+        old_groups = _groups(conversation)
+        previous_user = conversation.assignee if conversation.assignee_id else None
+        previous_team = conversation.team if conversation.team_id else None
+
+        target_team = previous_team
+        if team is not UNSET and team is not None:
+            target_team = Team.objects.filter(pk=team).first()
+            if target_team is None:
+                raise InvalidTeam(f"There is no team {team}.")
+        if assignee is UNSET:
+            target_user = previous_user
+            if target_user is not None and not _may_work_on(target_user, target_team):
+                target_user = None
+        elif assignee is None:
+            target_user = None
+        else:
+            target_user = User.objects.filter(pk=assignee, is_active=True).first()
+            if target_user is None or not _may_work_on(target_user, target_team):
+                raise InvalidAssignee(
+                    "That person cannot work on this chat: they are not in its team."
+                )
+
+        team_changed = (target_team.pk if target_team else None) != conversation.team_id
+        user_changed = (target_user.pk if target_user else None) != conversation.assignee_id
+        if not (team_changed or user_changed):
+            return conversation
+        fields = []
+        if team_changed:
+            conversation.team = target_team
+            conversation.queued_at = None
+            conversation.escalated_at = None
+            fields += ["team", "queued_at", "escalated_at"]
+        if user_changed:
+            conversation.assignee = target_user
+            conversation.queued_at = None
+            fields += ["assignee", "queued_at"]
+        conversation.save(update_fields=list(dict.fromkeys(fields)))
+        if team_changed:
+            _record(
+                conversation,
+                ConversationEvent.Kind.TEAM,
+                actor=actor,
+                data={"from": team_summary(previous_team), "to": team_summary(target_team)},
+                now=now,
+                also=old_groups,
+            )
+        if user_changed and target_user is not None:
+            _record(
+                conversation,
+                ConversationEvent.Kind.ASSIGNED,
+                actor=actor,
+                data={
+                    "assignee": user_payload(target_user),
+                    "from": user_payload(previous_user),
+                    "reason": "transfer",
+                },
+                now=now,
+                also=old_groups,
+            )
+        elif user_changed:
+            _record(
+                conversation,
+                ConversationEvent.Kind.UNASSIGNED,
+                actor=actor,
+                data={"from": user_payload(previous_user)},
+                now=now,
+                also=old_groups,
+            )
+        _publish_conversation(conversation, also=old_groups)
+        if team_changed and target_user is None:
+            _route(conversation, now=now)
+        if previous_user is not None and user_changed:
+            _drain_teams_of(previous_user.pk, now=now)
+    return conversation
+
+
+# --- Statuses ----------------------------------------------------------------------
+
+# Leaving these statuses for those lowers an operator's load.
+_FREES_CAPACITY = {
+    (Conversation.Status.OPEN, Conversation.Status.PENDING),
+    (Conversation.Status.OPEN, Conversation.Status.SNOOZED),
+    (Conversation.Status.OPEN, Conversation.Status.RESOLVED),
+    (Conversation.Status.PENDING, Conversation.Status.RESOLVED),
+    (Conversation.Status.SNOOZED, Conversation.Status.RESOLVED),
+}
+
+
+def conversation_set_status(
+    *,
+    conversation: Conversation,
+    actor: Any,
+    status: str,
+    snoozed_until: dt.datetime | None = None,
+) -> Conversation:
+    """Open, pending (waiting for the customer), snoozed until a future time, or
+    resolved. A resolved chat leaves the queue and stops the customer's waiting
+    time. Publishes ``conversation.event`` and ``conversation.updated``; a chat
+    that stops counting toward its assignee's capacity moves their teams' queues.
+
+    Raises ``InvalidSnooze`` for a snooze without a future time."""
+    now = timezone.now()
+    if status not in Conversation.Status.values:
+        raise ServiceError(f"Unknown status {status!r}.")
+    if status == Conversation.Status.SNOOZED and (snoozed_until is None or snoozed_until <= now):
+        raise InvalidSnooze("A chat can only be snoozed until a time in the future.")
+    with transaction.atomic():
+        conversation = _locked(conversation.pk)
+        previous = conversation.status
+        if previous == status and (
+            status != Conversation.Status.SNOOZED or conversation.snoozed_until == snoozed_until
+        ):
+            return conversation
+        conversation.save(update_fields=_status_fields(conversation, status, snoozed_until))
+        data: dict[str, Any] = {"from": previous, "to": status}
+        if status == Conversation.Status.SNOOZED:
+            data["snoozed_until"] = iso(snoozed_until)
+        _record(conversation, ConversationEvent.Kind.STATUS, actor=actor, data=data, now=now)
+        _publish_conversation(conversation)
+        if conversation.assignee_id and (previous, status) in _FREES_CAPACITY:
+            _drain_teams_of(conversation.assignee_id, now=now)
+    return conversation
+
+
+def snoozed_wake_due(*, now: dt.datetime | None = None) -> int:
+    """Open again every snoozed chat whose time has come; the number woken."""
+    now = now or timezone.now()
+    due = Conversation.objects.filter(
+        status=Conversation.Status.SNOOZED, snoozed_until__lte=now
+    ).values_list("pk", flat=True)
+    woken = 0
+    for pk in list(due):
+        with transaction.atomic():
+            conversation = (
+                Conversation.objects.select_for_update(of=("self",), skip_locked=True)
+                .select_related("number", "contact", "assignee", "team")
+                .filter(pk=pk, status=Conversation.Status.SNOOZED, snoozed_until__lte=now)
+                .first()
+            )
+            if conversation is None:
+                continue
+            conversation.save(update_fields=_status_fields(conversation, Conversation.Status.OPEN))
+            _record(
+                conversation,
+                ConversationEvent.Kind.STATUS,
+                actor=None,
+                data={"from": "snoozed", "to": "open", "reason": "snooze_ended"},
+                now=now,
+            )
+            _publish_conversation(conversation)
+            woken += 1
+    return woken
+
+
+# --- Escalation --------------------------------------------------------------------
+
+
+def conversations_escalate_due(*, now: dt.datetime | None = None) -> int:
+    """Act on open chats whose customer has waited longer than their team allows
+    without an operator's reply, once per waiting period; the number escalated.
+
+    ``reassign``: the chat goes to another eligible operator of the team (when
+    there is none, the supervisors are told instead). ``supervisor``: the chat is
+    flagged (``escalated_at``) and every supervisor and admin is notified."""
+    now = now or timezone.now()
+    escalated = 0
+    for team in Team.objects.filter(escalate_after_minutes__isnull=False).order_by("id"):
+        cutoff = now - dt.timedelta(minutes=team.escalate_after_minutes or 0)
+        due = Q(
+            team=team,
+            status=Conversation.Status.OPEN,
+            waiting_since__lte=cutoff,
+            escalated_at__isnull=True,
+        )
+        for pk in list(
+            Conversation.objects.filter(due).order_by("waiting_since").values_list("pk", flat=True)
+        ):
+            with transaction.atomic():
+                conversation = (
+                    Conversation.objects.select_for_update(of=("self",), skip_locked=True)
+                    .select_related("number", "contact", "assignee", "team")
+                    .filter(due, pk=pk)
+                    .first()
+                )
+                if conversation is None:
+                    continue
+                _escalate(conversation, now=now)
+                escalated += 1
+    return escalated
+
+
+def _escalate(conversation: Conversation, *, now: dt.datetime) -> None:
+    team = Team.objects.select_for_update().get(pk=conversation.team_id)
+    waited = int((now - conversation.waiting_since).total_seconds() // 60)
+    conversation.escalated_at = now
+    if team.escalation == Team.Escalation.REASSIGN:
+        operator = _next_operator(team, now=now, exclude_ids=(conversation.assignee_id,))
+        if operator is not None:
+            previous = conversation.assignee if conversation.assignee_id else None
+            old_groups = _groups(conversation)
+            conversation.save(update_fields=["escalated_at"])
+            _give_to(conversation, team, operator, now=now, reason="escalation")
+            _record(
+                conversation,
+                ConversationEvent.Kind.ESCALATED,
+                actor=None,
+                data={
+                    "action": "reassigned",
+                    "from": user_payload(previous),
+                    "to": user_payload(operator),
+                    "waited_minutes": waited,
+                },
+                now=now,
+                also=old_groups,
+            )
+            _publish_conversation(conversation, also=old_groups)
+            return
+    conversation.save(update_fields=["escalated_at"])
+    _record(
+        conversation,
+        ConversationEvent.Kind.ESCALATED,
+        actor=None,
+        data={"action": "supervisor", "waited_minutes": waited},
+        now=now,
+    )
+    _publish_conversation(conversation)
+    text = f"{conversation.contact} has waited {waited} minutes for a reply ({team.name})."
+    for supervisor in selectors.supervisors().order_by("pk"):
+        _notify(supervisor, Notification.Kind.ESCALATION, conversation, text=text, now=now)
+
+
+def _notify(
+    user: Any,
+    kind: str,
+    conversation: Conversation,
+    *,
+    text: str,
+    note: Note | None = None,
+    now: dt.datetime | None = None,
+) -> Notification:
+    notification = Notification.objects.create(
+        user=user,
+        kind=kind,
+        conversation=conversation,
+        note=note,
+        text=text[:300],
+        created_at=now or timezone.now(),
+    )
+    realtime.publish(
+        "notification.created",
+        {"notification": notification_payload(notification)},
+        groups=(realtime.user_group(user.pk),),
+    )
+    return notification
+
+
+def notification_mark_read(*, notification: Notification) -> Notification:
+    """The operator has seen the notification."""
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+# --- Labels and notes ---------------------------------------------------------------
+
+
+def conversation_set_labels(
+    *, conversation: Conversation, actor: Any, label_ids: list[int]
+) -> Conversation:
+    """Put exactly these labels on the chat. Raises ``InvalidLabel`` for an unknown id.
+    Publishes ``conversation.event`` and ``conversation.updated`` when they changed."""
+    wanted = set(label_ids)
+    labels = list(Label.objects.filter(pk__in=wanted).order_by("name"))
+    if len(labels) != len(wanted):
+        missing = sorted(wanted - {label.pk for label in labels})
+        raise InvalidLabel(f"There is no label {', '.join(map(str, missing))}.")
+    with transaction.atomic():
+        conversation = _locked(conversation.pk)
+        current = {label.pk: label for label in conversation.labels.all()}
+        if set(current) == wanted:
+            return conversation
+        conversation.labels.set(labels)
+        _record(
+            conversation,
+            ConversationEvent.Kind.LABELS,
+            actor=actor,
+            data={
+                "added": [label.name for label in labels if label.pk not in current],
+                "removed": sorted(label.name for pk, label in current.items() if pk not in wanted),
+            },
+        )
+        _publish_conversation(conversation)
+    return conversation
+
+
+# A username after "@" (Django allows letters, digits and @.+-_); a sentence's
+# full stop after it is not part of it.
+MENTION = re.compile(r"(?<![\w@.+-])@([\w.@+-]+)")
+
+
+def note_create(*, conversation: Conversation, author: Any, text: str) -> Note:
+    """Add a private note to the thread (never sent to the customer).
+
+    Every ``@username`` of someone who may see the chat (other than the author)
+    is a mention: a ``mention`` notification, published to that user as
+    ``notification.created``. Publishes ``note.created`` to the chat's groups."""
+    text = text.strip()
+    if not text:
+        raise ServiceError("The note is empty.")
+    usernames = {name.rstrip(".") for name in MENTION.findall(text)}
+    with transaction.atomic():
+        note = Note.objects.create(conversation=conversation, author=author, text=text)
+        mentioned = [
+            user
+            for user in User.objects.filter(username__in=usernames, is_active=True).order_by("pk")
+            if user.pk != author.pk and selectors.user_may_see(user, conversation)
+        ]
+        note.mentions.set(mentioned)
+        realtime.publish(
+            "note.created",
+            {"conversation_id": conversation.pk, "note": note_payload(note)},
+            groups=_groups(conversation),
+        )
+        summary = f"{_display_name(author)} mentioned you: {text}"
+        for user in mentioned:
+            _notify(user, Notification.Kind.MENTION, conversation, text=summary, note=note)
+    return note
+
+
+# --- Presence ----------------------------------------------------------------------
+
+
+def agent_presence(user: Any, now: dt.datetime | None = None) -> str:
+    """Effective presence: offline without a socket seen in the last 90 s,
+    otherwise the operator's own switch (online, away, offline)."""
+    now = now or timezone.now()
+    connected = AgentConnection.objects.filter(
+        user=user, last_seen__gte=now - selectors.PRESENCE_FRESHNESS
+    ).exists()
+    return selectors.effective_presence(
+        connected=connected, profile=AgentProfile.objects.filter(user=user).first()
+    )
+
+
+def _presence_moved(user: Any, before: str, after: str, now: dt.datetime) -> None:
+    if before == after:
+        return
+    realtime.publish(
+        "presence.updated",
+        {"user_id": user.pk, "presence": after},
+        groups=(realtime.PRESENCE_GROUP,),
+    )
+    if after == AgentProfile.Presence.ONLINE:
+        _drain_teams_of(user.pk, now=now)
+
+
+def agent_connected(user: Any, channel_name: str, now: dt.datetime | None = None) -> None:
+    """An inbox socket opened. Publishes ``presence.updated`` when the user's
+    presence changes; coming online moves the queues of their teams."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        agent_profile(user)
+        before = agent_presence(user, now)
+        AgentConnection.objects.update_or_create(
+            channel_name=channel_name, defaults={"user": user, "last_seen": now}
+        )
+        _presence_moved(user, before, agent_presence(user, now), now)
+
+
+def agent_seen(channel_name: str, user: Any = None, now: dt.datetime | None = None) -> None:
+    """A socket pinged: it keeps its user present. A socket whose row was pruned
+    meanwhile is connected again when ``user`` is given."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        connection = (
+            AgentConnection.objects.select_for_update()
+            .select_related("user")
+            .filter(channel_name=channel_name)
+            .first()
+        )
+        if connection is None:
+            if user is not None:
+                agent_connected(user, channel_name, now)
+            return
+        before = agent_presence(connection.user, now)
+        connection.last_seen = now
+        connection.save(update_fields=["last_seen"])
+        _presence_moved(connection.user, before, agent_presence(connection.user, now), now)
+
+
+def agent_disconnected(channel_name: str, now: dt.datetime | None = None) -> None:
+    """An inbox socket closed. Publishes ``presence.updated`` when that was the
+    user's last one."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        connection = (
+            AgentConnection.objects.select_related("user").filter(channel_name=channel_name).first()
+        )
+        if connection is None:
+            return
+        user = connection.user
+        before = agent_presence(user, now)
+        connection.delete()
+        _presence_moved(user, before, agent_presence(user, now), now)
+
+
+def agent_set_presence(user: Any, presence: str, now: dt.datetime | None = None) -> None:
+    """The operator's own switch: online, away or offline. Publishes
+    ``presence.updated`` when the effective presence changes."""
+    if presence not in AgentProfile.Presence.values:
+        raise ServiceError(f"Unknown presence {presence!r}.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        profile = agent_profile(user)
+        before = agent_presence(user, now)
+        profile.presence = presence
+        profile.save(update_fields=["presence"])
+        _presence_moved(user, before, agent_presence(user, now), now)
+
+
+def agent_profile_update(*, user: Any, **fields: Any) -> AgentProfile:
+    """Change the operator's language, time zone, notification switches or capacity;
+    a higher capacity moves the queues of their teams."""
+    allowed = {"language", "time_zone", "notify_desktop", "notify_sound", "capacity"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ServiceError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        profile = agent_profile(user)
+        if not fields:
+            return profile
+        capacity_before = profile.capacity
+        for name, value in fields.items():
+            setattr(profile, name, value)
+        profile.save(update_fields=list(fields))
+        if profile.capacity > capacity_before:
+            _drain_teams_of(user.pk, now=timezone.now())
+    return profile
+
+
+def agent_connections_prune(*, now: dt.datetime | None = None) -> int:
+    """Forget sockets not seen for 90 s (their server died without saying so);
+    publishes ``presence.updated`` for users left without one. The number removed."""
+    now = now or timezone.now()
+    stale = AgentConnection.objects.filter(last_seen__lt=now - selectors.PRESENCE_FRESHNESS)
+    user_ids = set(stale.values_list("user_id", flat=True))
+    if not user_ids:
+        return 0
+    with transaction.atomic():
+        removed, _ = stale.delete()
+        still_present = set(
+            AgentConnection.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True)
+        )
+        for user_id in sorted(user_ids - still_present):
+            realtime.publish(
+                "presence.updated",
+                {"user_id": user_id, "presence": AgentProfile.Presence.OFFLINE},
+                groups=(realtime.PRESENCE_GROUP,),
+            )
+    return removed
+
+
+# --- The timer tick ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimerRun:
+    pruned: int
+    woken: int
+    escalated: int
+    assigned: int
+
+
+def timers_run(*, now: dt.datetime | None = None) -> TimerRun:
+    """One tick of the clock: forget dead sockets, wake snoozed chats, escalate
+    customers who waited too long, and assign queued chats to free operators."""
+    now = now or timezone.now()
+    return TimerRun(
+        pruned=agent_connections_prune(now=now),
+        woken=snoozed_wake_due(now=now),
+        escalated=conversations_escalate_due(now=now),
+        assigned=team_queues_drain(now=now),
+    )

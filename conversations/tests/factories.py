@@ -11,7 +11,15 @@ import orjson
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from conversations.models import Contact, Conversation, WhatsAppNumber
+from conversations.models import (
+    AgentConnection,
+    CannedReply,
+    Contact,
+    Conversation,
+    Label,
+    Team,
+    WhatsAppNumber,
+)
 from simulator import wire
 
 _ids = itertools.count(1)
@@ -61,6 +69,46 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(Group.objects.get_or_create(name=extracted)[0])
         if create:
             self.save()
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("name",)
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+    @factory.post_generation
+    def members(self, create: bool, extracted: list[Any] | None, **kwargs: Any) -> None:
+        if create and extracted:
+            self.members.add(*extracted)
+
+
+class LabelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Label
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"label{n}")
+
+
+class CannedReplyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CannedReply
+
+    shortcut = factory.Sequence(lambda n: f"reply{n}")
+    title = factory.Sequence(lambda n: f"Reply {n}")
+    text = "Hello {{first_name}}"
+
+
+def online(user: User, *, at: dt.datetime | None = None, channel: str = "") -> AgentConnection:
+    """An open inbox socket for ``user``, last seen ``at`` (default now)."""
+    return AgentConnection.objects.create(
+        user=user,
+        channel_name=channel or f"test.channel.{user.pk}.{next(_ids)}",
+        last_seen=at or timezone.now(),
+    )
 
 
 def wamid() -> str:

@@ -30,6 +30,20 @@ async def connect(
     return WebsocketCommunicator(application, "/ws/inbox/", headers=headers)
 
 
+async def connected_as(user) -> WebsocketCommunicator:
+    """A connected socket of ``user``, past its greeting and its own presence event."""
+    communicator = await connect(await sync_to_async(session_cookie)(user))
+    connected, _ = await communicator.connect()
+    assert connected
+    assert await communicator.receive_json_from() == {"type": "hello", "user_id": user.pk}
+    assert await communicator.receive_json_from(timeout=5) == {
+        "type": "presence.updated",
+        "user_id": user.pk,
+        "presence": "online",
+    }
+    return communicator
+
+
 def post_signed(payload: dict) -> int:
     raw = body(payload)
     response = Client().post(
@@ -67,10 +81,7 @@ async def test_foreign_origin_is_refused() -> None:
 async def test_operator_receives_a_customer_message_after_commit() -> None:
     user = await sync_to_async(UserFactory)(username="olga", role="operator")
     await sync_to_async(NumberFactory)()
-    communicator = await connect(await sync_to_async(session_cookie)(user))
-    connected, _ = await communicator.connect()
-    assert connected
-    assert (await communicator.receive_json_from())["type"] == "hello"
+    communicator = await connected_as(user)
 
     status = await sync_to_async(post_signed)(text_webhook(text="Is my order shipped?", name="Ana"))
     assert status == 200
@@ -84,10 +95,7 @@ async def test_operator_receives_a_customer_message_after_commit() -> None:
 
 async def test_rejected_delivery_publishes_nothing() -> None:
     user = await sync_to_async(UserFactory)(username="olga", role="operator")
-    communicator = await connect(await sync_to_async(session_cookie)(user))
-    connected, _ = await communicator.connect()
-    assert connected
-    await communicator.receive_json_from()
+    communicator = await connected_as(user)
     # No number is registered: the delivery is a dead letter and nobody is told.
     assert await sync_to_async(post_signed)(text_webhook(text="lost?")) == 200
     assert await communicator.receive_nothing(timeout=0.5)
@@ -100,12 +108,145 @@ async def test_marking_read_is_pushed_to_other_operators() -> None:
 
     user = await sync_to_async(UserFactory)(username="olga", role="operator")
     conversation = await sync_to_async(ConversationFactory)(unread_count=2)
-    communicator = await connect(await sync_to_async(session_cookie)(user))
-    connected, _ = await communicator.connect()
-    assert connected
-    await communicator.receive_json_from()
+    communicator = await connected_as(user)
     await sync_to_async(services.conversation_mark_read)(conversation=conversation, user=user)
     event = await communicator.receive_json_from(timeout=5)
     assert event["type"] == "conversation.updated"
     assert (event["conversation_id"], event["conversation"]["unread_count"]) == (conversation.id, 0)
     await communicator.disconnect()
+
+
+async def test_operator_outside_the_team_hears_nothing_of_its_chats() -> None:
+    from conversations import services
+    from conversations.tests.factories import ConversationFactory, TeamFactory
+
+    olga = await sync_to_async(UserFactory)(username="olga", role="operator")
+    boris = await sync_to_async(UserFactory)(username="boris", role="operator")
+    sam = await sync_to_async(UserFactory)(username="sam", role="supervisor")
+    support = await sync_to_async(TeamFactory)(name="Support", members=[olga])
+    await sync_to_async(TeamFactory)(name="Sales", members=[boris])
+    number = await sync_to_async(NumberFactory)(team=support)
+    conversation = await sync_to_async(ConversationFactory)(
+        number=number, team=support, unread_count=1
+    )
+    sockets = {user.username: await connected_as(user) for user in (olga, boris, sam)}
+    # Each socket hears the presence of the ones that connected after it.
+    assert (await sockets["olga"].receive_json_from(timeout=5))["user_id"] == boris.pk
+    assert (await sockets["olga"].receive_json_from(timeout=5))["user_id"] == sam.pk
+    assert (await sockets["boris"].receive_json_from(timeout=5))["user_id"] == sam.pk
+
+    await sync_to_async(services.conversation_mark_read)(conversation=conversation, user=olga)
+    assert await sync_to_async(post_signed)(text_webhook(text="Hello Support")) == 200
+
+    for name in ("olga", "sam"):
+        first = await sockets[name].receive_json_from(timeout=5)
+        second = await sockets[name].receive_json_from(timeout=5)
+        assert (first["type"], first["conversation_id"]) == (
+            "conversation.updated",
+            conversation.id,
+        )
+        assert (second["type"], second["message"]["text"]) == ("message.created", "Hello Support")
+        assert second["conversation"]["team"] == {"id": support.id, "name": "Support"}
+    assert await sockets["boris"].receive_nothing(timeout=0.5)
+    for communicator in sockets.values():
+        await communicator.disconnect()
+
+
+async def test_the_assignee_hears_of_their_chat_after_leaving_its_team() -> None:
+    from conversations import services
+    from conversations.tests.factories import ConversationFactory, TeamFactory
+
+    boris = await sync_to_async(UserFactory)(username="boris", role="operator")
+    support = await sync_to_async(TeamFactory)(name="Support", members=[boris])
+    conversation = await sync_to_async(ConversationFactory)(team=support, assignee=boris)
+    await sync_to_async(support.members.remove)(boris)
+    socket = await connected_as(boris)
+    await sync_to_async(services.conversation_set_status)(
+        conversation=conversation, actor=boris, status="pending"
+    )
+    event = await socket.receive_json_from(timeout=5)
+    update = await socket.receive_json_from(timeout=5)
+    assert (event["type"], event["event"]["kind"], event["event"]["data"]["to"]) == (
+        "conversation.event",
+        "status",
+        "pending",
+    )
+    assert (update["type"], update["conversation"]["status"]) == ("conversation.updated", "pending")
+    await socket.disconnect()
+
+
+async def test_viewing_and_typing_reach_colleagues_who_may_see_the_chat_only() -> None:
+    from conversations.tests.factories import ConversationFactory, TeamFactory
+
+    olga = await sync_to_async(UserFactory)(username="olga", role="operator")
+    oleg = await sync_to_async(UserFactory)(username="oleg", role="operator")
+    boris = await sync_to_async(UserFactory)(username="boris", role="operator")
+    support = await sync_to_async(TeamFactory)(name="Support", members=[olga, oleg])
+    await sync_to_async(TeamFactory)(name="Sales", members=[boris])
+    conversation = await sync_to_async(ConversationFactory)(team=support)
+    sales_chat = await sync_to_async(ConversationFactory)(
+        team=await sync_to_async(TeamFactory)(name="Sales")
+    )
+    olga_socket = await connected_as(olga)
+    oleg_socket = await connected_as(oleg)
+    boris_socket = await connected_as(boris)
+    await olga_socket.receive_json_from(timeout=5)  # oleg's presence
+    await olga_socket.receive_json_from(timeout=5)  # boris's presence
+    await oleg_socket.receive_json_from(timeout=5)  # boris's presence
+
+    await olga_socket.send_json_to({"type": "viewing", "conversation_id": conversation.id})
+    await olga_socket.send_json_to({"type": "typing", "conversation_id": conversation.id})
+    # A chat of another team: olga may not see it, so nobody hears of her there.
+    await olga_socket.send_json_to({"type": "viewing", "conversation_id": sales_chat.id})
+    olga_summary = {"id": olga.pk, "username": "olga", "name": "olga"}
+    assert await oleg_socket.receive_json_from(timeout=5) == {
+        "type": "collision",
+        "conversation_id": conversation.id,
+        "user": olga_summary,
+        "state": "viewing",
+    }
+    assert (await oleg_socket.receive_json_from(timeout=5))["state"] == "typing"
+    assert await oleg_socket.receive_nothing(timeout=0.3)
+    assert await olga_socket.receive_nothing(timeout=0.3)
+    assert await boris_socket.receive_nothing(timeout=0.3)
+
+    # Closing the page while viewing tells the colleagues she left.
+    await olga_socket.disconnect()
+    left = await oleg_socket.receive_json_from(timeout=5)
+    assert (left["type"], left["state"], left["user"]["id"]) == ("collision", "left", olga.pk)
+    await oleg_socket.disconnect()
+    await boris_socket.disconnect()
+
+
+async def test_sockets_make_presence_and_ping_keeps_it() -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from conversations.models import AgentConnection
+
+    olga = await sync_to_async(UserFactory)(username="olga", role="operator")
+    sam = await sync_to_async(UserFactory)(username="sam", role="supervisor")
+    supervisor_socket = await connected_as(sam)
+    socket = await connected_as(olga)
+    assert await supervisor_socket.receive_json_from(timeout=5) == {
+        "type": "presence.updated",
+        "user_id": olga.pk,
+        "presence": "online",
+    }
+    rows = AgentConnection.objects.filter(user=olga)
+    assert await sync_to_async(rows.count)() == 1
+    await sync_to_async(rows.update)(last_seen=timezone.now() - dt.timedelta(seconds=60))
+    await socket.send_json_to({"type": "ping"})
+    assert await socket.receive_json_from(timeout=5) == {"type": "pong"}
+    row = await sync_to_async(rows.get)()
+    assert timezone.now() - row.last_seen < dt.timedelta(seconds=5)
+
+    await socket.disconnect()
+    assert await supervisor_socket.receive_json_from(timeout=5) == {
+        "type": "presence.updated",
+        "user_id": olga.pk,
+        "presence": "offline",
+    }
+    assert await sync_to_async(rows.count)() == 0
+    await supervisor_socket.disconnect()

@@ -1,0 +1,191 @@
+"""Statuses, the customer's waiting time, the ad window, labels and notes (services)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import responses
+from django.utils import timezone
+
+from conftest import FIXTURES_DIR
+from conversations import selectors, services
+from conversations.models import Conversation, ConversationEvent, Message, Notification
+from conversations.tests.factories import (
+    ContactFactory,
+    ConversationFactory,
+    LabelFactory,
+    NumberFactory,
+    TeamFactory,
+    UserFactory,
+    text_webhook,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def olga():
+    return UserFactory(username="olga", role="operator", first_name="Olga")
+
+
+def customer_writes(post_webhook, conversation: Conversation, text: str = "Hello?", **kwargs):
+    response = post_webhook(text_webhook(wa_id=conversation.contact.wa_id, text=text, **kwargs))
+    assert response.status_code == 200
+    conversation.refresh_from_db()
+    return conversation
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [("resolved", "reopened"), ("snoozed", "woke"), ("pending", "customer_replied")],
+)
+def test_a_customer_message_opens_the_chat_again(post_webhook, status, reason):
+    conversation = ConversationFactory(
+        number=NumberFactory(),
+        status=status,
+        snoozed_until=timezone.now() + dt.timedelta(hours=1) if status == "snoozed" else None,
+    )
+    customer_writes(post_webhook, conversation)
+    assert (conversation.status, conversation.snoozed_until) == ("open", None)
+    event = ConversationEvent.objects.get(conversation=conversation)
+    assert (event.kind, event.actor, event.data) == (
+        "status",
+        None,
+        {"from": status, "to": "open", "reason": reason},
+    )
+
+
+def test_an_open_chat_records_no_status_change(post_webhook):
+    conversation = customer_writes(post_webhook, ConversationFactory(number=NumberFactory()))
+    assert conversation.status == "open"
+    assert not ConversationEvent.objects.exists()
+
+
+def test_waiting_starts_with_the_first_unanswered_message_and_ends_with_a_reply(
+    post_webhook, olga, settings
+):
+    settings.JOBS_INLINE = False  # leave the send job on the queue
+    conversation = ConversationFactory(number=NumberFactory())
+    first = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=10)
+    customer_writes(post_webhook, conversation, timestamp=first)
+    customer_writes(post_webhook, conversation, timestamp=first + dt.timedelta(minutes=5))
+    assert conversation.waiting_since == first
+    Conversation.objects.filter(pk=conversation.pk).update(escalated_at=timezone.now())
+    services.message_send_text(conversation=conversation, text="Here!", user=olga)
+    conversation.refresh_from_db()
+    assert (conversation.waiting_since, conversation.escalated_at) == (None, None)
+    later = customer_writes(post_webhook, conversation, text="Thanks")
+    assert later.waiting_since is not None
+    assert later.waiting_since > first
+
+
+def test_a_click_to_whatsapp_ad_opens_the_72_hour_window(post_webhook):
+    NumberFactory()
+    payload = json.loads((FIXTURES_DIR / "webhook_text_ctwa_ad_referral.json").read_bytes())
+    assert post_webhook(payload).status_code == 200
+    message = Message.objects.get()
+    conversation = message.conversation
+    assert conversation.free_entry_until == message.timestamp + dt.timedelta(hours=72)
+    # Two days later the 24-hour window is long closed, the ad's window is not.
+    two_days = message.timestamp + dt.timedelta(hours=48)
+    assert conversation.window_expires_at(now=two_days) == conversation.free_entry_until
+    assert conversation.window_expires_at(now=message.timestamp + dt.timedelta(hours=73)) is None
+
+
+def test_snooze_needs_a_future_time(olga):
+    conversation = ConversationFactory()
+    for until in (None, timezone.now() - dt.timedelta(minutes=1)):
+        with pytest.raises(services.InvalidSnooze):
+            services.conversation_set_status(
+                conversation=conversation, actor=olga, status="snoozed", snoozed_until=until
+            )
+    until = timezone.now() + dt.timedelta(hours=2)
+    snoozed = services.conversation_set_status(
+        conversation=conversation, actor=olga, status="snoozed", snoozed_until=until
+    )
+    assert (snoozed.status, snoozed.snoozed_until) == ("snoozed", until)
+    event = ConversationEvent.objects.get()
+    assert (event.actor, event.data["from"], event.data["to"]) == (olga, "open", "snoozed")
+    assert event.data["snoozed_until"] is not None
+
+
+def test_resolving_ends_the_wait_and_leaves_the_queue(olga, django_capture_on_commit_callbacks):
+    conversation = ConversationFactory(
+        waiting_since=timezone.now(), queued_at=timezone.now(), escalated_at=timezone.now()
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        resolved = services.conversation_set_status(
+            conversation=conversation, actor=olga, status="resolved"
+        )
+    assert (resolved.waiting_since, resolved.queued_at, resolved.escalated_at) == (None,) * 3
+    assert len(callbacks) == 2
+    # The same status again changes nothing and records nothing.
+    services.conversation_set_status(conversation=conversation, actor=olga, status="resolved")
+    assert ConversationEvent.objects.count() == 1
+
+
+def test_labels_are_set_and_the_change_recorded(olga):
+    billing, delivery, returns = (LabelFactory(name=n) for n in ("billing", "delivery", "returns"))
+    conversation = ConversationFactory()
+    services.conversation_set_labels(
+        conversation=conversation, actor=olga, label_ids=[billing.pk, delivery.pk]
+    )
+    services.conversation_set_labels(
+        conversation=conversation, actor=olga, label_ids=[delivery.pk, returns.pk]
+    )
+    assert sorted(conversation.labels.values_list("name", flat=True)) == ["delivery", "returns"]
+    data = [e.data for e in ConversationEvent.objects.order_by("id")]
+    assert data == [
+        {"added": ["billing", "delivery"], "removed": []},
+        {"added": ["returns"], "removed": ["billing"]},
+    ]
+    with pytest.raises(services.InvalidLabel):
+        services.conversation_set_labels(conversation=conversation, actor=olga, label_ids=[999])
+
+
+def test_note_mentions_notify_only_colleagues_who_may_see_the_chat(
+    olga, django_capture_on_commit_callbacks
+):
+    oleg = UserFactory(username="oleg", role="operator")
+    boris = UserFactory(username="boris", role="operator")
+    support = TeamFactory(name="Support", members=[olga, oleg])
+    TeamFactory(name="Sales", members=[boris])
+    conversation = ConversationFactory(team=support)
+    with django_capture_on_commit_callbacks() as callbacks:
+        note = services.note_create(
+            conversation=conversation,
+            author=olga,
+            text="@oleg can you check? @boris too. Not @nobody or @olga.",
+        )
+    assert list(note.mentions.all()) == [oleg]
+    notification = Notification.objects.get()
+    assert (notification.user, notification.kind, notification.note) == (oleg, "mention", note)
+    assert notification.text.startswith("Olga mentioned you: @oleg can you check?")
+    assert len(callbacks) == 2  # note.created and oleg's notification.created
+    with pytest.raises(services.ServiceError):
+        services.note_create(conversation=conversation, author=olga, text="   ")
+
+
+def test_canned_reply_variables_are_filled_for_the_chat(olga):
+    conversation = ConversationFactory(
+        contact=ContactFactory(
+            profile_name="Maria Lopez", wa_id="34600111222", phone="+34600111222"
+        )
+    )
+    text = "Hello {{first_name}} ({{name}}, {{ phone }}), {{agent}} here. {{unknown}}"
+    assert selectors.canned_reply_render(text, conversation=conversation, agent=olga) == (
+        "Hello Maria (Maria Lopez, +34600111222), Olga here. {{unknown}}"
+    )
+
+
+def test_a_reply_to_a_chat_started_from_an_ad_is_allowed_after_24_hours(olga, settings):
+    settings.JOBS_INLINE = False
+    long_ago = timezone.now() - dt.timedelta(hours=30)
+    conversation = ConversationFactory(
+        last_inbound_at=long_ago, free_entry_until=long_ago + dt.timedelta(hours=72)
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False):
+        message = services.message_send_text(conversation=conversation, text="Hi", user=olga)
+    assert message.status == "queued"
