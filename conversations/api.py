@@ -14,13 +14,28 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from conversations import selectors, services
-from conversations.models import Conversation, WhatsAppNumber
+from conversations.models import Conversation, Label, Team, WhatsAppNumber
 from conversations.permissions import IsAdminRole, IsInboxUser
 from conversations.serializers import (
+    AgentSerializer,
+    AssignSerializer,
+    CannedReplySerializer,
+    ConversationEventSerializer,
     ConversationSerializer,
+    LabelSerializer,
+    LabelsSerializer,
+    MeSerializer,
     MessageSerializer,
+    NoteCreateSerializer,
+    NoteSerializer,
+    NotificationSerializer,
     NumberSerializer,
     SendTextSerializer,
+    StatusSerializer,
+    TeamSerializer,
+    agent_payload,
+    canned_reply_payload,
+    me_payload,
 )
 
 ERROR_SCHEMA = inline_serializer(
@@ -58,7 +73,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 class ConversationList(generics.ListAPIView):
-    """Conversations the user may see, newest activity first."""
+    """Conversations the user may see, newest activity first (or, with
+    ``sort=window``, unanswered chats whose window closes soonest first)."""
 
     serializer_class = ConversationSerializer
     permission_classes = [IsInboxUser]
@@ -69,9 +85,19 @@ class ConversationList(generics.ListAPIView):
                 "status", OpenApiTypes.STR, enum=[c for c, _ in Conversation.Status.choices]
             ),
             OpenApiParameter(
-                "assignee", OpenApiTypes.STR, description="me, unassigned, or a user id"
+                "assignee", OpenApiTypes.STR, description="me, unassigned, anyone, or a user id"
             ),
+            OpenApiParameter("team", OpenApiTypes.INT, description="team id"),
+            OpenApiParameter("label", OpenApiTypes.INT, description="label id"),
+            OpenApiParameter("number", OpenApiTypes.INT, description="business number id"),
             OpenApiParameter("search", OpenApiTypes.STR, description="name, phone or message text"),
+            OpenApiParameter(
+                "sort",
+                OpenApiTypes.STR,
+                enum=["activity", "window"],
+                description="activity: newest first; window: unanswered chats with an open "
+                "window, the soonest-closing first",
+            ),
         ]
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -82,11 +108,18 @@ class ConversationList(generics.ListAPIView):
         status_filter = params.get("status", "")
         if status_filter and status_filter not in Conversation.Status.values:
             raise exceptions.ValidationError({"status": [f"Unknown status {status_filter!r}."]})
+        sort = params.get("sort", "") or "activity"
+        if sort not in ("activity", "window"):
+            raise exceptions.ValidationError({"sort": [f"Unknown sort {sort!r}."]})
         return selectors.conversation_list(
             user=self.request.user,
             status=status_filter,
             assignee=params.get("assignee", ""),
             search=params.get("search", "")[:200],
+            team=_int_param(self.request, "team"),
+            label=_int_param(self.request, "label"),
+            number=_int_param(self.request, "number"),
+            sort=sort,
         )
 
 
@@ -165,3 +198,304 @@ class NumberList(generics.ListCreateAPIView):
         data.is_valid(raise_exception=True)
         number = services.number_register(**data.validated_data)
         return Response(NumberSerializer(number).data, status=status.HTTP_201_CREATED)
+
+
+# --- The operator workspace --------------------------------------------------------
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name, "")
+    if value == "":
+        return None
+    if not value.isdigit():
+        raise exceptions.ValidationError({name: [f"{name} must be an id."]})
+    return int(value)
+
+
+class ConversationMixin:
+    """Endpoints under conversations/{id}/: a chat the user may not see is 404."""
+
+    request: Request
+    kwargs: dict[str, Any]
+
+    def conversation(self) -> Conversation:
+        return get_object_or_404(
+            selectors.conversations_visible_to(self.request.user), pk=self.kwargs["pk"]
+        )
+
+
+class ConversationClaim(ConversationMixin, generics.GenericAPIView):
+    """Take an unassigned chat; of two operators claiming at once exactly one wins."""
+
+    serializer_class = ConversationSerializer
+    permission_classes = [IsInboxUser]
+
+    @extend_schema(
+        request=None,
+        responses={200: ConversationSerializer, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+        description='409 with code `already_assigned` ("Already taken by <name>.") when '
+        "someone holds the chat already.",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        conversation = services.conversation_claim(
+            conversation=self.conversation(), user=request.user
+        )
+        return Response(ConversationSerializer(conversation).data)
+
+
+class ConversationAssign(ConversationMixin, generics.GenericAPIView):
+    """Transfer a chat to an operator and/or a team, or unassign it."""
+
+    serializer_class = AssignSerializer
+    permission_classes = [IsInboxUser]
+
+    @extend_schema(
+        request=AssignSerializer,
+        responses={
+            200: ConversationSerializer,
+            400: ERROR_SCHEMA,
+            403: ERROR_SCHEMA,
+            404: ERROR_SCHEMA,
+        },
+        description="`assignee`: a user id, or null to unassign; `team`: a team id. Operators "
+        "may move chats assigned to them or to nobody (403 otherwise); supervisors and admins "
+        "any. 400 `invalid_assignee` when the person could not see the chat in its team.",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        conversation = self.conversation()
+        data = AssignSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = services.conversation_assign(
+            conversation=conversation,
+            actor=request.user,
+            assignee=data.validated_data.get("assignee", services.UNSET),
+            team=data.validated_data.get("team", services.UNSET),
+        )
+        return Response(ConversationSerializer(conversation).data)
+
+
+class ConversationStatus(ConversationMixin, generics.GenericAPIView):
+    """Open, pending, snoozed (until a future time) or resolved."""
+
+    serializer_class = StatusSerializer
+    permission_classes = [IsInboxUser]
+
+    @extend_schema(
+        request=StatusSerializer,
+        responses={200: ConversationSerializer, 400: ERROR_SCHEMA, 404: ERROR_SCHEMA},
+        description="400 `invalid_snooze` when `snoozed` comes without a future `snoozed_until`.",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        conversation = self.conversation()
+        data = StatusSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = services.conversation_set_status(
+            conversation=conversation,
+            actor=request.user,
+            status=data.validated_data["status"],
+            snoozed_until=data.validated_data.get("snoozed_until"),
+        )
+        return Response(ConversationSerializer(conversation).data)
+
+
+class ConversationLabels(ConversationMixin, generics.GenericAPIView):
+    """Set the chat's labels."""
+
+    serializer_class = LabelsSerializer
+    permission_classes = [IsInboxUser]
+
+    @extend_schema(
+        request=LabelsSerializer,
+        responses={200: ConversationSerializer, 400: ERROR_SCHEMA, 404: ERROR_SCHEMA},
+    )
+    def put(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        conversation = self.conversation()
+        data = LabelsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = services.conversation_set_labels(
+            conversation=conversation, actor=request.user, label_ids=data.validated_data["labels"]
+        )
+        return Response(ConversationSerializer(conversation).data)
+
+
+class ConversationNotes(ConversationMixin, generics.ListCreateAPIView):
+    """Private notes in the thread, oldest first; POST adds one (with @mentions)."""
+
+    serializer_class = NoteSerializer
+    permission_classes = [IsInboxUser]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.conversation_notes(conversation=self.conversation())
+
+    @extend_schema(
+        request=NoteCreateSerializer,
+        responses={201: NoteSerializer, 400: ERROR_SCHEMA, 404: ERROR_SCHEMA},
+        description="`@username` of someone who may see the chat notifies them.",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        conversation = self.conversation()
+        data = NoteCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = services.note_create(
+            conversation=conversation, author=request.user, text=data.validated_data["text"]
+        )
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class ConversationEvents(ConversationMixin, generics.ListAPIView):
+    """Who changed what in the chat (status, assignment, team, escalation, labels),
+    oldest first."""
+
+    serializer_class = ConversationEventSerializer
+    permission_classes = [IsInboxUser]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.conversation_events(conversation=self.conversation())
+
+
+class CannedReplyList(generics.ListAPIView):
+    """Canned replies the user may insert, with the variables filled in for a chat."""
+
+    serializer_class = CannedReplySerializer
+    permission_classes = [IsInboxUser]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, description="part of the shortcut or title"),
+            OpenApiParameter(
+                "conversation", OpenApiTypes.INT, description="fill the variables for this chat"
+            ),
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        conversation_id = _int_param(request, "conversation")
+        conversation = None
+        if conversation_id is not None:
+            conversation = get_object_or_404(
+                selectors.conversations_visible_to(request.user), pk=conversation_id
+            )
+        replies = selectors.canned_replies_for(
+            request.user,
+            query=request.query_params.get("q", "")[:64],
+            team_id=conversation.team_id if conversation else None,
+        )
+        page = self.paginate_queryset(replies)
+        items = [
+            canned_reply_payload(
+                reply,
+                selectors.canned_reply_render(
+                    reply.text, conversation=conversation, agent=request.user
+                ),
+            )
+            for reply in (page if page is not None else replies)
+        ]
+        return self.get_paginated_response(items) if page is not None else Response(items)
+
+
+class LabelList(generics.ListAPIView):
+    """Every label, by name."""
+
+    serializer_class = LabelSerializer
+    permission_classes = [IsInboxUser]
+    queryset = Label.objects.order_by("name")
+
+
+class TeamList(generics.ListAPIView):
+    """Every team with its members and routing settings, by name."""
+
+    serializer_class = TeamSerializer
+    permission_classes = [IsInboxUser]
+    queryset = Team.objects.prefetch_related("members").order_by("name")
+
+
+class AgentList(generics.ListAPIView):
+    """Operators, supervisors and admins with their presence and load: operators see
+    their teams' agents, supervisors everyone."""
+
+    serializer_class = AgentSerializer
+    permission_classes = [IsInboxUser]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.agents_visible_to(self.request.user)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        items = []
+        for user in page or []:
+            counts_waiting = any(team.capacity_counts_waiting for team in user.teams.all())
+            items.append(
+                agent_payload(
+                    user,
+                    presence=selectors.effective_presence(
+                        connected=user.connected, profile=getattr(user, "agent", None)
+                    ),
+                    active_chats=user.open_chats + (user.waiting_chats if counts_waiting else 0),
+                )
+            )
+        return self.get_paginated_response(items)
+
+
+class Me(generics.GenericAPIView):
+    """The signed-in user: roles, teams, presence and preferences; PATCH changes the
+    presence switch (`presence_choice`, or `presence`), language, time zone and
+    notification switches."""
+
+    serializer_class = MeSerializer
+    permission_classes = [IsInboxUser]
+
+    def payload(self, user: Any) -> dict[str, Any]:
+        return me_payload(
+            user,
+            roles=selectors.user_roles(user),
+            teams=list(user.teams.order_by("name")),
+            presence=services.agent_presence(user),
+            profile=services.agent_profile(user),
+        )
+
+    @extend_schema(responses={200: MeSerializer})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(self.payload(request.user))
+
+    @extend_schema(request=MeSerializer, responses={200: MeSerializer, 400: ERROR_SCHEMA})
+    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = MeSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        presence = fields.pop("presence_choice", None) or fields.pop("presence", None)
+        fields.pop("presence", None)
+        if presence is not None:
+            services.agent_set_presence(request.user, presence)
+        services.agent_profile_update(user=request.user, **fields)
+        return Response(self.payload(request.user))
+
+
+class NotificationList(generics.ListAPIView):
+    """The user's notifications (mentions, escalations), newest first."""
+
+    serializer_class = NotificationSerializer
+    permission_classes = [IsInboxUser]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="1: unread only")]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        unread = self.request.query_params.get("unread", "") in ("1", "true", "yes")
+        return selectors.notifications_for(self.request.user, unread_only=unread)
+
+
+class NotificationRead(generics.GenericAPIView):
+    """Mark one of the user's notifications read."""
+
+    serializer_class = NotificationSerializer
+    permission_classes = [IsInboxUser]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.notifications_for(self.request.user)
+
+    @extend_schema(request=None, responses={200: NotificationSerializer, 404: ERROR_SCHEMA})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        notification = services.notification_mark_read(notification=self.get_object())
+        return Response(NotificationSerializer(notification).data)

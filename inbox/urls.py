@@ -17,6 +17,43 @@ api_v1 = [
         name="conversation-messages",
     ),
     path("conversations/<int:pk>/read/", api.ConversationRead.as_view(), name="conversation-read"),
+    path(
+        "conversations/<int:pk>/claim/", api.ConversationClaim.as_view(), name="conversation-claim"
+    ),
+    path(
+        "conversations/<int:pk>/assign/",
+        api.ConversationAssign.as_view(),
+        name="conversation-assign",
+    ),
+    path(
+        "conversations/<int:pk>/status/",
+        api.ConversationStatus.as_view(),
+        name="conversation-status",
+    ),
+    path(
+        "conversations/<int:pk>/labels/",
+        api.ConversationLabels.as_view(),
+        name="conversation-labels",
+    ),
+    path(
+        "conversations/<int:pk>/notes/", api.ConversationNotes.as_view(), name="conversation-notes"
+    ),
+    path(
+        "conversations/<int:pk>/events/",
+        api.ConversationEvents.as_view(),
+        name="conversation-events",
+    ),
+    path("canned-replies/", api.CannedReplyList.as_view(), name="canned-reply-list"),
+    path("labels/", api.LabelList.as_view(), name="label-list"),
+    path("teams/", api.TeamList.as_view(), name="team-list"),
+    path("agents/", api.AgentList.as_view(), name="agent-list"),
+    path("me/", api.Me.as_view(), name="me"),
+    path("notifications/", api.NotificationList.as_view(), name="notification-list"),
+    path(
+        "notifications/<int:pk>/read/",
+        api.NotificationRead.as_view(),
+        name="notification-read",
+    ),
     path("numbers/", api.NumberList.as_view(), name="number-list"),
 ]
 
