@@ -1,19 +1,107 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from conversations.models import (
+    AgentProfile,
+    CannedReply,
     Contact,
     Conversation,
+    ConversationEvent,
+    Label,
     Message,
+    Note,
+    Notification,
     PlatformEvent,
     StatusReport,
+    Team,
     WebhookDelivery,
     WhatsAppNumber,
 )
 
 
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """Teams, their members, automatic assignment and the escalation timer."""
+
+    list_display = ["name", "auto_assign", "escalate_after_minutes", "escalation", "member_count"]
+    list_filter = ["auto_assign", "escalation"]
+    search_fields = ["name"]
+    filter_horizontal = ["members"]
+    fieldsets = [
+        (None, {"fields": ["name", "members"]}),
+        ("Automatic assignment", {"fields": ["auto_assign", "capacity_counts_waiting"]}),
+        ("Escalation", {"fields": ["escalate_after_minutes", "escalation"]}),
+    ]
+
+    @admin.display(description="members")
+    def member_count(self, team: Team) -> int:
+        return team.members.count()
+
+
+@admin.register(AgentProfile)
+class AgentProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "capacity", "presence", "language", "time_zone"]
+    list_filter = ["presence", "language"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    raw_id_fields = ["user"]
+
+
+class AgentProfileInline(admin.StackedInline):
+    model = AgentProfile
+    can_delete = False
+    fields = ["capacity", "presence", "language", "time_zone", "notify_desktop", "notify_sound"]
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class InboxUserAdmin(UserAdmin):
+    """Users with their agent settings (capacity, presence, language) on the same page."""
+
+    inlines = [AgentProfileInline]
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    list_display = ["name", "color"]
+    search_fields = ["name"]
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ["shortcut", "title", "team"]
+    list_filter = ["team"]
+    search_fields = ["shortcut", "title", "text"]
+
+
+@admin.register(ConversationEvent)
+class ConversationEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "conversation", "kind", "actor"]
+    list_filter = ["kind"]
+    raw_id_fields = ["conversation", "actor"]
+
+
+@admin.register(Note)
+class NoteAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "conversation", "author", "text"]
+    raw_id_fields = ["conversation", "author", "mentions"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "kind", "conversation", "read_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["user", "conversation", "note"]
+
+
 @admin.register(WhatsAppNumber)
 class WhatsAppNumberAdmin(admin.ModelAdmin):
-    list_display = ["name", "display_phone_number", "phone_number_id", "waba_id", "created_at"]
+    list_display = ["name", "display_phone_number", "team", "phone_number_id", "waba_id"]
+    list_filter = ["team"]
     search_fields = ["name", "display_phone_number", "phone_number_id"]
 
 
@@ -26,9 +114,17 @@ class ContactAdmin(admin.ModelAdmin):
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
-    list_display = ["contact", "number", "status", "assignee", "last_message_at", "unread_count"]
-    list_filter = ["status", "number"]
-    list_select_related = ["contact", "number", "assignee"]
+    list_display = [
+        "contact",
+        "number",
+        "team",
+        "status",
+        "assignee",
+        "last_message_at",
+        "unread_count",
+    ]
+    list_filter = ["status", "team", "number", "labels"]
+    list_select_related = ["contact", "number", "assignee", "team"]
     raw_id_fields = ["contact", "assignee"]
 
 

@@ -1,5 +1,6 @@
-"""Start the whole product locally: the inbox (Daphne), an RQ worker when Redis is
-configured, and the WhatsApp simulator with a few customers who write now and then.
+"""Start the whole product locally: the inbox (Daphne), the workspace timers
+(``manage.py run_timers``), an RQ worker when Redis is configured, and the
+WhatsApp simulator with a few customers who write now and then.
 
 Without configuration it runs on the embedded default (SQLite, in-memory channel
 layer, jobs inline). With DATABASE_URL and REDIS_URL set it runs on PostgreSQL
@@ -57,6 +58,8 @@ def main() -> int:
         processes.append(subprocess.Popen(command, env=env, cwd=ROOT))
 
     start([PYTHON, "-m", "daphne", "-b", args.host, "-p", str(args.port), "inbox.asgi:application"])
+    # Snooze wake-ups, escalations and team queues run on a clock, not only on events.
+    start([*manage, "run_timers", "--every", "10"])
     if env.get("REDIS_URL"):
         start([*manage, "rqworker", "default", "--with-scheduler"])
     _wait_for(f"http://{args.host}:{args.port}/health/")

@@ -6,18 +6,29 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 
-from conversations.models import WhatsAppNumber
+from conversations.models import AgentProfile, CannedReply, Label, Team, WhatsAppNumber
 
 DEMO_USERS = (
-    # username, role, full name
-    ("admin", "admin", "Ada Admin"),
-    ("supervisor", "supervisor", "Sam Supervisor"),
-    ("operator", "operator", "Olga Operator"),
+    # username, role, full name, team
+    ("admin", "admin", "Ada Admin", None),
+    ("supervisor", "supervisor", "Sam Supervisor", None),
+    ("operator", "operator", "Olga Operator", "Support"),
+    ("operator2", "operator", "Oleg Operator", "Support"),
+    ("sales", "operator", "Sasha Sales", "Sales"),
+)
+LABELS = (("billing", "#2563eb"), ("delivery", "#16a34a"), ("returns", "#dc2626"))
+CANNED_REPLIES = (
+    ("hello", "Greeting", "Hello {{first_name}}, this is {{agent}}. How can I help you today?"),
+    ("thanks", "Thanks", "Thank you, {{first_name}}! Is there anything else I can do for you?"),
+    ("hours", "Opening hours", "We answer chats Monday to Friday, 9:00 to 18:00."),
 )
 
 
 class Command(BaseCommand):
-    help = "Create the demo users (one per role) and register the simulator's number."
+    help = (
+        "Create the demo users (one per role, two teams), labels and canned replies, "
+        "and register the simulator's number, routed to Support."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--password", default="demo-inbox-2026")
@@ -27,7 +38,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
-        for username, role, full_name in DEMO_USERS:
+        teams = {
+            "Support": Team.objects.get_or_create(
+                name="Support",
+                defaults={"escalate_after_minutes": 15, "escalation": Team.Escalation.SUPERVISOR},
+            )[0],
+            "Sales": Team.objects.get_or_create(name="Sales", defaults={"auto_assign": True})[0],
+        }
+        for username, role, full_name, team in DEMO_USERS:
             first, last = full_name.split(" ", 1)
             user, _ = User.objects.get_or_create(
                 username=username, defaults={"first_name": first, "last_name": last}
@@ -37,13 +55,23 @@ class Command(BaseCommand):
             user.is_superuser = role == "admin"
             user.save()
             user.groups.set([Group.objects.get_or_create(name=role)[0]])
+            user.teams.set([teams[team]] if team else [])
+            AgentProfile.objects.get_or_create(user=user)
+        for name, color in LABELS:
+            Label.objects.get_or_create(name=name, defaults={"color": color})
+        for shortcut, title, text in CANNED_REPLIES:
+            CannedReply.objects.get_or_create(
+                shortcut=shortcut, defaults={"title": title, "text": text}
+            )
         WhatsAppNumber.objects.update_or_create(
             phone_number_id=options["phone_number_id"],
             defaults={
                 "display_phone_number": options["display_phone_number"],
                 "waba_id": options["waba_id"],
                 "name": "Demo shop",
+                "team": teams["Support"],
             },
         )
-        for username, role, _ in DEMO_USERS:
-            self.stdout.write(f"  {role:<11} {username} / {options['password']}")
+        for username, role, _, team in DEMO_USERS:
+            where = f" ({team})" if team else ""
+            self.stdout.write(f"  {role:<11} {username} / {options['password']}{where}")
