@@ -254,7 +254,13 @@ class Conversation(models.Model):
         """When the customer-service window closes, or None when it is closed."""
         candidates = [self.free_entry_until]
         if self.last_inbound_at is not None:
-            candidates.append(self.last_inbound_at + SERVICE_WINDOW)
+            latest = dt.datetime.max.replace(tzinfo=dt.UTC)
+            # A timestamp at the end of the calendar (a broken sender) cannot overflow.
+            candidates.append(
+                self.last_inbound_at + SERVICE_WINDOW
+                if self.last_inbound_at < latest - SERVICE_WINDOW
+                else latest
+            )
         expires = max((c for c in candidates if c is not None), default=None)
         if expires is None:
             return None

@@ -385,7 +385,12 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
         conversation.waiting_since = event.timestamp
         fields.append("waiting_since")
     if event.referral:
-        free_until = event.timestamp + FREE_ENTRY_WINDOW
+        # A timestamp at the end of the calendar (a broken sender) keeps the window open.
+        free_until = (
+            event.timestamp + FREE_ENTRY_WINDOW
+            if event.timestamp < _LATEST - FREE_ENTRY_WINDOW
+            else _LATEST
+        )
         if conversation.free_entry_until is None or free_until > conversation.free_entry_until:
             conversation.free_entry_until = free_until
             fields.append("free_entry_until")
@@ -397,6 +402,8 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
     _publish_message(message, conversation, "message.created")
     return message
 
+
+_LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 WAKE_REASONS = {
     Conversation.Status.RESOLVED: "reopened",

@@ -189,3 +189,16 @@ def test_a_reply_to_a_chat_started_from_an_ad_is_allowed_after_24_hours(olga, se
     with responses.RequestsMock(assert_all_requests_are_fired=False):
         message = services.message_send_text(conversation=conversation, text="Hi", user=olga)
     assert message.status == "queued"
+
+
+@pytest.mark.parametrize(
+    "fixture", ["webhook_text_ctwa_ad_referral.json", "webhook_text_message.json"]
+)
+def test_a_timestamp_at_the_end_of_the_calendar_is_stored_not_a_server_error(post_webhook, fixture):
+    NumberFactory()
+    payload = json.loads((FIXTURES_DIR / fixture).read_bytes())
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = "253402300799"
+    assert post_webhook(payload).status_code == 200
+    conversation = Message.objects.get().conversation
+    assert conversation.waiting_since.year == 9999
+    assert conversation.window_expires_at() == dt.datetime.max.replace(tzinfo=dt.UTC)
