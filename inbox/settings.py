@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -141,7 +142,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                # Pub/sub channels are shared by every database of a Redis server:
+                # deployments (and test runs) on one server keep apart by prefix.
+                "prefix": env(
+                    "CHANNEL_LAYER_PREFIX",
+                    "inbox" + (urlsplit(REDIS_URL).path.replace("/", ".") or ""),
+                ),
+            },
         }
     }
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 60}}

@@ -165,8 +165,7 @@ def live_stack(
     ).start()
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "inbox.tests.live_settings",
-        "INBOX_CHANNEL_PREFIX": prefix,
+        "CHANNEL_LAYER_PREFIX": prefix,
         "DATABASE_URL": database_url(connection.settings_dict),
         "REDIS_URL": redis_url,
         "WHATSAPP_GRAPH_URL": sim.graph_url,
