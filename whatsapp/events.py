@@ -349,7 +349,7 @@ def _status_update(status: Any, phone_number_id: str) -> StatusUpdate:
     value = status.get("status")
     if not wamid or not isinstance(wamid, str):
         raise PayloadError("a status has no message id")
-    if value not in STATUS_VALUES:
+    if not isinstance(value, str) or value not in STATUS_VALUES:
         raise PayloadError(f"status {value!r} is not one WhatsApp sends")
     conversation = status.get("conversation")
     pricing = status.get("pricing")

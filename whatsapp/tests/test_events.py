@@ -182,3 +182,11 @@ def test_message_without_id_or_with_bad_timestamp_is_a_payload_error() -> None:
     del message["id"]
     with pytest.raises(PayloadError, match="no id"):
         parse_webhook(payload)
+
+
+@pytest.mark.parametrize("value", [[], {}, 3, None, "lost"])
+def test_a_status_that_is_not_one_whatsapp_sends_is_a_payload_error(value: object) -> None:
+    payload = load("webhook_status_delivered_cbp_service.json")
+    payload["entry"][0]["changes"][0]["value"]["statuses"][0]["status"] = value
+    with pytest.raises(PayloadError, match="not one WhatsApp sends"):
+        parse_webhook(payload)
