@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
+import secrets
 import signal
 import statistics
 import subprocess
@@ -31,12 +33,20 @@ from simulator import wire
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-app-secret"
 PHONE_NUMBER_ID = "106540352242922"
+# More requests are prepared than any run on one machine can send in its time.
+REQUESTS_PER_SECOND_CEILING = 5000
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--customers",
+        type=int,
+        default=500,
+        help="customers writing; the first message of each opens their conversation",
+    )
     parser.add_argument("--servers", type=int, default=1, help="Daphne processes")
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument(
@@ -47,6 +57,7 @@ def main() -> int:
     base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
     database = f"inbox_bench_{os.getpid()}"
+    prefix = f"inbox-bench-{os.getpid()}"
     admin_url = _with_db(base_url, "postgres")
     bench_url = _with_db(base_url, database)
 
@@ -58,7 +69,13 @@ def main() -> int:
         env.update(
             DATABASE_URL=bench_url,
             REDIS_URL=redis_url,
-            DJANGO_DEBUG="1",
+            # As in production: no debug cursor recording every query.
+            DJANGO_DEBUG="0",
+            DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+            # TLS ends at the proxy in front of the servers; here there is none.
+            DJANGO_SECURE_SSL_REDIRECT="0",
+            # This run's own live events: nothing else on the Redis server is counted.
+            CHANNEL_LAYER_PREFIX=prefix,
             DJANGO_LOG_LEVEL="WARNING",
             WHATSAPP_APP_SECRET=SECRET,
             WHATSAPP_ACCESS_TOKEN="bench",
@@ -83,10 +100,10 @@ def main() -> int:
             if args.profile:
                 output = Path(args.profile) / f"ingest-{port}.speedscope.json"
                 command = [
-                    "py-spy",
+                    str(Path(sys.executable).parent / "py-spy"),
                     "record",
                     "-f",
-                    "speedscope",
+                    os.environ.get("BENCH_PROFILE_FORMAT", "speedscope"),
                     "-o",
                     str(output),
                     "--",
@@ -102,13 +119,16 @@ def main() -> int:
         for port in ports:
             _wait_for(f"http://127.0.0.1:{port}/health/")
 
-        accepted, latencies, published = asyncio.run(
-            _load(ports, args.connections, args.seconds, redis_url)
+        accepted, latencies, published, warmed_up = asyncio.run(
+            _load(ports, args.connections, args.customers, args.seconds, redis_url, prefix)
         )
         with psycopg.connect(bench_url) as conn:
-            stored = conn.execute(
-                "SELECT count(*) FROM conversations_message WHERE direction = 'in'"
-            ).fetchone()[0]
+            stored = (
+                conn.execute(
+                    "SELECT count(*) FROM conversations_message WHERE direction = 'in'"
+                ).fetchone()[0]
+                - warmed_up
+            )
         bare = _bare_insert_rate(bench_url, seconds=min(args.seconds, 5.0))
     finally:
         for server in servers:
@@ -155,9 +175,9 @@ def _wait_for(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"no answer from {url}")
 
 
-def _request(n: int, worker: int) -> bytes:
+def _request(n: int, worker: int, customers: int) -> bytes:
     """One signed single-message webhook, in the platform's exact format."""
-    wa_id = f"4479{worker:04d}{n % 1000:04d}"
+    wa_id = f"4479{worker:04d}{n % customers:04d}"
     message = wire.inbound_message(
         wa_id=wa_id,
         wamid=f"wamid.BENCH{worker:03d}{n:09d}",
@@ -200,13 +220,19 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 
 
 async def _load(
-    ports: list[int], connections: int, seconds: float, redis_url: str
-) -> tuple[int, list[float], int]:
+    ports: list[int],
+    connections: int,
+    customers: int,
+    seconds: float,
+    redis_url: str,
+    prefix: str,
+) -> tuple[int, list[float], int, int]:
     from channels_redis.pubsub import RedisPubSubChannelLayer
 
-    layer = RedisPubSubChannelLayer(hosts=[redis_url])
+    layer = RedisPubSubChannelLayer(hosts=[redis_url], prefix=prefix)
     channel = await layer.new_channel()
-    await layer.group_add("inbox", channel)
+    # Supervisors hear of every conversation's messages.
+    await layer.group_add("supervisors", channel)
     published = 0
     stop_listening = asyncio.Event()
 
@@ -219,19 +245,29 @@ async def _load(
                 continue
             published += 1
 
+    # Signed bodies are made before the clock starts, so that the load generator
+    # spends the machine's cores on sending, not on JSON and HMAC.
+    per_connection = max(1, customers // connections)
+    per_client = per_connection + int(seconds * REQUESTS_PER_SECOND_CEILING / connections) + 1
+    prepared = [
+        [_request(n, worker, per_connection) for n in range(per_client)]
+        for worker in range(connections)
+    ]
     listener = asyncio.create_task(listen())
-    deadline = time.monotonic() + seconds
     latencies: list[float] = []
     accepted = 0
     errors = 0
+    streams = [
+        await asyncio.open_connection("127.0.0.1", ports[worker % len(ports)])
+        for worker in range(connections)
+    ]
 
-    async def client(worker: int) -> None:
+    async def send(worker: int, requests: list[bytes], deadline: float) -> None:
         nonlocal accepted, errors
-        port = ports[worker % len(ports)]
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        n = 0
-        while time.monotonic() < deadline:
-            request = _request(n, worker)
+        reader, writer = streams[worker]
+        for request in requests:
+            if time.monotonic() >= deadline:
+                break
             started = time.perf_counter()
             writer.write(request)
             status = await _read_response(reader)
@@ -240,10 +276,24 @@ async def _load(
                 accepted += 1
             else:
                 errors += 1
-            n += 1
-        writer.close()
 
-    await asyncio.gather(*(client(i) for i in range(connections)))
+    # Warm-up, not counted: each customer's first message opens their conversation.
+    # What is measured is the day's common case, customers writing in open chats.
+    await asyncio.gather(
+        *(send(i, prepared[i][:per_connection], math.inf) for i in range(connections))
+    )
+    warmed_up = accepted
+    settle = time.monotonic() + 5
+    while published < warmed_up and time.monotonic() < settle:
+        await asyncio.sleep(0.05)
+    accepted = published = errors = 0
+    latencies.clear()
+    deadline = time.monotonic() + seconds
+    await asyncio.gather(
+        *(send(i, prepared[i][per_connection:], deadline) for i in range(connections))
+    )
+    for _, writer in streams:
+        writer.close()
     # Events are sent after commit and before the answer; allow the last ones to land.
     settle = time.monotonic() + 5
     while published < accepted and time.monotonic() < settle:
@@ -252,7 +302,7 @@ async def _load(
     await listener
     if errors:
         print(f"non-200 answers: {errors}", file=sys.stderr)
-    return accepted, latencies, published
+    return accepted, latencies, published, warmed_up
 
 
 def _bare_insert_rate(url: str, seconds: float) -> float:

@@ -20,10 +20,12 @@ made once, not per event.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -86,6 +88,23 @@ async def relay_collision(
     await _send_all(layer, tuple(dict.fromkeys(groups)), message)
 
 
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def batched() -> Iterator[None]:
+    """Within this block, sends from this thread do not wait for each other: they
+    leave together, in order, and the block ends once every one has been sent.
+    For code that commits many changes at once (the webhook's batches)."""
+    _local.pending = pending = []
+    try:
+        yield
+    finally:
+        _local.pending = None
+        for future, message in pending:
+            _wait(future, message)
+
+
 def _send(groups: tuple[str, ...], message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
@@ -98,6 +117,18 @@ def _send(groups: tuple[str, ...], message: dict[str, Any]) -> None:
         future = asyncio.run_coroutine_threadsafe(
             _send_all(layer, groups, message), _publisher_loop()
         )
+    except Exception:
+        logger.exception("could not publish %s", message["event"]["type"])
+        return
+    pending = getattr(_local, "pending", None)
+    if pending is None:
+        _wait(future, message)
+    else:
+        pending.append((future, message))
+
+
+def _wait(future: concurrent.futures.Future[None], message: dict[str, Any]) -> None:
+    try:
         future.result(timeout=PUBLISH_TIMEOUT)
     except Exception:
         # The data is committed; a browser that missed this re-syncs from the API.
@@ -105,8 +136,7 @@ def _send(groups: tuple[str, ...], message: dict[str, Any]) -> None:
 
 
 async def _send_all(layer: Any, groups: tuple[str, ...], message: dict[str, Any]) -> None:
-    for group in groups:
-        await layer.group_send(group, message)
+    await asyncio.gather(*(layer.group_send(group, message) for group in groups))
 
 
 _loop: asyncio.AbstractEventLoop | None = None

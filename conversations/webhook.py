@@ -5,8 +5,9 @@ Two entry points share one implementation:
 * ``webhook_asgi``, routed in ``inbox.asgi`` ahead of Django, is what serves the
   platform in production. It skips Django's request stack (middleware,
   sessions, a thread per request): profiling showed that stack, not the
-  database, bounded ingest at a few hundred webhooks a second. The work runs
-  in the server's thread pool, so many deliveries commit in parallel.
+  database, bounded ingest at a few hundred webhooks a second. On PostgreSQL
+  it hands the delivery to the process's ``ingest.Ingestor`` (batches, one
+  commit each); on SQLite it applies it in the server's thread pool.
 * ``whatsapp_webhook``, an ordinary Django view at the same URL, serves the
   test client and WSGI deployments.
 
@@ -17,7 +18,6 @@ published; a database failure answers 503 so that WhatsApp delivers again.
 from __future__ import annotations
 
 import hmac
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,14 +26,11 @@ from urllib.parse import parse_qsl
 import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from conversations import services
+from conversations import ingest
 from whatsapp.signature import signature_is_valid
-
-logger = logging.getLogger(__name__)
 
 # WhatsApp's deliveries are a few kilobytes; anything far larger is not one.
 MAX_BODY_BYTES = 1024 * 1024
@@ -72,15 +69,13 @@ def signature_refusal(body: bytes, signature: str | None) -> Answer | None:
 
 def receive_delivery(body: bytes) -> Answer:
     """Store and apply a signed delivery (blocking: database and channel layer)."""
-    try:
-        delivery = services.webhook_receive(body=body)
-    except services.InvalidWebhookBody as exc:
-        return _json(400, {"code": exc.code, "detail": str(exc)})
-    except DatabaseError:
-        # Nothing was committed: WhatsApp delivers again later.
-        logger.exception("webhook could not be stored")
-        return _json(503, {"code": "unavailable", "detail": "Try again later."})
-    return _json(200, {"status": delivery.outcome})
+    return _answer(ingest.apply_batch([body])[0])
+
+
+def _answer(outcome: ingest.Outcome) -> Answer:
+    if outcome.status == 200:
+        return _json(200, {"status": outcome.code})
+    return _json(outcome.status, {"code": outcome.code, "detail": outcome.detail})
 
 
 @csrf_exempt
@@ -100,6 +95,12 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
 _receive_in_pool = database_sync_to_async(receive_delivery, thread_sensitive=False)
 
 
+async def _receive(body: bytes) -> Answer:
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return _answer(await ingest.ingestor().receive(body))
+    return await _receive_in_pool(body)
+
+
 async def webhook_asgi(
     scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
 ) -> None:
@@ -114,7 +115,7 @@ async def webhook_asgi(
             answer = _json(413, {"code": "too_large", "detail": "The body is too large."})
         else:
             signature = _header(scope, b"x-hub-signature-256")
-            answer = signature_refusal(body, signature) or await _receive_in_pool(body)
+            answer = signature_refusal(body, signature) or await _receive(body)
     else:
         answer = _json(405, {"code": "method_not_allowed", "detail": "Use GET or POST."})
     await send(
