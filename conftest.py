@@ -43,7 +43,10 @@ def _close_pools(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     from django.db import connections
 
+    from conversations import ingest
+
     with blocker.unblock():
+        ingest.stop()
         for connection in connections.all():
             connection.close()
             if getattr(connection, "pool", None) is not None:

@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 import psycopg
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -367,9 +367,14 @@ class Ingestor:
 
     def __init__(self, max_batch: int = MAX_BATCH) -> None:
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="webhook-ingest", daemon=True)
         self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Apply what is queued, then end the thread and close its connection."""
+        self._queue.put(None)
+        self._thread.join(timeout)
 
     async def receive(self, body: bytes) -> Outcome:
         """Apply ``body`` (signed already); returns once it is committed and published."""
@@ -379,24 +384,37 @@ class Ingestor:
         return await future
 
     def _run(self) -> None:
-        while True:
-            jobs = [self._queue.get()]
-            while len(jobs) < self.max_batch:
+        stopping = False
+        while not stopping:
+            jobs: list[_Job] = []
+            job = self._queue.get()
+            while job is not None:
+                jobs.append(job)
+                if len(jobs) == self.max_batch:
+                    break
                 try:
-                    jobs.append(self._queue.get_nowait())
+                    job = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            try:
-                with realtime.batched():
-                    outcomes = apply_batch([job.body for job in jobs])
-            except Exception:
-                logger.exception("webhook batch failed")
-                outcomes = [UNAVAILABLE] * len(jobs)
-            finally:
-                # Hand the connection back, as a request would (a broken one is replaced).
-                close_old_connections()
-            for job, outcome in zip(jobs, outcomes, strict=True):
-                job.loop.call_soon_threadsafe(_settle, job.future, outcome)
+            stopping = job is None
+            if jobs:
+                self._apply(jobs)
+        connection.close()
+
+    def _apply(self, jobs: list[_Job]) -> None:
+        try:
+            with realtime.batched():
+                outcomes = apply_batch([job.body for job in jobs])
+        except Exception:
+            logger.exception("webhook batch failed")
+            outcomes = [UNAVAILABLE] * len(jobs)
+        finally:
+            # The thread keeps its connection from batch to batch; one that
+            # failed goes back and the next batch takes a fresh one.
+            if connection.errors_occurred:
+                connection.close()
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            job.loop.call_soon_threadsafe(_settle, job.future, outcome)
 
 
 def _settle(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
@@ -415,3 +433,12 @@ def ingestor() -> Ingestor:
         if _ingestor is None:
             _ingestor = Ingestor()
         return _ingestor
+
+
+def stop() -> None:
+    """End this process's ingestor, if it started (its connection closes)."""
+    global _ingestor
+    with _ingestor_lock:
+        if _ingestor is not None:
+            _ingestor.stop()
+            _ingestor = None

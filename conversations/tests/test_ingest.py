@@ -304,7 +304,10 @@ def test_the_ingestor_answers_each_delivery_after_its_commit() -> None:
     async def post_all() -> list[ingest.Outcome]:
         return await asyncio.gather(*(ingestor.receive(d) for d in deliveries))
 
-    outcomes = asyncio.run(post_all())
+    try:
+        outcomes = asyncio.run(post_all())
+    finally:
+        ingestor.stop()
 
     assert [o.status for o in outcomes] == [200] * 10
     assert Message.objects.count() == 10
