@@ -7,6 +7,7 @@ scheduler); without it they run inline right after the transaction commits.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import threading
@@ -80,3 +81,18 @@ def run_timers(now: dt.datetime | None = None) -> dict[str, int]:
         "escalated": run.escalated,
         "assigned": run.assigned,
     }
+
+
+async def embedded_clock(every: float) -> None:
+    """The embedded mode's ``run_timers``: a task on the server's own event loop,
+    so that what a tick changes reaches the in-memory channel layer the pages
+    listen on (a separate process would have a layer of its own)."""
+    from channels.db import database_sync_to_async
+
+    tick = database_sync_to_async(run_timers)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await tick()
+        except Exception:
+            logger.exception("workspace timers failed; trying again at the next tick")

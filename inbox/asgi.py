@@ -1,5 +1,6 @@
 """HTTP and WebSocket entry point (Daphne)."""
 
+import asyncio
 import os
 from collections.abc import Callable
 from typing import Any
@@ -38,11 +39,35 @@ async def http(
     return await django_asgi_app(scope, receive, send)
 
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": http,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }
+)
+
+
+class EmbeddedClock:
+    """In the embedded mode, starts the workspace's clock on the server's own loop
+    with the first request (Daphne has no startup hook)."""
+
+    def __init__(self, app: Callable[..., Any], every: float) -> None:
+        self.app = app
+        self.every = every
+        self.task: asyncio.Task[None] | None = None
+
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
+        if self.task is None:
+            from conversations.jobs import embedded_clock
+
+            self.task = asyncio.get_running_loop().create_task(embedded_clock(self.every))
+        return await self.app(scope, receive, send)
+
+
+application = (
+    EmbeddedClock(router, settings.TIMERS_EVERY_SECONDS) if settings.JOBS_INLINE else router
 )

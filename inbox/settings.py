@@ -159,6 +159,9 @@ else:
     RQ_QUEUES = {}
 # Jobs run inline (after commit, in the same process) when there is no Redis.
 JOBS_INLINE = not REDIS_URL
+# The workspace's clock (snooze wake-ups, escalations, team queues): with Redis,
+# the run_timers process; without, a task in the server process every so often.
+TIMERS_EVERY_SECONDS = float(env("INBOX_TIMERS_EVERY", "10") or 10)
 
 # --- Auth -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

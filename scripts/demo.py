@@ -1,5 +1,5 @@
 """Start the whole product locally: the inbox (Daphne), the workspace timers
-(``manage.py run_timers``), an RQ worker when Redis is configured, and the
+(``manage.py run_timers``) and an RQ worker when Redis is configured, and the
 WhatsApp simulator with a few customers who write now and then.
 
 Without configuration it runs on the embedded default (SQLite, in-memory channel
@@ -58,9 +58,10 @@ def main() -> int:
         processes.append(subprocess.Popen(command, env=env, cwd=ROOT))
 
     start([PYTHON, "-m", "daphne", "-b", args.host, "-p", str(args.port), "inbox.asgi:application"])
-    # Snooze wake-ups, escalations and team queues run on a clock, not only on events.
-    start([*manage, "run_timers", "--every", "10"])
     if env.get("REDIS_URL"):
+        # Snooze wake-ups, escalations and team queues run on a clock, not only on
+        # events (embedded: a task inside the Daphne process, see inbox/asgi.py).
+        start([*manage, "run_timers", "--every", "10"])
         start([*manage, "rqworker", "default", "--with-scheduler"])
     _wait_for(f"http://{args.host}:{args.port}/health/")
     simulator = [

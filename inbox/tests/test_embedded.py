@@ -8,6 +8,7 @@ move the reply to read.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import subprocess
@@ -47,6 +48,7 @@ def embedded(tmp_path: Path) -> Iterator[tuple[str, Simulator, str]]:
         WHATSAPP_APP_SECRET="embedded-secret",
         WHATSAPP_ACCESS_TOKEN="embedded-token",
         WHATSAPP_GRAPH_URL=sim.graph_url,
+        INBOX_TIMERS_EVERY="0.5",
     )
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
@@ -132,3 +134,26 @@ def test_customer_message_reply_and_read_receipt_without_any_server(embedded) ->
         return status if status == "read" else None
 
     assert wait_until(reply_status) == "read"
+
+
+def test_the_workspace_clock_ticks_inside_the_server(embedded) -> None:
+    """No run_timers process here: a snoozed chat wakes by the server's own clock."""
+    base, sim, token = embedded
+    api = requests.Session()
+    api.headers["Authorization"] = f"Token {token}"
+    sim.customer_says("16505551234", "Call me back after lunch", name="Sheena")
+    conversation = api.get(f"{base}/api/v1/conversations/").json()["results"][0]
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+
+    snoozed = api.post(
+        f"{base}/api/v1/conversations/{conversation['id']}/status/",
+        json={"status": "snoozed", "snoozed_until": until.isoformat()},
+    )
+    assert snoozed.status_code == 200, snoozed.text
+    assert snoozed.json()["status"] == "snoozed"
+
+    def status() -> str | None:
+        current = api.get(f"{base}/api/v1/conversations/{conversation['id']}/").json()
+        return current["status"] if current["status"] == "open" else None
+
+    assert wait_until(status, timeout=10) == "open"
