@@ -1,9 +1,11 @@
 """Sustained webhook ingest through the whole path, beside bare INSERT+COMMIT.
 
-Starts its own database (a fresh one on the PostgreSQL server of DATABASE_URL),
-Redis db and Daphne process(es); posts signed one-message webhooks over
-keep-alive connections for a fixed time; checks that every accepted webhook is
-a committed row and a published event; then measures bare single-row
+Starts its own database (a fresh one on the PostgreSQL server of DATABASE_URL)
+and Daphne processes (production settings, their own channel-layer prefix on
+REDIS_URL); opens each customer's conversation with a first message (warm-up,
+not counted); then posts signed one-message webhooks from those customers over
+keep-alive connections for a fixed time, and checks that every accepted webhook
+is a committed row and a published event; then measures bare single-row
 INSERT+COMMIT through psycopg on the same server. Cleans up after itself.
 
 Last line: ``ingest events_per_s=<n> bare_insert_per_s=<n> ratio=<r> p50_ms=<n> p99_ms=<n>``
@@ -40,14 +42,18 @@ REQUESTS_PER_SECOND_CEILING = 5000
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--connections", type=int, default=64, help="keep-alive connections posting at once"
+    )
     parser.add_argument(
         "--customers",
         type=int,
         default=500,
         help="customers writing; the first message of each opens their conversation",
     )
-    parser.add_argument("--servers", type=int, default=1, help="Daphne processes")
+    parser.add_argument(
+        "--servers", type=int, default=2, help="Daphne processes (one per core is the deployment)"
+    )
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument(
         "--profile", metavar="DIR", help="record each server with py-spy into DIR (speedscope)"
