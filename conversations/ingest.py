@@ -28,7 +28,6 @@ import functools
 import logging
 import queue
 import threading
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,7 +226,7 @@ def _apply_plain(plain: list[_Plain]) -> list[_Plain]:
             if sender.profile_name and sender.profile_name != profile_name:
                 continue
             item.conversation_id = conversation_id
-            item.message = _message(item.event, conversation_id)
+            item.message = services.message_from_event(item.event, conversation_id=conversation_id)
             applicable.append(item)
         if not applicable:
             return []
@@ -249,7 +248,7 @@ def _apply_plain(plain: list[_Plain]) -> list[_Plain]:
                 "error_titles": [m.error_title for m in messages],
                 "error_details": [m.error_details for m in messages],
                 "timestamps": [m.timestamp for m in messages],
-                "previews": [services._preview(m) for m in messages],
+                "previews": [services.message_preview(m) for m in messages],
             },
         )
         stored = {row[0] for row in cursor.fetchall()}
@@ -259,35 +258,13 @@ def _apply_plain(plain: list[_Plain]) -> list[_Plain]:
     return applicable
 
 
-def _message(event: InboundMessage, conversation_id: int) -> Message:
-    error = event.errors[0] if event.errors else None
-    return Message(
-        id=uuid.uuid4(),
-        conversation_id=conversation_id,
-        direction=Message.Direction.IN,
-        wamid=event.wamid,
-        type=event.type,
-        text=event.text,
-        content=event.content,
-        context_wamid=str((event.context or {}).get("id", "")),
-        referral=None,
-        status=Message.Status.RECEIVED,
-        error_code=error.code if error else None,
-        error_title=error.title if error else "",
-        error_details=error.details if error else "",
-        timestamp=event.timestamp,
-    )
-
-
 def _publish(cursor: psycopg.Cursor[Any], messages: list[Message]) -> None:
     """``message.created`` for each stored message, with its conversation as it is now."""
     if not messages:
         return
     conversations = _conversations(cursor, sorted({m.conversation_id for m in messages}))
     for message in messages:
-        services._publish_message(
-            message, conversations[message.conversation_id], "message.created"
-        )
+        services.publish_message(message, conversations[message.conversation_id], "message.created")
 
 
 _RELATED: tuple[tuple[str, type[Model]], ...] = (

@@ -344,28 +344,15 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
         return None
     contact = contact_upsert(sender=event.sender)
     conversation, created = _conversation_for(number, contact)
-    error = event.errors[0] if event.errors else None
-    message = Message.objects.create(
-        conversation=conversation,
-        direction=Message.Direction.IN,
-        wamid=event.wamid,
-        type=event.type,
-        text=event.text,
-        content=event.content,
-        context_wamid=str((event.context or {}).get("id", "")),
-        referral=event.referral,
-        status=Message.Status.RECEIVED,
-        error_code=error.code if error else None,
-        error_title=error.title if error else "",
-        error_details=error.details if error else "",
-        timestamp=event.timestamp,
-    )
+    message = message_from_event(event, conversation_id=conversation.pk)
+    message.conversation = conversation
+    message.save(force_insert=True)
 
     fields = ["unread_count"]
     conversation.unread_count += 1
     if conversation.last_message_at is None or event.timestamp >= conversation.last_message_at:
         conversation.last_message_at = event.timestamp
-        conversation.last_message_text = _preview(message)
+        conversation.last_message_text = message_preview(message)
         fields += ["last_message_at", "last_message_text"]
     customer_wrote = event.type not in ("system",)
     if customer_wrote and (
@@ -399,7 +386,7 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
         _record(conversation, ConversationEvent.Kind.STATUS, actor=None, data=status_change)
     if (created or status_change) and conversation.assignee_id is None:
         _route(conversation, now=timezone.now())
-    _publish_message(message, conversation, "message.created")
+    publish_message(message, conversation, "message.created")
     return message
 
 
@@ -412,7 +399,28 @@ WAKE_REASONS = {
 }
 
 
-def _preview(message: Message) -> str:
+def message_from_event(event: InboundMessage, *, conversation_id: int) -> Message:
+    """A customer's message as a row, not saved yet (the webhook's batched path
+    saves many at once)."""
+    error = event.errors[0] if event.errors else None
+    return Message(
+        conversation_id=conversation_id,
+        direction=Message.Direction.IN,
+        wamid=event.wamid,
+        type=event.type,
+        text=event.text,
+        content=event.content,
+        context_wamid=str((event.context or {}).get("id", "")),
+        referral=event.referral,
+        status=Message.Status.RECEIVED,
+        error_code=error.code if error else None,
+        error_title=error.title if error else "",
+        error_details=error.details if error else "",
+        timestamp=event.timestamp,
+    )
+
+
+def message_preview(message: Message) -> str:
     text = message.text or f"[{message.type}]"
     return text[:200]
 
@@ -493,11 +501,11 @@ def _apply_reports(message: Message, reports: list[StatusReport]) -> bool:
         message.save(
             update_fields=["status", "status_at", "error_code", "error_title", "error_details"]
         )
-        _publish_message(message, None, "message.updated")
+        publish_message(message, None, "message.updated")
     return changed
 
 
-def _publish_message(message: Message, conversation: Conversation | None, event_type: str) -> None:
+def publish_message(message: Message, conversation: Conversation | None, event_type: str) -> None:
     conversation_id = message.conversation_id
     payload: dict[str, Any] = {
         "conversation_id": conversation_id,
@@ -567,7 +575,7 @@ def message_send_text(
             sent_by=user if getattr(user, "pk", None) else None,
         )
         conversation.last_message_at = now
-        conversation.last_message_text = _preview(message)
+        conversation.last_message_text = message_preview(message)
         conversation.unread_count = 0
         conversation.waiting_since = None
         conversation.escalated_at = None
@@ -580,7 +588,7 @@ def message_send_text(
                 "escalated_at",
             ]
         )
-        _publish_message(message, conversation, "message.created")
+        publish_message(message, conversation, "message.created")
         jobs.enqueue_send(message.id)
     return message
 
@@ -670,7 +678,7 @@ def _fail(message: Message, code: int | None, title: str, details: str) -> Messa
         message.save(
             update_fields=["status", "error_code", "error_title", "error_details", "status_at"]
         )
-        _publish_message(message, None, "message.updated")
+        publish_message(message, None, "message.updated")
     return message
 
 
@@ -682,7 +690,7 @@ def _unconfirmed(message: Message, details: str) -> Message:
         message.error_title = "Not confirmed by WhatsApp yet"
         message.error_details = details
         message.save(update_fields=["error_title", "error_details"])
-        _publish_message(message, None, "message.updated")
+        publish_message(message, None, "message.updated")
     return message
 
 
@@ -711,7 +719,7 @@ def _accepted(message: Message, wamid: str) -> Message:
             StatusReport.objects.select_for_update().filter(wamid=message.wamid, applied=False)
         )
         if not (waiting and _apply_reports(message, waiting)):
-            _publish_message(message, None, "message.updated")
+            publish_message(message, None, "message.updated")
     return message
 
 
