@@ -471,6 +471,8 @@ class Notification(models.Model):
     )
     note = models.ForeignKey(Note, null=True, blank=True, on_delete=models.CASCADE)
     text = models.CharField(max_length=300, blank=True, default="")
+    # What the sentence is made of, for pages that say it in the operator's language.
+    data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 

@@ -168,6 +168,7 @@ def notification_payload(notification: Notification) -> dict[str, Any]:
         "kind": notification.kind,
         "conversation_id": notification.conversation_id,
         "text": notification.text,
+        "data": notification.data,
         "created_at": iso(notification.created_at),
         "read_at": iso(notification.read_at),
     }
@@ -376,6 +377,9 @@ class NotificationSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Notification.Kind.choices)
     conversation_id = serializers.IntegerField()
     text = serializers.CharField()
+    data = serializers.DictField(
+        help_text="mention: author, note; escalation: customer, waited_minutes, team"
+    )
     created_at = serializers.DateTimeField()
     read_at = serializers.DateTimeField(allow_null=True)
 

@@ -1239,8 +1239,11 @@ def _escalate(conversation: Conversation, *, now: dt.datetime) -> None:
     )
     _publish_conversation(conversation)
     text = f"{conversation.contact} has waited {waited} minutes for a reply ({team.name})."
+    data = {"customer": str(conversation.contact), "waited_minutes": waited, "team": team.name}
     for supervisor in selectors.supervisors().order_by("pk"):
-        _notify(supervisor, Notification.Kind.ESCALATION, conversation, text=text, now=now)
+        _notify(
+            supervisor, Notification.Kind.ESCALATION, conversation, text=text, data=data, now=now
+        )
 
 
 def _notify(
@@ -1249,6 +1252,7 @@ def _notify(
     conversation: Conversation,
     *,
     text: str,
+    data: dict[str, Any],
     note: Note | None = None,
     now: dt.datetime | None = None,
 ) -> Notification:
@@ -1258,6 +1262,7 @@ def _notify(
         conversation=conversation,
         note=note,
         text=text[:300],
+        data=data,
         created_at=now or timezone.now(),
     )
     realtime.publish(
@@ -1337,8 +1342,11 @@ def note_create(*, conversation: Conversation, author: Any, text: str) -> Note:
             groups=_groups(conversation),
         )
         summary = f"{_display_name(author)} mentioned you: {text}"
+        data = {"author": _display_name(author), "note": text[:200]}
         for user in mentioned:
-            _notify(user, Notification.Kind.MENTION, conversation, text=summary, note=note)
+            _notify(
+                user, Notification.Kind.MENTION, conversation, text=summary, data=data, note=note
+            )
     return note
 
 

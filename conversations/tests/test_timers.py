@@ -90,6 +90,11 @@ def test_waiting_too_long_alerts_the_supervisors_once_per_waiting_period(support
     notified = Notification.objects.filter(kind="escalation").order_by("user__username")
     assert [n.user for n in notified] == [ada, sam]
     assert "waited 10 minutes" in notified[0].text
+    assert notified[0].data == {
+        "customer": str(conversation.contact),
+        "waited_minutes": 10,
+        "team": "Support",
+    }
     event = ConversationEvent.objects.get(kind="escalated")
     assert event.data == {"action": "supervisor", "waited_minutes": 10}
 

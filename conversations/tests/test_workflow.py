@@ -163,6 +163,8 @@ def test_note_mentions_notify_only_colleagues_who_may_see_the_chat(
     notification = Notification.objects.get()
     assert (notification.user, notification.kind, notification.note) == (oleg, "mention", note)
     assert notification.text.startswith("Olga mentioned you: @oleg can you check?")
+    # The page says it in the operator's language from these.
+    assert notification.data == {"author": "Olga", "note": note.text}
     assert len(callbacks) == 2  # note.created and oleg's notification.created
     with pytest.raises(services.ServiceError):
         services.note_create(conversation=conversation, author=olga, text="   ")

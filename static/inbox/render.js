@@ -368,24 +368,22 @@ export function eventText(event) {
 }
 
 /**
- * A notification's sentence in the operator's language. The server writes it in
- * English; the known shapes are rebuilt, anything else is shown as it came.
+ * A notification's sentence in the operator's language, made from its data; the
+ * server's English sentence only for a kind this page does not know.
  */
 export function notificationSentence(notification) {
-  const text = notification.text || "";
-  const mention = /^(.*?) mentioned you: ([\s\S]*)$/.exec(text);
-  if (notification.kind === "mention" && mention) {
-    return format(gettext("%(name)s mentioned you: %(text)s"), { name: mention[1], text: mention[2] });
+  const data = notification.data || {};
+  if (notification.kind === "mention" && data.author) {
+    return format(gettext("%(name)s mentioned you: %(text)s"), { name: data.author, text: data.note || "" });
   }
-  const waited = /^(.*) has waited (\d+) minutes for a reply \((.*)\)\.$/.exec(text);
-  if (notification.kind === "escalation" && waited) {
+  if (notification.kind === "escalation" && data.customer) {
     return format(gettext("%(name)s has waited %(minutes)s min for a reply (%(team)s)."), {
-      name: waited[1],
-      minutes: waited[2],
-      team: waited[3],
+      name: data.customer,
+      minutes: data.waited_minutes,
+      team: data.team,
     });
   }
-  if (text) return text;
+  if (notification.text) return notification.text;
   if (notification.kind === "mention") return gettext("You were mentioned in a note");
   if (notification.kind === "escalation") return gettext("A customer waited too long: escalated");
   return notification.kind;
