@@ -353,7 +353,15 @@ def test_notifications_list_and_read(api, olga):
     )
     listed = api.get("/api/v1/notifications/?unread=1").json()["results"]
     assert [n["id"] for n in listed] == [mine.id]
-    assert set(listed[0]) == {"id", "kind", "conversation_id", "text", "created_at", "read_at"}
+    assert set(listed[0]) == {
+        "id",
+        "kind",
+        "conversation_id",
+        "text",
+        "data",
+        "created_at",
+        "read_at",
+    }
     read = api.post(f"/api/v1/notifications/{mine.id}/read/")
     assert read.status_code == 200
     assert read.json()["read_at"] is not None
