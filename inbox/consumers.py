@@ -9,14 +9,23 @@ the colleagues who may see that chat, never to the sender's own sockets.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, get_user_model
+from django.utils.crypto import constant_time_compare
 
 from conversations import realtime, selectors, services
 from conversations.models import Conversation
 from conversations.serializers import user_payload
+from conversations.signals import SESSION_CHECK
+
+# The socket closes with this code when its session has ended (a new password,
+# a deactivated user): the page then goes to the login page.
+SESSION_ENDED = 4401
 
 COLLISION_STATES = ("viewing", "typing", "left")
 
@@ -58,6 +67,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             return
         kind = content.get("type")
         if kind == "ping":
+            if not await self._session_lives():
+                return
             await database_sync_to_async(services.agent_seen)(self.channel_name, self.user)
             await self.send_json({"type": "pong"})
         elif kind in COLLISION_STATES:
@@ -99,7 +110,27 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         return realtime.groups_for_conversation(team_id=team_id, assignee_id=assignee_id)
 
     async def inbox_event(self, message: dict[str, Any]) -> None:
+        if message["event"]["type"] == SESSION_CHECK:
+            await self._session_lives()
+            return
         await self.send_json(message["event"])
+
+    async def _session_lives(self) -> bool:
+        """Whether this socket's session still signs its user in; closes it if not."""
+        if await database_sync_to_async(self._signed_in)():
+            return True
+        await self.close(code=SESSION_ENDED)
+        return False
+
+    def _signed_in(self) -> bool:
+        session = self.scope.get("session")
+        user = get_user_model().objects.filter(pk=self.user.pk, is_active=True).first()
+        if session is None or user is None:
+            return False
+        # Read the session again: the password view updates its own session's hash.
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session.session_key)
+        stored = store.get(HASH_SESSION_KEY, "")
+        return constant_time_compare(stored, user.get_session_auth_hash())
 
     async def inbox_collision(self, message: dict[str, Any]) -> None:
         if message.get("sender_id") == self.user.pk:

@@ -250,3 +250,35 @@ async def test_sockets_make_presence_and_ping_keeps_it() -> None:
     }
     assert await sync_to_async(rows.count)() == 0
     await supervisor_socket.disconnect()
+
+
+async def test_a_new_password_ends_the_users_other_sockets() -> None:
+    from django.contrib.auth import HASH_SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    user = await sync_to_async(UserFactory)(username="olga", role="operator")
+    here_cookie = await sync_to_async(session_cookie)(user)
+    here = await connect(here_cookie)
+    assert (await here.connect())[0]
+    elsewhere = await connected_as(user)
+
+    def change_password_from_here() -> None:
+        # What Django's password view does: new hash, and this session keeps up with it.
+        user.set_password("a-new-password-2026")
+        user.save()
+        store = SessionStore(here_cookie.decode().split("=", 1)[1])
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.save()
+
+    await sync_to_async(change_password_from_here)()
+
+    while True:
+        output = await elsewhere.receive_output(timeout=10)
+        if output["type"] == "websocket.close":
+            break
+    assert output["code"] == 4401
+    # The session that changed the password keeps its socket.
+    await here.send_json_to({"type": "ping"})
+    while (frame := await here.receive_json_from(timeout=10))["type"] != "pong":
+        assert frame["type"] != "session.check"
+    await here.disconnect()
