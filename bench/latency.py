@@ -141,6 +141,7 @@ class Poster:
             asyncio.Queue()
         )
         self.errors = 0
+        self.answered_in: list[float] = []
 
     async def open(self) -> None:
         for n in range(self.size):
@@ -153,8 +154,10 @@ class Poster:
         try:
             if on_start is not None:
                 on_start()
+            started = time.perf_counter()
             writer.write(request)
             status = await _read_response(reader)
+            self.answered_in.append(time.perf_counter() - started)
         finally:
             self.free.put_nowait((reader, writer))
         if status != 200:
@@ -252,6 +255,7 @@ async def _measure(
         if await poster.post(request, started):
             accepted.append(n)
 
+    poster.answered_in.clear()
     began = time.perf_counter() + 0.1
     await asyncio.gather(*(post_at(began + n / rate, n, request) for n, _, request in plan))
     took = time.perf_counter() - began
@@ -278,6 +282,7 @@ async def _measure(
         "violations": tally.violations,
         "warm_violations": warm_violations,
         "http_errors": poster.errors,
+        "answered_in": sorted(poster.answered_in),
         "closed": closed,
         "latencies": sorted(tally.latencies),
     }
@@ -314,6 +319,8 @@ def main() -> int:
     p50 = statistics.median(latencies) * 1000 if latencies else 0.0
     p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000 if latencies else 0.0
     lost = result["expected"] - result["received"]
+    answered = result["answered_in"]
+    http_p99 = answered[max(0, int(len(answered) * 0.99) - 1)] * 1000 if answered else 0.0
     rate = result["accepted"] / result["took"] if result["took"] else 0.0
     print(
         f"events={result['planned']} accepted={result['accepted']} "
@@ -321,7 +328,9 @@ def main() -> int:
         f"frames_received={result['received']} lost={lost} duplicates={result['duplicates']} "
         f"violations={result['violations'] + result['warm_violations']} "
         f"sockets_closed={result['closed']} servers={args.servers} teams={args.teams} "
-        f"max_ms={(latencies[-1] * 1000 if latencies else 0):.1f}"
+        f"max_ms={(latencies[-1] * 1000 if latencies else 0):.1f} "
+        f"webhook_p50_ms={statistics.median(answered) * 1000 if answered else 0:.1f} "
+        f"webhook_p99_ms={http_p99:.1f}"
     )
     print(
         f"latency p50_ms={p50:.1f} p99_ms={p99:.1f} events_per_s={rate:.0f} "
