@@ -324,9 +324,11 @@ def summary_text(msg_type: str, content: dict[str, Any]) -> str:
         return ", ".join(str(p) for p in parts if p)
     if msg_type == "contacts":
         names = []
-        for card in content.get("contacts", []):
-            name = card.get("name", {}) if isinstance(card, dict) else {}
-            names.append(str(name.get("formatted_name") or name.get("first_name") or ""))
+        cards = content.get("contacts")
+        for card in cards if isinstance(cards, list) else []:
+            name = card.get("name") if isinstance(card, dict) else None
+            if isinstance(name, dict):
+                names.append(str(name.get("formatted_name") or name.get("first_name") or ""))
         return ", ".join(n for n in names if n)
     if msg_type == "interactive":
         reply = content.get(str(content.get("type", ""))) or {}

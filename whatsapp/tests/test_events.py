@@ -190,3 +190,11 @@ def test_a_status_that_is_not_one_whatsapp_sends_is_a_payload_error(value: objec
     payload["entry"][0]["changes"][0]["value"]["statuses"][0]["status"] = value
     with pytest.raises(PayloadError, match="not one WhatsApp sends"):
         parse_webhook(payload)
+
+
+@pytest.mark.parametrize("cards", ["Ann", 7, [{"name": "Ann"}], [{"name": None}], ["Ann"]])
+def test_shared_contacts_in_an_unexpected_shape_are_kept_without_a_summary(cards) -> None:
+    payload = load("webhook_contacts_message.json")
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["contacts"] = cards
+    (event,) = parse_webhook(payload)
+    assert (event.type, event.text) == ("contacts", "")
