@@ -19,6 +19,82 @@ SERVICE_WINDOW = dt.timedelta(hours=24)
 FREE_ENTRY_WINDOW = dt.timedelta(hours=72)
 
 
+def _validate_time_zone(value: str) -> None:
+    import zoneinfo
+
+    from django.core.exceptions import ValidationError
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"Unknown time zone: {value!r}") from exc
+
+
+class BusinessCalendar(models.Model):
+    """When a team works: weekly intervals in one time zone, minus holidays.
+
+    One model shared by routing, automatic replies, quiet hours and SLA; the
+    time arithmetic lives in ``conversations.calendars``."""
+
+    name = models.CharField(max_length=120, unique=True)
+    time_zone = models.CharField(
+        max_length=64, default="UTC", validators=[_validate_time_zone], help_text="IANA name"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.time_zone})"
+
+
+class CalendarInterval(models.Model):
+    """Open from ``opens`` to ``closes`` on ``weekday`` (local time). A closing
+    time at or before the opening time runs past midnight (an overnight shift)."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="intervals"
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField(help_text="At or before the opening time: the next day.")
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class CalendarHoliday(models.Model):
+    """A local date the team does not work, whatever its weekly intervals say."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="holidays"
+    )
+    date = models.DateField()
+    name = models.CharField(max_length=120, blank=True, default="")
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="holiday_unique_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
+
+
 class Team(models.Model):
     """A department: operators answer the chats routed to it."""
 
@@ -41,6 +117,14 @@ class Team(models.Model):
     )
     escalation = models.CharField(
         max_length=16, choices=Escalation.choices, default=Escalation.SUPERVISOR
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="teams",
+        help_text="Working hours; empty: always open.",
     )
     # Round robin pointer: the operator who received the team's previous chat.
     last_assigned = models.ForeignKey(
@@ -136,6 +220,39 @@ class CannedReply(models.Model):
         return f"/{self.shortcut}"
 
 
+class AutoReply(models.Model):
+    """The automatic answer a team's customers receive when nobody can answer.
+
+    ``closed``: the customer wrote outside the team's calendar; ``busy``: within
+    it, but no operator of the team is online. Placeholders: ``{{opens_at}}``
+    (when the team is back), ``{{name}}``, ``{{email}}``, ``{{website}}`` and
+    ``{{phone}}`` (from the number's business profile)."""
+
+    class Kind(models.TextChoices):
+        CLOSED = "closed", "Outside working hours"
+        BUSY = "busy", "No operator online"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="auto_replies")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    language = models.CharField(
+        max_length=8, blank=True, default="", help_text="Empty: any language."
+    )
+    text = models.TextField()
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["team", "kind", "language"]
+        verbose_name_plural = "automatic replies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "kind", "language"], name="autoreply_unique_team_kind_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} {self.kind} {self.language or '*'}"
+
+
 class WhatsAppNumber(models.Model):
     """A business phone number on the Cloud API; webhooks are routed by ``phone_number_id``."""
 
@@ -159,6 +276,57 @@ class WhatsAppNumber(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.display_phone_number})"
+
+
+class BusinessProfile(models.Model):
+    """What customers see of a number on WhatsApp; admins edit it, a job pushes
+    it to the platform."""
+
+    class Vertical(models.TextChoices):
+        UNDEFINED = "UNDEFINED", "Not set"
+        OTHER = "OTHER", "Other"
+        AUTO = "AUTO", "Automotive"
+        BEAUTY = "BEAUTY", "Beauty, spa and salon"
+        APPAREL = "APPAREL", "Clothing and apparel"
+        EDU = "EDU", "Education"
+        ENTERTAIN = "ENTERTAIN", "Entertainment"
+        EVENT_PLAN = "EVENT_PLAN", "Event planning and service"
+        FINANCE = "FINANCE", "Finance and banking"
+        GROCERY = "GROCERY", "Food and grocery"
+        GOVT = "GOVT", "Public service"
+        HOTEL = "HOTEL", "Hotel and lodging"
+        HEALTH = "HEALTH", "Medical and health"
+        NONPROFIT = "NONPROFIT", "Non-profit"
+        PROF_SERVICES = "PROF_SERVICES", "Professional services"
+        RETAIL = "RETAIL", "Shopping and retail"
+        TRAVEL = "TRAVEL", "Travel and transportation"
+        RESTAURANT = "RESTAURANT", "Restaurant"
+        NOT_A_BIZ = "NOT_A_BIZ", "Not a business"
+
+    class Sync(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent to WhatsApp"
+        SYNCED = "synced", "On WhatsApp"
+        FAILED = "failed", "WhatsApp refused it"
+
+    number = models.OneToOneField(WhatsAppNumber, on_delete=models.CASCADE, related_name="profile")
+    about = models.CharField(max_length=139, blank=True, default="")
+    description = models.CharField(max_length=512, blank=True, default="")
+    address = models.CharField(max_length=256, blank=True, default="")
+    email = models.EmailField(max_length=128, blank=True, default="")
+    websites = models.JSONField(default=list, blank=True, help_text="At most two URLs.")
+    vertical = models.CharField(
+        "industry", max_length=16, choices=Vertical.choices, default=Vertical.UNDEFINED
+    )
+    profile_picture = models.FileField(upload_to="profiles/", blank=True, default="")
+    # What the platform serves as the photo after an upload (read back from it).
+    profile_picture_url = models.URLField(max_length=1000, blank=True, default="")
+    sync_state = models.CharField(max_length=8, choices=Sync.choices, blank=True, default="")
+    sync_error = models.TextField(blank=True, default="")
+    synced_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.number}"
 
 
 class Contact(models.Model):
@@ -230,6 +398,9 @@ class Conversation(models.Model):
     # The platform's timestamp of the customer's latest message: the window runs from it.
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     unread_count = models.PositiveIntegerField(default=0)
+    # The period (kind and start) the customer last got an automatic reply for:
+    # at most one per conversation per period.
+    auto_reply_period = models.CharField(max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -282,6 +453,12 @@ class Message(models.Model):
         READ = "read", "Read"
         FAILED = "failed", "Failed"
 
+    class Media(models.TextChoices):
+        NONE = "", "No media"
+        PENDING = "pending", "Downloading"
+        READY = "ready", "Stored"
+        FAILED = "failed", "Download failed"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
@@ -305,12 +482,62 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     send_attempts = models.PositiveSmallIntegerField(default=0)
+    # Sent by the inbox itself (an automatic reply), not by an operator: it
+    # never counts as an answer.
+    automatic = models.BooleanField(default=False, db_default=False)
+    # The media's bytes in Django storage: downloaded from WhatsApp for a
+    # customer's message, uploaded by the operator for ours.
+    media_file = models.FileField(
+        upload_to="messages/%Y/%m/", max_length=255, blank=True, default="", db_default=""
+    )
+    media_state = models.CharField(
+        max_length=8, choices=Media.choices, blank=True, default="", db_default=""
+    )
+    media_size = models.BigIntegerField(null=True, blank=True)
+    media_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    media_error = models.TextField(blank=True, default="", db_default="")
+    # Reactions on this message by side ("customer", "business"): the emoji.
+    reactions = models.JSONField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "timestamp"], name="message_thread")]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.type} {self.wamid or self.id}"
+
+
+class SendAttempt(models.Model):
+    """One try at handing an outbound message to WhatsApp, and how it ended."""
+
+    class Outcome(models.TextChoices):
+        SENDING = "sending", "In progress"
+        ACCEPTED = "accepted", "Accepted by WhatsApp"
+        RETRY = "retry", "Refused for now; tried again later"
+        FAILED = "failed", "Failed"
+        UNCONFIRMED = "unconfirmed", "No answer; may have been sent"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.SENDING)
+    wamid = models.CharField(max_length=255, blank=True, default="")
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=255, blank=True, default="")
+    error_details = models.TextField(blank=True, default="")
+    # Who asked for a manual retry; empty for the first try and automatic retries.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["message", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "number"], name="attempt_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.message_id}: {self.outcome}"
 
 
 # Outbound statuses only move forward along this order, whatever order the

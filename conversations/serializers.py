@@ -71,11 +71,17 @@ def message_payload(message: Message) -> dict[str, Any]:
     content = message.content or {}
     media = None
     if message.type in MEDIA_TYPES:
+        ready = message.media_state == Message.Media.READY
         media = {
             "id": str(content.get("id", "")),
             "mime_type": str(content.get("mime_type", "")),
             "filename": str(content.get("filename", "")),
             "caption": str(content.get("caption", "")),
+            "state": message.media_state,
+            "size": message.media_size,
+            "error": message.media_error,
+            # Served only to users who may see the conversation, once stored.
+            "url": f"/api/v1/messages/{message.id}/media/" if ready else None,
         }
     error = None
     if message.error_code is not None or message.error_title:
@@ -101,6 +107,9 @@ def message_payload(message: Message) -> dict[str, Any]:
         "status_at": iso(message.status_at),
         "created_at": iso(message.created_at),
         "sent_by": user_payload(message.sent_by) if message.sent_by_id else None,
+        "automatic": message.automatic,
+        "reactions": message.reactions or {},
+        "send_attempts": message.send_attempts,
     }
 
 
@@ -281,6 +290,14 @@ class MediaSerializer(serializers.Serializer):
     mime_type = serializers.CharField()
     filename = serializers.CharField()
     caption = serializers.CharField()
+    state = serializers.ChoiceField(
+        choices=Message.Media.choices, help_text="Empty for media the operator sent from here"
+    )
+    size = serializers.IntegerField(allow_null=True, help_text="Bytes, once stored")
+    error = serializers.CharField(help_text="Why the download failed")
+    url = serializers.CharField(
+        allow_null=True, help_text="Where the stored bytes are served; null until stored"
+    )
 
 
 class MessageSerializer(serializers.Serializer):
@@ -300,6 +317,14 @@ class MessageSerializer(serializers.Serializer):
     status_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     sent_by = UserSummarySerializer(allow_null=True)
+    automatic = serializers.BooleanField(
+        help_text="Sent by the inbox itself (an automatic reply), not by an operator"
+    )
+    reactions = serializers.DictField(
+        child=serializers.CharField(),
+        help_text='Emoji on this message by side: {"customer": "👍", "business": "❤️"}',
+    )
+    send_attempts = serializers.IntegerField(help_text="Tries at handing it to WhatsApp")
 
     def to_representation(self, instance: Message) -> dict[str, Any]:
         return message_payload(instance)

@@ -43,6 +43,14 @@ def test_message_payload_has_exactly_the_documented_fields() -> None:
         "mime_type": "image/jpeg",
         "filename": "",
         "caption": "Taj Mahal",
+        "state": "",
+        "size": None,
+        "error": "",
+        "url": None,
     }
+    assert set(payload["media"]) == set(MessageSerializer().fields["media"].fields)
+    message.media_state = Message.Media.READY
+    message.media_size = 2048
+    assert message_payload(message)["media"]["url"] == f"/api/v1/messages/{message.id}/media/"
     assert payload["error"] == {"code": 131053, "title": "Media upload error", "details": ""}
     assert set(payload["error"]) == set(MessageSerializer().fields["error"].fields)
