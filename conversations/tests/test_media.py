@@ -31,7 +31,7 @@ from conversations.tests.factories import (
     body,
     wamid,
 )
-from simulator import wire
+from simulator import Simulator, wire
 
 pytestmark = pytest.mark.django_db
 
@@ -177,6 +177,35 @@ def test_storing_a_media_message_enqueues_its_download_job(post_webhook, numbers
         django_rq.get_worker("default", worker_class=SimpleWorker).work(burst=True)
     message.refresh_from_db()
     assert message.media_state == "ready"
+
+
+def test_files_from_the_simulator_pass_the_media_host_check(
+    post_webhook, numbers, settings
+) -> None:
+    """The demo's WhatsApp: media URLs on the simulator's own host, the Graph URL's."""
+    with Simulator(
+        "http://127.0.0.1:9/webhooks/whatsapp/",
+        settings.WHATSAPP_APP_SECRET,
+        settings.WHATSAPP_ACCESS_TOKEN,
+        webhook_retries=0,
+    ) as sim:
+        settings.WHATSAPP_GRAPH_URL = sim.graph_url
+        sim.fail_media_downloads(1, corrupt=True)
+        sent = sim.customer_sends_voice("16505551234", b"OggS a voice note")
+        post_webhook(sent["body"])
+        message = Message.objects.get()
+
+        first = services.media_download(message_id=message.id)
+        second = services.media_download(message_id=message.id)
+
+    assert first.retry_in == dt.timedelta(seconds=30)
+    message.refresh_from_db()
+    assert second.retry_in is None
+    assert (message.media_state, message.media_attempts) == ("ready", 1)
+    assert message.content["voice"] is True
+    with message.media_file.open("rb") as stored:
+        assert stored.read() == b"OggS a voice note"
+    assert message.media_file.name.endswith(".ogg")
 
 
 def test_a_text_message_enqueues_no_download(post_webhook, numbers) -> None:
