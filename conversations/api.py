@@ -255,7 +255,10 @@ class MessageMedia(generics.GenericAPIView):
         if not message.media_file:
             raise Http404
         content = message.content or {}
-        filename = str(content.get("filename") or "") or posixpath.basename(message.media_file.name)
+        stored_name = posixpath.basename(message.media_file.name)
+        # The customer's own name for the file, without anything that could break the header.
+        filename = "".join(ch for ch in str(content.get("filename") or "") if ch.isprintable())
+        filename = filename.strip()[:200] or stored_name
         content_type = _media_type(str(content.get("mime_type") or ""), filename)
         base = content_type.partition(";")[0]
         inline = base in INLINE_MEDIA_TYPES or base.startswith("audio/")

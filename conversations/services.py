@@ -626,7 +626,11 @@ def media_download_retry(*, message: Message) -> Message:
             .select_related("sent_by")
             .get(pk=message.pk)
         )
-        if message.media_state != Message.Media.FAILED or not (message.content or {}).get("id"):
+        if (
+            message.direction != Message.Direction.IN
+            or message.media_state != Message.Media.FAILED
+            or not (message.content or {}).get("id")
+        ):
             raise MediaNotRetryable("Only a file whose download failed can be fetched again.")
         message.media_state = Message.Media.PENDING
         message.media_attempts = 0

@@ -404,6 +404,7 @@ def test_nobody_else_gets_the_file(support_chat, client) -> None:
         ("text/html", "invoice.html", b"<script>alert(1)</script>"),
         ("application/x-unknown", "data.bin", b"\x00\x01"),
         ("text/html\r\nX-Evil: 1", "page.html", b"<b>hi</b>"),
+        ("text/html", "page\r\nX-Evil: 1.html", b"<b>hi</b>"),
     ],
 )
 def test_anything_that_could_run_in_the_page_is_only_downloaded(
@@ -413,7 +414,8 @@ def test_anything_that_could_run_in_the_page_is_only_downloaded(
     message = stored(conversation, data, mime_type, filename)
     response = client_for(olga).get(f"/api/v1/messages/{message.id}/media/")
     assert response.status_code == 200
-    assert response["Content-Disposition"] == f'attachment; filename="{filename}"'
+    shown = filename.replace("\r\n", "")
+    assert response["Content-Disposition"] == f'attachment; filename="{shown}"'
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Security-Policy"] == "sandbox; default-src 'none'"
     assert "\n" not in response["Content-Type"]
