@@ -246,6 +246,9 @@ WHATSAPP_ACCESS_TOKEN = env("WHATSAPP_ACCESS_TOKEN", "")
 WHATSAPP_APP_SECRET = env("WHATSAPP_APP_SECRET", "")
 WHATSAPP_VERIFY_TOKEN = env("WHATSAPP_VERIFY_TOKEN", "")
 WHATSAPP_HTTP_TIMEOUT = float(env("WHATSAPP_HTTP_TIMEOUT", "10") or 10)
+# Where customers' files may be downloaded from, besides the Graph API's own
+# host: host names (HTTPS) or scheme://host:port origins, comma-separated.
+WHATSAPP_MEDIA_HOSTS = env_list("WHATSAPP_MEDIA_HOSTS", "lookaside.fbsbx.com")
 
 # --- Production hardening -------------------------------------------------
 if not DEBUG:
