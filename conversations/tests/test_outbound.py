@@ -539,3 +539,12 @@ def test_every_try_is_recorded_with_its_outcome(olga) -> None:
     assert (attempt.number, attempt.outcome, attempt.error_code) == (1, "failed", 131009)
     assert attempt.finished_at is not None
     assert attempt.requested_by is None
+
+
+def test_the_schema_describes_files_reactions_retries_and_typing(client) -> None:
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+    send = paths["/api/v1/conversations/{id}/messages/"]["post"]["requestBody"]["content"]
+    assert {"application/json", "multipart/form-data"} <= set(send)
+    assert "/api/v1/messages/{id}/reaction/" in paths
+    assert set(paths["/api/v1/messages/{id}/retry/"]["post"]["responses"]) >= {"202", "409"}
+    assert "204" in paths["/api/v1/conversations/{id}/typing/"]["post"]["responses"]
