@@ -27,10 +27,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from conversations.calendars import Schedule
 from conversations.models import (
     SERVICE_WINDOW,
     AgentConnection,
     AgentProfile,
+    AutoReply,
+    BusinessCalendar,
     CannedReply,
     Contact,
     Conversation,
@@ -375,3 +378,41 @@ def canned_reply_render(text: str, *, conversation: Conversation | None, agent: 
         return values.get(match.group(1), match.group(0))
 
     return _VARIABLE.sub(fill, text)
+
+
+# --- Business calendars and automatic replies -------------------------------------
+
+
+def calendar_load(calendar_id: int) -> BusinessCalendar | None:
+    """The calendar with its intervals and holidays (one query each)."""
+    return (
+        BusinessCalendar.objects.prefetch_related("intervals", "holidays")
+        .filter(pk=calendar_id)
+        .first()
+    )
+
+
+def team_schedule(team: Team | None) -> Schedule | None:
+    """When ``team`` works; None (always open) without a team or a calendar."""
+    if team is None or team.calendar_id is None:
+        return None
+    calendar = calendar_load(team.calendar_id)
+    return Schedule.of(calendar) if calendar is not None else None
+
+
+def auto_reply_for(*, team: Team, kind: str, languages: list[str]) -> AutoReply | None:
+    """The team's enabled automatic reply of ``kind`` in the first of
+    ``languages`` it has (``""``: the reply for any language); matched on the
+    primary language (``pt`` finds ``pt-BR`` and the other way round)."""
+    replies = list(AutoReply.objects.filter(team=team, kind=kind, enabled=True))
+    for language in languages:
+        wanted = language.lower()
+        for reply in replies:
+            if reply.language.lower() == wanted:
+                return reply
+        primary = wanted.split("-")[0]
+        if primary:
+            for reply in replies:
+                if reply.language.lower().split("-")[0] == primary:
+                    return reply
+    return None
