@@ -400,19 +400,6 @@ def team_schedule(team: Team | None) -> Schedule | None:
     return Schedule.of(calendar) if calendar is not None else None
 
 
-def auto_reply_for(*, team: Team, kind: str, languages: list[str]) -> AutoReply | None:
-    """The team's enabled automatic reply of ``kind`` in the first of
-    ``languages`` it has (``""``: the reply for any language); matched on the
-    primary language (``pt`` finds ``pt-BR`` and the other way round)."""
-    replies = list(AutoReply.objects.filter(team=team, kind=kind, enabled=True))
-    for language in languages:
-        wanted = language.lower()
-        for reply in replies:
-            if reply.language.lower() == wanted:
-                return reply
-        primary = wanted.split("-")[0]
-        if primary:
-            for reply in replies:
-                if reply.language.lower().split("-")[0] == primary:
-                    return reply
-    return None
+def team_auto_replies(team: Team) -> list[AutoReply]:
+    """The team's enabled automatic replies (both kinds, every language)."""
+    return list(AutoReply.objects.filter(team=team, enabled=True).order_by("kind", "language"))
