@@ -7,10 +7,25 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+import time_machine
 
-from conversations import calendars, selectors
+from conversations import calendars, jobs, selectors
 from conversations.calendars import CLOSED, OPEN, Period, Schedule
-from conversations.models import BusinessCalendar, CalendarHoliday, CalendarInterval
+from conversations.models import (
+    BusinessCalendar,
+    CalendarHoliday,
+    CalendarInterval,
+    Conversation,
+    Notification,
+)
+from conversations.tests.factories import (
+    ConversationFactory,
+    NumberFactory,
+    TeamFactory,
+    UserFactory,
+    online,
+    text_webhook,
+)
 
 ROME = zoneinfo.ZoneInfo("Europe/Rome")
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
@@ -196,3 +211,55 @@ def test_a_stored_calendar_loads_in_three_queries_and_then_asks_none(
     with django_assert_num_queries(0):
         assert calendars.is_open(calendar, rome(28, 3))
         assert calendars.next_opening(calendar, rome(28, 7)) == rome(4, 22, month=12)
+
+
+# --- Routing and escalation follow the team's calendar -------------------------------
+
+
+@pytest.fixture
+def office_team():
+    """Support, assigning automatically, Monday to Friday 09:00-18:00 in Rome."""
+    olga = UserFactory(username="olga", role="operator")
+    calendar = BusinessCalendar.objects.create(name="Rome office", time_zone="Europe/Rome")
+    for weekday in (MON, TUE, WED, THU, FRI):
+        CalendarInterval.objects.create(
+            calendar=calendar, weekday=weekday, opens=t("09:00"), closes=t("18:00")
+        )
+    team = TeamFactory(name="Support", members=[olga], auto_assign=True, calendar=calendar)
+    NumberFactory(team=team)
+    return team, olga
+
+
+@pytest.mark.django_db
+def test_a_chat_arriving_after_hours_waits_in_the_queue_until_the_team_opens(
+    office_team, post_webhook
+) -> None:
+    _, olga = office_team
+    with time_machine.travel(rome(23, 20), tick=False):
+        online(olga)
+        post_webhook(text_webhook(text="Anyone there?"))
+    conversation = Conversation.objects.get()
+    assert (conversation.assignee, conversation.queued_at) == (None, rome(23, 20))
+
+    online(olga, at=rome(23, 20, 30))
+    assert jobs.run_timers(now=rome(23, 20, 30))["assigned"] == 0
+    online(olga, at=rome(24, 9))
+    assert jobs.run_timers(now=rome(24, 9))["assigned"] == 1
+    conversation.refresh_from_db()
+    assert (conversation.assignee, conversation.queued_at) == (olga, None)
+
+
+@pytest.mark.django_db
+def test_escalation_waits_until_the_team_has_been_open_for_its_whole_time(office_team) -> None:
+    team, olga = office_team
+    team.escalate_after_minutes = 15
+    team.save()
+    UserFactory(username="sam", role="supervisor")
+    conversation = ConversationFactory(team=team, assignee=olga, waiting_since=rome(23, 20))
+
+    assert jobs.run_timers(now=rome(23, 23))["escalated"] == 0  # closed
+    assert jobs.run_timers(now=rome(24, 9, 14))["escalated"] == 0  # open for 14 minutes
+    assert jobs.run_timers(now=rome(24, 9, 15))["escalated"] == 1
+    conversation.refresh_from_db()
+    assert conversation.escalated_at == rome(24, 9, 15)
+    assert Notification.objects.get().data["waited_minutes"] == 13 * 60 + 15
