@@ -263,3 +263,28 @@ def test_escalation_waits_until_the_team_has_been_open_for_its_whole_time(office
     conversation.refresh_from_db()
     assert conversation.escalated_at == rome(24, 9, 15)
     assert Notification.objects.get().data["waited_minutes"] == 13 * 60 + 15
+
+
+@pytest.mark.django_db
+def test_the_teams_list_says_who_works_now_and_when_a_closed_team_opens(
+    office_team, client, django_assert_max_num_queries
+) -> None:
+    team, olga = office_team
+    TeamFactory(name="Night owls")  # no calendar: always open
+    TeamFactory(name="Sales", calendar=team.calendar)
+    client.force_login(olga)
+
+    # Calendars come with the teams: no query per team.
+    with time_machine.travel(rome(27, 19), tick=False), django_assert_max_num_queries(9):
+        teams = client.get("/api/v1/teams/").json()["results"]
+
+    assert [(t["name"], t["open_now"], t["opens_at"]) for t in teams] == [
+        ("Night owls", True, None),
+        ("Sales", False, "2026-11-30T08:00:00Z"),
+        ("Support", False, "2026-11-30T08:00:00Z"),
+    ]
+    assert teams[2]["calendar"] == {
+        "id": team.calendar_id,
+        "name": "Rome office",
+        "time_zone": "Europe/Rome",
+    }
