@@ -90,7 +90,7 @@ def main() -> int:
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
         subprocess.run(
-            [*manage, "demo_setup", "--phone-number-id", PHONE_NUMBER_ID],
+            [*manage, "demo_setup", "--no-auto-replies", "--phone-number-id", PHONE_NUMBER_ID],
             env=env,
             cwd=ROOT,
             check=True,

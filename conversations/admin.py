@@ -1,9 +1,17 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.utils import timezone
 
+from conversations import calendars
 from conversations.models import (
     AgentProfile,
+    AutoReply,
+    BusinessCalendar,
+    CalendarHoliday,
+    CalendarInterval,
     CannedReply,
     Contact,
     Conversation,
@@ -20,19 +28,38 @@ from conversations.models import (
 )
 
 
+class AutoReplyInline(admin.StackedInline):
+    """The team's automatic replies, one per kind and language."""
+
+    model = AutoReply
+    extra = 0
+    fields = ["kind", "language", "text", "enabled"]
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    """Teams, their members, automatic assignment and the escalation timer."""
+    """Teams, their members, working hours, automatic assignment, escalation
+    and automatic replies."""
 
-    list_display = ["name", "auto_assign", "escalate_after_minutes", "escalation", "member_count"]
-    list_filter = ["auto_assign", "escalation"]
+    list_display = [
+        "name",
+        "calendar",
+        "auto_assign",
+        "escalate_after_minutes",
+        "escalation",
+        "member_count",
+    ]
+    list_filter = ["auto_assign", "escalation", "calendar"]
+    list_select_related = ["calendar"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
     fieldsets = [
         (None, {"fields": ["name", "members"]}),
+        ("Working hours", {"fields": ["calendar"]}),
         ("Automatic assignment", {"fields": ["auto_assign", "capacity_counts_waiting"]}),
         ("Escalation", {"fields": ["escalate_after_minutes", "escalation"]}),
     ]
+    inlines = [AutoReplyInline]
 
     @admin.display(description="members")
     def member_count(self, team: Team) -> int:
@@ -160,3 +187,34 @@ class PlatformEventAdmin(admin.ModelAdmin):
     list_filter = ["field", "event"]
     search_fields = ["template_name", "reason"]
     raw_id_fields = ["delivery"]
+
+
+class CalendarIntervalInline(admin.TabularInline):
+    model = CalendarInterval
+    extra = 1
+
+
+class CalendarHolidayInline(admin.TabularInline):
+    model = CalendarHoliday
+    extra = 1
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    """When teams work: weekly intervals in a time zone (a closing time at or
+    before the opening time runs into the next day), minus holidays."""
+
+    list_display = ["name", "time_zone", "open_now", "team_names"]
+    search_fields = ["name"]
+    inlines = [CalendarIntervalInline, CalendarHolidayInline]
+
+    def get_queryset(self, request: Any) -> Any:
+        return super().get_queryset(request).prefetch_related("intervals", "holidays", "teams")
+
+    @admin.display(description="open now", boolean=True)
+    def open_now(self, calendar: BusinessCalendar) -> bool:
+        return calendars.is_open(calendar, timezone.now())
+
+    @admin.display(description="teams")
+    def team_names(self, calendar: BusinessCalendar) -> str:
+        return ", ".join(team.name for team in calendar.teams.all())

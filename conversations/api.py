@@ -586,11 +586,16 @@ class LabelList(generics.ListAPIView):
 
 
 class TeamList(generics.ListAPIView):
-    """Every team with its members and routing settings, by name."""
+    """Every team with its members, routing settings and working hours (open now,
+    and when a closed team opens again), by name."""
 
     serializer_class = TeamSerializer
     permission_classes = [IsInboxUser]
-    queryset = Team.objects.prefetch_related("members").order_by("name")
+    queryset = (
+        Team.objects.select_related("calendar")
+        .prefetch_related("members", "calendar__intervals", "calendar__holidays")
+        .order_by("name")
+    )
 
 
 class AgentList(generics.ListAPIView):

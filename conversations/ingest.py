@@ -14,7 +14,8 @@ that is more than the machine has. So, on PostgreSQL:
   batch, whatever its size: lock the conversations, store deliveries and
   messages and update the conversations, read them back for the live events.
 * Everything else (a new customer, a chat that reopens or is routed, media and
-  reactions, statuses, template and account events, anything malformed) goes through
+  reactions, a chat whose team sends automatic replies, statuses, template and
+  account events, anything malformed) goes through
   ``services.webhook_receive``, the one implementation of the rules; a test
   holds both paths to the same rows and events for what this one takes.
 
@@ -138,7 +139,9 @@ def _plain(index: int, body: bytes) -> _Plain | None:
 
 
 _LOCK_SQL = """
-SELECT c.id, n.phone_number_id, ct.wa_id, ct.user_id, ct.profile_name
+SELECT c.id, n.phone_number_id, ct.wa_id, ct.user_id, ct.profile_name,
+       EXISTS (SELECT 1 FROM conversations_autoreply a
+               WHERE a.team_id = coalesce(c.team_id, n.team_id) AND a.enabled) AS auto_replies
 FROM conversations_conversation c
 JOIN conversations_whatsappnumber n ON n.id = c.number_id
 JOIN conversations_contact ct ON ct.id = c.contact_id
@@ -227,7 +230,11 @@ def _apply_plain(plain: list[_Plain]) -> list[_Plain]:
         )
         known = {
             (phone_number_id, wa_id): (conversation_id, user_id, profile_name)
-            for conversation_id, phone_number_id, wa_id, user_id, profile_name in cursor.fetchall()
+            for conversation_id, phone_number_id, wa_id, user_id, profile_name, auto_replies in (
+                cursor.fetchall()
+            )
+            # A team that answers automatically: the services decide whether to.
+            if not auto_replies
         }
         applicable = []
         for item in plain:

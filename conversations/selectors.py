@@ -27,10 +27,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from conversations.calendars import Schedule
 from conversations.models import (
     SERVICE_WINDOW,
     AgentConnection,
     AgentProfile,
+    AutoReply,
+    BusinessCalendar,
     CannedReply,
     Contact,
     Conversation,
@@ -399,3 +402,28 @@ def message_retryable(message: Message, now: dt.datetime | None = None) -> bool:
         return False
     window_open = message.conversation.window_expires_at(now) is not None
     return wa_errors.manual_retry_may_help(message.error_code, window_open=window_open)
+
+
+# --- Business calendars and automatic replies -------------------------------------
+
+
+def calendar_load(calendar_id: int) -> BusinessCalendar | None:
+    """The calendar with its intervals and holidays (one query each)."""
+    return (
+        BusinessCalendar.objects.prefetch_related("intervals", "holidays")
+        .filter(pk=calendar_id)
+        .first()
+    )
+
+
+def team_schedule(team: Team | None) -> Schedule | None:
+    """When ``team`` works; None (always open) without a team or a calendar."""
+    if team is None or team.calendar_id is None:
+        return None
+    calendar = calendar_load(team.calendar_id)
+    return Schedule.of(calendar) if calendar is not None else None
+
+
+def team_auto_replies(team: Team) -> list[AutoReply]:
+    """The team's enabled automatic replies (both kinds, every language)."""
+    return list(AutoReply.objects.filter(team=team, enabled=True).order_by("kind", "language"))

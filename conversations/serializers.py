@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from conversations import selectors
+from conversations import calendars, selectors
 from conversations.models import (
     AgentProfile,
     CannedReply,
@@ -205,6 +206,24 @@ def team_payload(team: Team) -> dict[str, Any]:
         "capacity_counts_waiting": team.capacity_counts_waiting,
         "escalate_after_minutes": team.escalate_after_minutes,
         "escalation": team.escalation,
+        **team_hours_payload(team),
+    }
+
+
+def team_hours_payload(team: Team, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Whether the team works now by its calendar, and when it opens again.
+
+    Reads ``calendar`` with its ``intervals`` and ``holidays``: prefetch them
+    when serializing many."""
+    if team.calendar_id is None:
+        return {"calendar": None, "open_now": True, "opens_at": None}
+    calendar = team.calendar
+    now = now or timezone.now()
+    open_now = calendars.is_open(calendar, now)
+    return {
+        "calendar": {"id": calendar.id, "name": calendar.name, "time_zone": calendar.time_zone},
+        "open_now": open_now,
+        "opens_at": None if open_now else iso(calendars.next_opening(calendar, now)),
     }
 
 
@@ -425,6 +444,12 @@ class CannedReplySerializer(serializers.Serializer):
     rendered = serializers.CharField(help_text="The text with the variables filled in")
 
 
+class CalendarSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    time_zone = serializers.CharField(help_text="IANA name")
+
+
 class TeamSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -433,6 +458,11 @@ class TeamSerializer(serializers.Serializer):
     capacity_counts_waiting = serializers.BooleanField()
     escalate_after_minutes = serializers.IntegerField(allow_null=True)
     escalation = serializers.ChoiceField(choices=Team.Escalation.choices)
+    calendar = CalendarSummarySerializer(allow_null=True, help_text="Working hours; null: always")
+    open_now = serializers.BooleanField(help_text="Working now by its calendar")
+    opens_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a closed team opens again; null while open"
+    )
 
     def to_representation(self, instance: Team) -> dict[str, Any]:
         return team_payload(instance)

@@ -6,7 +6,15 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from conversations.models import CannedReply, Label, Team, WhatsAppNumber
+from conversations.models import (
+    AutoReply,
+    BusinessCalendar,
+    CalendarInterval,
+    CannedReply,
+    Label,
+    Team,
+    WhatsAppNumber,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +64,8 @@ def test_demo_setup_creates_teams_operators_labels_and_replies(capsys):
         "/admin/conversations/cannedreply/",
         "/admin/auth/user/",
         "/admin/conversations/conversation/",
+        "/admin/conversations/businesscalendar/",
+        "/admin/conversations/businesscalendar/add/",
     ],
 )
 def test_admin_pages_open(root_client, path):
@@ -70,3 +80,58 @@ def test_admin_edits_a_users_agent_profile_on_the_user_page(root_client):
         f"/admin/conversations/team/{Team.objects.get(name='Support').pk}/change/"
     )
     assert b"selectfilter" in team_page.content  # the two-pane member picker
+
+
+def test_demo_teams_have_working_hours_and_automatic_replies_in_english_and_russian():
+    call_command("demo_setup", "--password", "pw-demo-1")
+    call_command("demo_setup", "--password", "pw-demo-1")
+    support, sales = Team.objects.get(name="Support"), Team.objects.get(name="Sales")
+    assert (support.calendar.name, support.calendar.time_zone) == ("Support hours", "Europe/Rome")
+    friday = CalendarInterval.objects.filter(calendar=support.calendar, weekday=4)
+    assert sorted((i.opens.hour, i.closes.hour) for i in friday) == [(8, 20), (22, 6)]
+    assert CalendarInterval.objects.filter(calendar=sales.calendar).count() == 5
+    assert sorted(support.auto_replies.values_list("kind", "language")) == [
+        ("busy", "en"),
+        ("busy", "ru"),
+        ("closed", "en"),
+        ("closed", "ru"),
+    ]
+    for reply in AutoReply.objects.filter(kind="closed"):
+        assert "{{opens_at}}" in reply.text
+    assert WhatsAppNumber.objects.get().profile.email == "help@demo-shop.example"
+
+
+def test_demo_without_automatic_replies_keeps_the_calendars():
+    call_command("demo_setup", "--password", "pw-demo-1", "--no-auto-replies")
+    assert BusinessCalendar.objects.count() == 2
+    assert not AutoReply.objects.exists()
+
+
+def test_admin_edits_a_calendar_with_its_intervals_and_holidays_and_a_teams_replies(
+    root_client,
+):
+    calendar = BusinessCalendar.objects.get(name="Support hours")
+    page = root_client.get(f"/admin/conversations/businesscalendar/{calendar.pk}/change/")
+    assert b'name="intervals-0-opens"' in page.content
+    assert b'name="holidays-TOTAL_FORMS"' in page.content
+    support = Team.objects.get(name="Support")
+    team_page = root_client.get(f"/admin/conversations/team/{support.pk}/change/")
+    assert b'name="auto_replies-0-text"' in team_page.content
+    assert b'name="calendar"' in team_page.content
+
+    response = root_client.post(
+        "/admin/conversations/businesscalendar/add/",
+        {
+            "name": "Night desk",
+            "time_zone": "Mars/Olympus",
+            "created_at_0": "2026-11-23",
+            "created_at_1": "10:00:00",
+            "intervals-TOTAL_FORMS": "0",
+            "intervals-INITIAL_FORMS": "0",
+            "holidays-TOTAL_FORMS": "0",
+            "holidays-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert b"Unknown time zone" in response.content
+    assert not BusinessCalendar.objects.filter(name="Night desk").exists()

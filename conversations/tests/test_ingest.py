@@ -9,11 +9,14 @@ from typing import Any
 
 import orjson
 import pytest
+import time_machine
 from django.db import connection
 from django.utils import timezone
 
 from conversations import ingest, realtime, services
 from conversations.models import (
+    AutoReply,
+    BusinessCalendar,
     Contact,
     Conversation,
     ConversationEvent,
@@ -342,3 +345,48 @@ def test_the_ingestor_answers_each_delivery_after_its_commit() -> None:
     assert [o.status for o in outcomes] == [200] * 10
     assert Message.objects.count() == 10
     assert Conversation.objects.get().unread_count == 10
+
+
+@pytest.mark.django_db
+def test_a_chat_whose_team_answers_automatically_goes_through_the_services(
+    sent, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    """A team with automatic replies (closed around the clock here): the batch
+    path leaves its chats to the services, so the customer gets the reply once,
+    exactly as one delivery at a time."""
+    team = Team.objects.create(
+        name="Support", calendar=BusinessCalendar.objects.create(name="Never", time_zone="UTC")
+    )
+    AutoReply.objects.create(team=team, kind="closed", text="We are closed, {{name}}.")
+    NumberFactory(team=team)
+    deliveries = [
+        says("447700900004", "Dan", "hello?", "wamid.D1", 95),
+        says("447700900004", "Dan", "anyone?", "wamid.D2", 96),
+    ]
+    through_services = []
+    original = services.webhook_receive
+    monkeypatch.setattr(
+        services,
+        "webhook_receive",
+        lambda **kw: through_services.append(kw["body"]) or original(**kw),
+    )
+
+    def outcome(apply) -> tuple[dict[str, Any], list]:
+        fresh_state()
+        sent.clear()
+        with time_machine.travel(at(120), tick=False):
+            with django_capture_on_commit_callbacks(execute=True):
+                apply()
+        return snapshot(), [(g, without_ids(m["event"])) for g, m in sent]
+
+    expected_rows, expected_events = outcome(
+        lambda: [services.webhook_receive(body=d) for d in deliveries]
+    )
+    through_services.clear()
+    rows, events = outcome(lambda: ingest.apply_batch(deliveries))
+
+    assert through_services == deliveries
+    assert rows == expected_rows
+    assert sorted(events, key=repr) == sorted(expected_events, key=repr)
+    replies = Message.objects.filter(direction="out", automatic=True)
+    assert list(replies.values_list("text", flat=True)) == ["We are closed, Dan."]

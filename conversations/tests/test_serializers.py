@@ -3,14 +3,16 @@
 import pytest
 from django.utils import timezone
 
-from conversations.models import Message
+from conversations.models import BusinessCalendar, Message
 from conversations.serializers import (
     ConversationSerializer,
     MessageSerializer,
+    TeamSerializer,
     conversation_payload,
     message_payload,
+    team_payload,
 )
-from conversations.tests.factories import ConversationFactory, UserFactory
+from conversations.tests.factories import ConversationFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +56,16 @@ def test_message_payload_has_exactly_the_documented_fields() -> None:
     assert message_payload(message)["media"]["url"] == f"/api/v1/messages/{message.id}/media/"
     assert payload["error"] == {"code": 131053, "title": "Media upload error", "details": ""}
     assert set(payload["error"]) == set(MessageSerializer().fields["error"].fields)
+
+
+def test_team_payload_has_exactly_the_documented_fields() -> None:
+    calendar = BusinessCalendar.objects.create(name="Never open", time_zone="Europe/Rome")
+    payload = team_payload(TeamFactory(calendar=calendar))
+    assert set(payload) == set(TeamSerializer().fields)
+    assert payload["calendar"] == {
+        "id": calendar.id,
+        "name": "Never open",
+        "time_zone": "Europe/Rome",
+    }
+    assert set(payload["calendar"]) == set(TeamSerializer().fields["calendar"].fields)
+    assert (payload["open_now"], payload["opens_at"]) == (False, None)

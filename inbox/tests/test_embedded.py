@@ -52,7 +52,13 @@ def embedded(tmp_path: Path) -> Iterator[tuple[str, Simulator, str]]:
     )
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
-    subprocess.run([*manage, "demo_setup"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [*manage, "demo_setup", "--no-auto-replies"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     token = subprocess.run(
         [*manage, "create_api_token", "operator"],
         env=env,

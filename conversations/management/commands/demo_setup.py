@@ -1,12 +1,23 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 
-from conversations.models import AgentProfile, CannedReply, Label, Team, WhatsAppNumber
+from conversations.models import (
+    AgentProfile,
+    AutoReply,
+    BusinessCalendar,
+    BusinessProfile,
+    CalendarInterval,
+    CannedReply,
+    Label,
+    Team,
+    WhatsAppNumber,
+)
 
 DEMO_USERS = (
     # username, role, full name, team
@@ -20,14 +31,74 @@ LABELS = (("billing", "#2563eb"), ("delivery", "#16a34a"), ("returns", "#dc2626"
 CANNED_REPLIES = (
     ("hello", "Greeting", "Hello {{first_name}}, this is {{agent}}. How can I help you today?"),
     ("thanks", "Thanks", "Thank you, {{first_name}}! Is there anything else I can do for you?"),
-    ("hours", "Opening hours", "We answer chats Monday to Friday, 9:00 to 18:00."),
+    (
+        "hours",
+        "Opening hours",
+        "We answer chats Monday to Friday, 8:00 to 20:00, and on Friday nights until 6:00.",
+    ),
 )
+
+DEMO_TIME_ZONE = "Europe/Rome"
+WEEKDAYS = range(5)
+FRIDAY = 4
+CALENDARS = {
+    # team: (calendar name, [(weekday, opens, closes)]); a closing time at or
+    # before the opening time runs into the next day.
+    "Support": (
+        "Support hours",
+        [(day, "08:00", "20:00") for day in WEEKDAYS] + [(FRIDAY, "22:00", "06:00")],
+    ),
+    "Sales": ("Sales hours", [(day, "09:00", "18:00") for day in WEEKDAYS]),
+}
+AUTO_REPLIES = {
+    # (team, kind, language): text
+    ("Support", "closed", "en"): (
+        "Hello {{name}}, thank you for your message! Our support team is offline now "
+        "and back {{opens_at}}; we will answer you here then. Need help sooner? Write to "
+        "{{email}}, see {{website}} or call {{phone}}."
+    ),
+    ("Support", "closed", "ru"): (
+        "Здравствуйте, {{name}}! Спасибо за сообщение. Сейчас служба поддержки не работает, "
+        "мы вернёмся: {{opens_at}} и ответим вам здесь. Если вопрос срочный, напишите на "
+        "{{email}}, загляните на {{website}} или позвоните по номеру {{phone}}."
+    ),
+    ("Support", "busy", "en"): (
+        "Hello {{name}}, thank you for your message! All our operators are busy right now; "
+        "one of them will answer you here shortly. You can also write to {{email}} or call "
+        "{{phone}}."
+    ),
+    ("Support", "busy", "ru"): (
+        "Здравствуйте, {{name}}! Спасибо за сообщение. Сейчас все операторы заняты, один из "
+        "них скоро ответит вам здесь. Также можно написать на {{email}} или позвонить по "
+        "номеру {{phone}}."
+    ),
+    ("Sales", "closed", "en"): (
+        "Hello {{name}}, thank you for your interest! Our sales team is back {{opens_at}} "
+        "and will answer you here then. Meanwhile our catalogue is at {{website}}, and "
+        "{{email}} reaches us any time."
+    ),
+    ("Sales", "closed", "ru"): (
+        "Здравствуйте, {{name}}! Спасибо за интерес к нам. Отдел продаж вернётся: "
+        "{{opens_at}} и ответит вам здесь. Пока можно посмотреть каталог на {{website}} "
+        "или написать на {{email}}."
+    ),
+    ("Sales", "busy", "en"): (
+        "Hello {{name}}, thank you for your interest! Our sales team is with other customers "
+        "right now and will answer you here shortly. Our catalogue is at {{website}}."
+    ),
+    ("Sales", "busy", "ru"): (
+        "Здравствуйте, {{name}}! Спасибо за интерес к нам. Сейчас менеджеры заняты с другими "  # noqa: RUF001
+        "клиентами и скоро ответят вам здесь. Каталог: {{website}}."
+    ),
+}
+DEMO_PROFILE = {"email": "help@demo-shop.example", "websites": ["https://demo-shop.example"]}
 
 
 class Command(BaseCommand):
     help = (
-        "Create the demo users (one per role, two teams), labels and canned replies, "
-        "and register the simulator's number, routed to Support."
+        "Create the demo users (one per role, two teams with working hours and automatic "
+        "replies), labels and canned replies, and register the simulator's number, routed "
+        "to Support."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -35,6 +106,11 @@ class Command(BaseCommand):
         parser.add_argument("--phone-number-id", default="106540352242922")
         parser.add_argument("--display-phone-number", default="15550783881")
         parser.add_argument("--waba-id", default="102290129340398")
+        parser.add_argument(
+            "--no-auto-replies",
+            action="store_true",
+            help="Leave the teams without automatic replies (scripted tests and benchmarks).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
@@ -63,7 +139,28 @@ class Command(BaseCommand):
             CannedReply.objects.get_or_create(
                 shortcut=shortcut, defaults={"title": title, "text": text}
             )
-        WhatsAppNumber.objects.update_or_create(
+        for team_name, (calendar_name, intervals) in CALENDARS.items():
+            calendar, created = BusinessCalendar.objects.get_or_create(
+                name=calendar_name, defaults={"time_zone": DEMO_TIME_ZONE}
+            )
+            if created:
+                CalendarInterval.objects.bulk_create(
+                    CalendarInterval(
+                        calendar=calendar,
+                        weekday=day,
+                        opens=dt.time.fromisoformat(opens),
+                        closes=dt.time.fromisoformat(closes),
+                    )
+                    for day, opens, closes in intervals
+                )
+            teams[team_name].calendar = calendar
+            teams[team_name].save(update_fields=["calendar"])
+        if not options["no_auto_replies"]:
+            for (team_name, kind, language), text in AUTO_REPLIES.items():
+                AutoReply.objects.get_or_create(
+                    team=teams[team_name], kind=kind, language=language, defaults={"text": text}
+                )
+        number, _ = WhatsAppNumber.objects.update_or_create(
             phone_number_id=options["phone_number_id"],
             defaults={
                 "display_phone_number": options["display_phone_number"],
@@ -72,6 +169,7 @@ class Command(BaseCommand):
                 "team": teams["Support"],
             },
         )
+        BusinessProfile.objects.get_or_create(number=number, defaults=DEMO_PROFILE)
         for username, role, _, team in DEMO_USERS:
             where = f" ({team})" if team else ""
             self.stdout.write(f"  {role:<11} {username} / {options['password']}{where}")
