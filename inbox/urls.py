@@ -55,6 +55,17 @@ api_v1 = [
         name="notification-read",
     ),
     path("numbers/", api.NumberList.as_view(), name="number-list"),
+    path("numbers/<int:pk>/profile/", api.NumberProfile.as_view(), name="number-profile"),
+    path(
+        "numbers/<int:pk>/profile/photo/",
+        api.NumberProfilePhoto.as_view(),
+        name="number-profile-photo",
+    ),
+    path(
+        "numbers/<int:pk>/profile/fetch/",
+        api.NumberProfileFetch.as_view(),
+        name="number-profile-fetch",
+    ),
 ]
 
 urlpatterns = [

@@ -6,7 +6,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 
-from conversations.models import AgentProfile, CannedReply, Label, Team, WhatsAppNumber
+from conversations import services
+from conversations.models import (
+    AgentProfile,
+    BusinessProfile,
+    CannedReply,
+    Label,
+    Team,
+    WhatsAppNumber,
+)
 
 DEMO_USERS = (
     # username, role, full name, team
@@ -17,6 +25,15 @@ DEMO_USERS = (
     ("sales", "operator", "Sasha Sales", "Sales"),
 )
 LABELS = (("billing", "#2563eb"), ("delivery", "#16a34a"), ("returns", "#dc2626"))
+DEMO_PROFILE = {
+    "about": "Parcels, returns and questions: we answer within minutes.",
+    "description": "Demo shop of the WhatsApp inbox: a small online store answering its "
+    "customers together on one number.",
+    "address": "1 Example Street, 10115 Berlin",
+    "email": "hello@demo-shop.example",
+    "websites": ["https://demo-shop.example"],
+    "vertical": "RETAIL",
+}
 CANNED_REPLIES = (
     ("hello", "Greeting", "Hello {{first_name}}, this is {{agent}}. How can I help you today?"),
     ("thanks", "Thanks", "Thank you, {{first_name}}! Is there anything else I can do for you?"),
@@ -27,7 +44,7 @@ CANNED_REPLIES = (
 class Command(BaseCommand):
     help = (
         "Create the demo users (one per role, two teams), labels and canned replies, "
-        "and register the simulator's number, routed to Support."
+        "and register the simulator's number, routed to Support, with its business profile."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -63,7 +80,7 @@ class Command(BaseCommand):
             CannedReply.objects.get_or_create(
                 shortcut=shortcut, defaults={"title": title, "text": text}
             )
-        WhatsAppNumber.objects.update_or_create(
+        number, _ = WhatsAppNumber.objects.update_or_create(
             phone_number_id=options["phone_number_id"],
             defaults={
                 "display_phone_number": options["display_phone_number"],
@@ -72,6 +89,12 @@ class Command(BaseCommand):
                 "team": teams["Support"],
             },
         )
+        # Sent to WhatsApp (the simulator) by ``push_business_profiles`` once it runs;
+        # a profile edited in an earlier demo is kept and sent again.
+        if BusinessProfile.objects.filter(number=number).exists():
+            services.business_profile_update(number=number, user=None, push=False)
+        else:
+            services.business_profile_update(number=number, user=None, push=False, **DEMO_PROFILE)
         for username, role, _, team in DEMO_USERS:
             where = f" ({team})" if team else ""
             self.stdout.write(f"  {role:<11} {username} / {options['password']}{where}")
