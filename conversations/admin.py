@@ -1,15 +1,19 @@
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html
 
-from conversations import calendars
+from conversations import calendars, services
 from conversations.models import (
     AgentProfile,
     AutoReply,
     BusinessCalendar,
+    BusinessProfile,
     CalendarHoliday,
     CalendarInterval,
     CannedReply,
@@ -26,6 +30,7 @@ from conversations.models import (
     WebhookDelivery,
     WhatsAppNumber,
 )
+from whatsapp import profiles as wa_profiles
 
 
 class AutoReplyInline(admin.StackedInline):
@@ -125,11 +130,163 @@ class NotificationAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "conversation", "note"]
 
 
+class BusinessProfileForm(forms.ModelForm):
+    """The profile with WhatsApp's limits checked field by field, and the two
+    websites as two address fields."""
+
+    website_1 = forms.CharField(
+        label="Website",
+        required=False,
+        max_length=wa_profiles.WEBSITE_MAX,
+        help_text="Starting with https:// or http://",
+    )
+    website_2 = forms.CharField(
+        label="Second website", required=False, max_length=wa_profiles.WEBSITE_MAX
+    )
+    profile_picture = forms.FileField(
+        label="New profile photo",
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png"}),
+        help_text="JPEG or PNG, at most 5 MB; square photos look best.",
+    )
+
+    class Meta:
+        model = BusinessProfile
+        fields = ["about", "description", "address", "email", "vertical", "profile_picture"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        websites = list(self.instance.websites or []) if self.instance.pk else []
+        for index, name in enumerate(["website_1", "website_2"]):
+            self.fields[name].initial = websites[index] if index < len(websites) else ""
+        self.fields["profile_picture"].initial = None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        websites = [cleaned.get(name) for name in ("website_1", "website_2")]
+        cleaned["websites"] = [site for site in websites if site]
+        values = {name: cleaned.get(name) for name in wa_profiles.FIELDS if name in cleaned}
+        for name, text in wa_profiles.problems(values).items():
+            self.add_error("website_1" if name == "websites" else name, text)
+        photo = cleaned.get("profile_picture")
+        if photo:
+            data = photo.read(wa_profiles.PHOTO_MAX_BYTES + 1)
+            photo.seek(0)
+            if len(data) > wa_profiles.PHOTO_MAX_BYTES:
+                self.add_error("profile_picture", "The photo may be at most 5 MB.")
+            elif wa_profiles.photo_type(data) is None:
+                self.add_error("profile_picture", "The photo must be a JPEG or PNG image.")
+        return cleaned
+
+    def profile_changes(self) -> dict[str, Any]:
+        """The changed fields, as ``services.business_profile_update`` takes them."""
+        changes: dict[str, Any] = {}
+        for name in self.changed_data:
+            if name in ("website_1", "website_2"):
+                changes["websites"] = self.cleaned_data["websites"]
+            elif name == "profile_picture":
+                if self.cleaned_data.get("profile_picture"):
+                    changes["profile_picture"] = self.cleaned_data["profile_picture"]
+            elif name in wa_profiles.FIELDS:
+                changes[name] = self.cleaned_data[name]
+        return changes
+
+
+class BusinessProfileInline(admin.StackedInline):
+    """What customers see of the number on WhatsApp; saving sends it there."""
+
+    model = BusinessProfile
+    form = BusinessProfileForm
+    can_delete = False
+    max_num = 1
+    verbose_name = "WhatsApp business profile"
+    verbose_name_plural = "WhatsApp business profile"
+    fields = [
+        "about",
+        "description",
+        "address",
+        "email",
+        "website_1",
+        "website_2",
+        "vertical",
+        "photo",
+        "profile_picture",
+        "sync",
+        "synced_at",
+    ]
+    readonly_fields = ["photo", "sync", "synced_at"]
+
+    @admin.display(description="Profile photo on WhatsApp")
+    def photo(self, profile: BusinessProfile) -> str:
+        if profile.profile_picture_url:
+            return format_html(
+                '<img src="{}" alt="" style="max-height:96px;border-radius:50%">',
+                profile.profile_picture_url,
+            )
+        if profile.profile_picture:
+            return "A new photo is on its way to WhatsApp."
+        return "None"
+
+    @admin.display(description="On WhatsApp")
+    def sync(self, profile: BusinessProfile) -> str:
+        if not profile.sync_state:
+            return "Not edited here yet (use the action “Fetch the business profile from WhatsApp”)"
+        label = BusinessProfile.Sync(profile.sync_state).label
+        if profile.sync_error:
+            return format_html("{}: {}", label, profile.sync_error)
+        return label
+
+
 @admin.register(WhatsAppNumber)
 class WhatsAppNumberAdmin(admin.ModelAdmin):
     list_display = ["name", "display_phone_number", "team", "phone_number_id", "waba_id"]
     list_filter = ["team"]
     search_fields = ["name", "display_phone_number", "phone_number_id"]
+    inlines = [BusinessProfileInline]
+    actions = ["fetch_business_profile", "push_business_profile"]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not BusinessProfile:
+            super().save_formset(request, form, formset, change)
+            return
+        # Through the service: validated, saved as pending and sent to WhatsApp.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for profile_form in formset.forms:
+            if not profile_form.has_changed():
+                continue
+            existed = profile_form.instance.pk is not None
+            profile = services.business_profile_update(
+                number=formset.instance, user=request.user, **profile_form.profile_changes()
+            )
+            if existed:
+                formset.changed_objects.append((profile, profile_form.changed_data))
+            else:
+                formset.new_objects.append(profile)
+
+    @admin.action(description="Fetch the business profile from WhatsApp")
+    def fetch_business_profile(self, request: HttpRequest, queryset: Any) -> None:
+        for number in queryset:
+            try:
+                services.business_profile_fetch(number=number)
+            except services.ServiceError as exc:
+                self.message_user(request, f"{number}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{number}: the profile WhatsApp shows was imported.")
+
+    @admin.action(description="Send the business profile to WhatsApp again")
+    def push_business_profile(self, request: HttpRequest, queryset: Any) -> None:
+        sending = queryset.filter(profile__isnull=False)
+        for number in sending:
+            services.business_profile_update(number=number, user=request.user)
+        self.message_user(request, f"Sending {sending.count()} profile(s) to WhatsApp.")
+        skipped = queryset.count() - sending.count()
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} number(s) have no profile here yet: fetch it from WhatsApp first.",
+                messages.WARNING,
+            )
 
 
 @admin.register(Contact)

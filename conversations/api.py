@@ -17,16 +17,20 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, generics, serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from conversations import selectors, services
-from conversations.models import Conversation, Label, Message, Team, WhatsAppNumber
+from conversations.models import BusinessProfile, Conversation, Label, Message, Team, WhatsAppNumber
 from conversations.permissions import IsAdminRole, IsInboxUser
 from conversations.serializers import (
     AgentSerializer,
     AssignSerializer,
+    BusinessProfilePhotoSerializer,
+    BusinessProfileSerializer,
+    BusinessProfileUpdateSerializer,
     CannedReplySerializer,
     ConversationEventSerializer,
     ConversationSerializer,
@@ -383,6 +387,116 @@ class MessageMediaRetry(generics.GenericAPIView):
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         message = services.media_download_retry(message=self.get_object())
         return Response(MessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- Business profile of a number ----------------------------------------------------
+
+
+class NumberProfile(generics.GenericAPIView):
+    """What customers see of a number on WhatsApp. Anyone with inbox access may
+    read it; admins change it (PUT replaces every field, PATCH only those given),
+    and a job sends it to WhatsApp: ``sync_state`` says how that went."""
+
+    serializer_class = BusinessProfileSerializer
+    queryset = WhatsAppNumber.objects.all()
+
+    def get_permissions(self):  # type: ignore[no-untyped-def]
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return [IsInboxUser()]
+        return [IsAdminRole()]
+
+    @extend_schema(responses={200: BusinessProfileSerializer, 404: ERROR_SCHEMA})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        profile = selectors.business_profile_of(self.get_object())
+        return Response(BusinessProfileSerializer(profile).data)
+
+    @extend_schema(
+        request=BusinessProfileUpdateSerializer,
+        responses={
+            200: BusinessProfileSerializer,
+            400: ERROR_SCHEMA,
+            403: ERROR_SCHEMA,
+            404: ERROR_SCHEMA,
+        },
+        description="Every field; one left out is cleared (`vertical` to UNDEFINED). "
+        "400 `invalid` with a sentence per field WhatsApp would refuse.",
+    )
+    def put(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._update(request, partial=False)
+
+    @extend_schema(
+        request=BusinessProfileUpdateSerializer,
+        responses={
+            200: BusinessProfileSerializer,
+            400: ERROR_SCHEMA,
+            403: ERROR_SCHEMA,
+            404: ERROR_SCHEMA,
+        },
+        description="Only the fields given. 400 `invalid` with a sentence per field "
+        "WhatsApp would refuse.",
+    )
+    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._update(request, partial=True)
+
+    def _update(self, request: Request, *, partial: bool) -> Response:
+        number = self.get_object()
+        data = BusinessProfileUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        if not partial:
+            blank = {"about": "", "description": "", "address": "", "email": "", "websites": []}
+            fields = {**blank, "vertical": BusinessProfile.Vertical.UNDEFINED, **fields}
+        profile = services.business_profile_update(number=number, user=request.user, **fields)
+        return Response(BusinessProfileSerializer(profile).data)
+
+
+class NumberProfilePhoto(generics.GenericAPIView):
+    """A new profile photo (JPEG or PNG, at most 5 MB), sent to WhatsApp by a job."""
+
+    serializer_class = BusinessProfilePhotoSerializer
+    permission_classes = [IsAdminRole]
+    parser_classes = [MultiPartParser, FormParser]
+    queryset = WhatsAppNumber.objects.all()
+
+    @extend_schema(
+        request={"multipart/form-data": BusinessProfilePhotoSerializer},
+        responses={
+            200: BusinessProfileSerializer,
+            400: ERROR_SCHEMA,
+            403: ERROR_SCHEMA,
+            404: ERROR_SCHEMA,
+        },
+        description="400 `invalid` (on `file`) when the file is not a JPEG or PNG image "
+        "of at most 5 MB.",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        number = self.get_object()
+        data = BusinessProfilePhotoSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            profile = services.business_profile_update(
+                number=number, user=request.user, profile_picture=data.validated_data["file"]
+            )
+        except services.InvalidProfile as exc:
+            raise exceptions.ValidationError({"file": list(exc.fields.values())}) from exc
+        return Response(BusinessProfileSerializer(profile).data)
+
+
+class NumberProfileFetch(generics.GenericAPIView):
+    """Import the profile WhatsApp shows now, replacing what is kept here."""
+
+    serializer_class = BusinessProfileSerializer
+    permission_classes = [IsAdminRole]
+    queryset = WhatsAppNumber.objects.all()
+
+    @extend_schema(
+        request=None,
+        responses={200: BusinessProfileSerializer, 403: ERROR_SCHEMA, 502: ERROR_SCHEMA},
+        description="502 `whatsapp_error` with the reason when WhatsApp gives no profile.",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        profile = services.business_profile_fetch(number=self.get_object())
+        return Response(BusinessProfileSerializer(profile).data)
 
 
 # --- The operator workspace --------------------------------------------------------

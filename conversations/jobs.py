@@ -96,6 +96,21 @@ def enqueue_media_download(message_id: Any) -> None:
     enqueue_on_commit(download_media, str(message_id))
 
 
+def push_business_profile(number_id: int, attempt: int = 1) -> None:
+    """Send a number's edited business profile to WhatsApp; tries again with a
+    growing pause while WhatsApp is unreachable or asks to wait."""
+    from conversations import services
+
+    push = services.business_profile_push(number_id=number_id, attempt=attempt)
+    if push.retry_in is not None:
+        logger.info("business profile of number %s: retrying in %s", number_id, push.retry_in)
+        _enqueue(push_business_profile, (number_id, attempt + 1), push.retry_in)
+
+
+def enqueue_profile_push(number_id: int) -> None:
+    enqueue_on_commit(push_business_profile, number_id)
+
+
 def run_timers(now: dt.datetime | None = None) -> dict[str, int]:
     """One tick of the workspace's clock (``python manage.py run_timers`` calls it
     every few seconds): wakes snoozed chats, escalates customers who waited too

@@ -34,6 +34,7 @@ from conversations.models import (
     AgentProfile,
     AutoReply,
     BusinessCalendar,
+    BusinessProfile,
     CannedReply,
     Contact,
     Conversation,
@@ -43,6 +44,7 @@ from conversations.models import (
     Note,
     Notification,
     Team,
+    WhatsAppNumber,
 )
 from whatsapp import errors as wa_errors
 
@@ -287,6 +289,12 @@ def users_in_roles(roles: tuple[str, ...] = ROLE_GROUPS) -> QuerySet[Any]:
 def supervisors() -> QuerySet[Any]:
     """Everyone told of escalations: supervisors and admins."""
     return users_in_roles(SUPERVISING_ROLES)
+
+
+def business_profile_of(number: WhatsAppNumber) -> BusinessProfile:
+    """The number's business profile; a blank, unsaved one (``sync_state`` empty)
+    when nobody has edited or imported it yet."""
+    return BusinessProfile.objects.filter(number=number).first() or BusinessProfile(number=number)
 
 
 def fresh_connection(now: dt.datetime, user_ref: str = "pk") -> Exists:

@@ -20,6 +20,7 @@ from rest_framework import serializers
 from conversations import calendars, selectors
 from conversations.models import (
     AgentProfile,
+    BusinessProfile,
     CannedReply,
     Contact,
     Conversation,
@@ -31,6 +32,7 @@ from conversations.models import (
     Team,
     WhatsAppNumber,
 )
+from whatsapp import profiles as wa_profiles
 from whatsapp.events import MEDIA_TYPES
 
 
@@ -49,6 +51,21 @@ def number_payload(number: WhatsAppNumber) -> dict[str, Any]:
         "waba_id": number.waba_id,
         "name": number.name,
         "created_at": iso(number.created_at),
+    }
+
+
+def business_profile_payload(profile: BusinessProfile) -> dict[str, Any]:
+    return {
+        "about": profile.about,
+        "description": profile.description,
+        "address": profile.address,
+        "email": profile.email,
+        "websites": list(profile.websites or []),
+        "vertical": profile.vertical,
+        "profile_picture_url": profile.profile_picture_url,
+        "sync_state": profile.sync_state,
+        "sync_error": profile.sync_error,
+        "synced_at": iso(profile.synced_at),
     }
 
 
@@ -283,6 +300,74 @@ class NumberSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance: WhatsAppNumber) -> dict[str, Any]:
         return number_payload(instance)
+
+
+class BusinessProfileSerializer(serializers.Serializer):
+    """What customers see of a number on WhatsApp, and whether WhatsApp has it yet."""
+
+    about = serializers.CharField(help_text="Under the name and photo; at most 139 characters")
+    description = serializers.CharField(help_text="At most 512 characters")
+    address = serializers.CharField(help_text="At most 256 characters")
+    email = serializers.CharField(help_text="At most 128 characters")
+    websites = serializers.ListField(
+        child=serializers.CharField(), help_text="At most 2, each starting with http(s)://"
+    )
+    vertical = serializers.ChoiceField(
+        choices=BusinessProfile.Vertical.choices, help_text="The industry"
+    )
+    profile_picture_url = serializers.CharField(
+        help_text="Where WhatsApp serves the photo; empty while a new photo is on its way"
+    )
+    sync_state = serializers.ChoiceField(
+        choices=[("", "Never edited here"), *BusinessProfile.Sync.choices],
+        help_text="pending: being sent to WhatsApp; synced: WhatsApp shows it; "
+        "failed: WhatsApp refused it (see sync_error)",
+    )
+    sync_error = serializers.CharField(help_text="Why WhatsApp refused it, in words")
+    synced_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, instance: BusinessProfile) -> dict[str, Any]:
+        return business_profile_payload(instance)
+
+
+class BusinessProfileUpdateSerializer(serializers.Serializer):
+    """The fields an admin changes; each is checked against WhatsApp's limits."""
+
+    about = serializers.CharField(required=False, allow_blank=True, trim_whitespace=True)
+    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=True)
+    address = serializers.CharField(required=False, allow_blank=True, trim_whitespace=True)
+    email = serializers.CharField(required=False, allow_blank=True, trim_whitespace=True)
+    websites = serializers.ListField(
+        child=serializers.CharField(allow_blank=True), required=False, allow_empty=True
+    )
+    vertical = serializers.ChoiceField(
+        choices=BusinessProfile.Vertical.choices, required=False, help_text="The industry"
+    )
+
+    def _check(self, name: str, value: Any) -> Any:
+        problem = wa_profiles.problems({name: value}).get(name)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate_about(self, value: str) -> str:
+        return self._check("about", value)
+
+    def validate_description(self, value: str) -> str:
+        return self._check("description", value)
+
+    def validate_address(self, value: str) -> str:
+        return self._check("address", value)
+
+    def validate_email(self, value: str) -> str:
+        return self._check("email", value)
+
+    def validate_websites(self, value: list[str]) -> list[str]:
+        return self._check("websites", [site.strip() for site in value if site.strip()])
+
+
+class BusinessProfilePhotoSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="JPEG or PNG, at most 5 MB")
 
 
 class ContactSerializer(serializers.Serializer):

@@ -68,6 +68,17 @@ api_v1 = [
         api.MessageMediaRetry.as_view(),
         name="message-media-retry",
     ),
+    path("numbers/<int:pk>/profile/", api.NumberProfile.as_view(), name="number-profile"),
+    path(
+        "numbers/<int:pk>/profile/photo/",
+        api.NumberProfilePhoto.as_view(),
+        name="number-profile-photo",
+    ),
+    path(
+        "numbers/<int:pk>/profile/fetch/",
+        api.NumberProfileFetch.as_view(),
+        name="number-profile-fetch",
+    ),
 ]
 
 urlpatterns = [

@@ -81,6 +81,9 @@ def main() -> int:
     if not args.no_chatter:
         simulator.append("--chatter")
     start(simulator)
+    # The demo number's business profile goes to the simulator once it answers.
+    _wait_for(f"http://127.0.0.1:{args.sim_port}/_sim/health")
+    subprocess.run([*manage, "push_business_profiles"], env=env, cwd=ROOT, check=False)
 
     print(
         f"\nInbox demo ({mode}) is running at http://{args.host}:{args.port}/\n"

@@ -160,6 +160,19 @@ class Simulator:
         self.webhook_log: list[tuple[str, str, int | None]] = []
         """One ``(kind, wamid, app's HTTP status or None if unreachable)`` per delivery
         attempt; kind is "message" or a status ("sent", "delivered", "read", "failed")."""
+        self.business_profile: dict[str, Any] = {
+            "about": "",
+            "address": "",
+            "description": "",
+            "email": "",
+            "websites": [],
+            "vertical": "",
+            "profile_picture_url": "",
+        }
+        """The number's business profile as the platform keeps it; empty values are
+        left out of what ``GET .../whatsapp_business_profile`` answers."""
+        self.profile_updates: list[dict[str, Any]] = []
+        """Every accepted profile update request body, oldest first."""
 
         self._lock = threading.RLock()
         self._sent_changed = threading.Condition(self._lock)
@@ -167,6 +180,9 @@ class Simulator:
         self._media: dict[str, Media] = {}
         # Queued download failures: an HTTP status, or None for damaged bytes.
         self._media_failures: deque[int | None] = deque()
+        self._uploads: dict[str, tuple[str, int, str]] = {}
+        self._handles: dict[str, Media] = {}
+        self._profile_pictures: dict[str, Media] = {}
         self._failures: deque[_Failure] = deque()
         self._conversations: dict[tuple[str, str], tuple[str, int]] = {}
         self._timers: set[threading.Timer] = set()
@@ -626,7 +642,8 @@ class Simulator:
         title: str | None = None,
         details: str | None = None,
     ) -> None:
-        """Make the next valid send request fail with this Graph error.
+        """Make the next valid send request (or business profile update) fail with this
+        Graph error.
 
         ``title`` and ``details`` default to the platform's wording for known codes. Each call
         queues one failure; the sends after the queue is used up succeed again. A failed send
@@ -675,7 +692,8 @@ class Simulator:
         token = query_token or ""
         if authorization:
             scheme, _, value = authorization.strip().partition(" ")
-            token = value.strip() if scheme.lower() == "bearer" else ""
+            # The Resumable Upload API documents the ``OAuth`` scheme; both are accepted.
+            token = value.strip() if scheme.lower() in ("bearer", "oauth") else ""
         if not token or not secrets.compare_digest(token, self.access_token):
             raise wire.invalid_token()
 
@@ -835,6 +853,116 @@ class Simulator:
         if failure:
             raise wire.GraphFault(failure, wire.graph_error(2, "Service temporarily unavailable"))
         return media
+
+    # --- the Graph API: business profile and resumable uploads ------------------------------
+
+    def api_business_profile_get(self, phone_number_id: str, fields: str | None) -> ApiAnswer:
+        """``GET /{version}/{phone_number_id}/whatsapp_business_profile?fields=...``."""
+        if phone_number_id != self.phone_number_id:
+            raise wire.unknown_object(phone_number_id, "get")
+        wanted = [f.strip() for f in (fields or "").split(",") if f.strip()]
+        with self._lock:
+            profile = dict(self.business_profile)
+        entry: dict[str, Any] = {}
+        for name in wanted or wire.PROFILE_READ_FIELDS:
+            value = profile.get(name)
+            if value not in (None, "", []):
+                entry[name] = list(value) if isinstance(value, list) else value
+        entry["messaging_product"] = "whatsapp"
+        return ApiAnswer(200, {"data": [entry]})
+
+    def api_business_profile_update(self, phone_number_id: str, body: Any) -> ApiAnswer:
+        """``POST /{version}/{phone_number_id}/whatsapp_business_profile``: change the given
+        fields; ``profile_picture_handle`` sets the photo uploaded under that handle, served
+        from then on at a new ``profile_picture_url``. A failure queued with ``fail_next``
+        refuses it."""
+        if phone_number_id != self.phone_number_id:
+            raise wire.unknown_object(phone_number_id, "post")
+        changes = wire.validate_business_profile(body)
+        with self._lock:
+            if self._failures:
+                failure = self._failures.popleft()
+                raise wire.GraphFault(
+                    failure.http_status,
+                    wire.injected_error(failure.code, failure.title, failure.details),
+                )
+            handle = changes.pop("profile_picture_handle", None)
+            if handle is not None:
+                photo = self._handles.get(handle)
+                if photo is None or photo.mime_type not in ("image/jpeg", "image/png"):
+                    raise wire.invalid_parameter(
+                        "Param profile_picture_handle is not a valid handle.",
+                        "The handle must come from a resumable upload of a JPEG or PNG image.",
+                    )
+                self._profile_pictures[photo.token] = photo
+                extension = "png" if photo.mime_type == "image/png" else "jpg"
+                changes["profile_picture_url"] = (
+                    f"{self.base_url}/pps/{photo.token}.{extension}" if self._server else ""
+                )
+            self.business_profile.update(
+                {k: list(v) if isinstance(v, list) else v for k, v in changes.items()}
+            )
+            self.profile_updates.append(dict(body))
+        return ApiAnswer(200, {"success": True})
+
+    def api_upload_session(self, query: dict[str, list[str]]) -> ApiAnswer:
+        """``POST /{version}/app/uploads?file_length=&file_type=``: open an upload session."""
+        length_text = (query.get("file_length") or [""])[0]
+        file_type = (query.get("file_type") or [""])[0].strip().lower()
+        if not length_text:
+            raise wire.required("", "file_length")
+        if not length_text.isdigit() or int(length_text) <= 0:
+            raise wire.invalid_parameter(
+                "Param file_length must be a positive integer.",
+                "file_length is the file's size in bytes.",
+            )
+        if not file_type:
+            raise wire.required("", "file_type")
+        if file_type not in wire.UPLOAD_FILE_TYPES:
+            raise wire.invalid_parameter(
+                f"Param file_type must be one of {{{', '.join(wire.UPLOAD_FILE_TYPES)}}} "
+                f'- got "{file_type}".',
+                f"Files of type {file_type} cannot be uploaded.",
+            )
+        session = wire.upload_session_id()
+        key, _, sig = session.partition("?sig=")
+        with self._lock:
+            self._uploads[key] = (sig, int(length_text), file_type)
+        return ApiAnswer(200, {"id": session})
+
+    def api_upload_data(
+        self, upload_id: str, sig: str | None, file_offset: str | None, body: bytes
+    ) -> ApiAnswer:
+        """``POST /{version}/upload:...?sig=...`` with header ``file_offset: 0``: the file's
+        bytes, answered with the handle that names the file from then on."""
+        with self._lock:
+            session = self._uploads.get(upload_id)
+        if session is None or not secrets.compare_digest(sig or "", session[0]):
+            raise wire.unknown_object(upload_id, "post")
+        expected, file_type = session[1], session[2]
+        if file_offset is None:
+            raise wire.required("", "file_offset")
+        if file_offset.strip() != "0":
+            raise wire.invalid_parameter(
+                "Param file_offset must be 0.", "This session has received no bytes yet."
+            )
+        if len(body) != expected:
+            raise wire.invalid_parameter(
+                "The uploaded file does not match file_length.",
+                f"The session expects {expected} bytes; {len(body)} arrived.",
+            )
+        mime_type = "image/jpeg" if file_type == "image/jpg" else file_type
+        handle = wire.file_handle(mime_type)
+        photo = Media(data=body, mime_type=mime_type, filename="", token=secrets.token_urlsafe(16))
+        with self._lock:
+            self._uploads.pop(upload_id, None)
+            self._handles[handle] = photo
+        return ApiAnswer(200, {"h": handle})
+
+    def profile_picture(self, token: str) -> Media | None:
+        """The photo served at a ``profile_picture_url``, or None."""
+        with self._lock:
+            return self._profile_pictures.get(token)
 
     # --- internals ---------------------------------------------------------------------------
 

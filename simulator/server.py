@@ -7,6 +7,7 @@ let a demo or a test in any language drive the customers and read what the busin
 * ``GET /_sim/sent`` -> the sent messages (``Simulator.sent_messages()``)
 * ``GET /_sim/webhooks`` -> the webhook log as ``[{"kind", "wamid", "status_code"}]``
 * ``GET /_sim/read-receipts`` -> the mark-as-read requests received
+* ``GET /_sim/business-profile`` -> the number's business profile as the platform keeps it
 * ``POST /_sim/customers/{wa_id}/messages`` ``{"text", "name"?, "context_wamid"?}`` -> the
   result of ``Simulator.customer_says``
 * ``POST /_sim/fail-next`` ``{"code", "http_status"?, "title"?, "details"?}`` -> queues a
@@ -91,6 +92,8 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
                 self._control(method, path, body)
             elif path.startswith("/media-download/"):
                 self._download(method, path, query)
+            elif path.startswith("/pps/"):
+                self._profile_picture(method, path)
             elif match := GRAPH_PATH.match(path):
                 self._graph(method, match.group("rest") or "/", query, body)
             else:
@@ -120,6 +123,21 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             answer = self.simulator.api_media_info(segments[0])
         elif method == "DELETE" and len(segments) == 1:
             answer = self.simulator.api_media_delete(segments[0])
+        elif len(segments) == 2 and segments[1] == "whatsapp_business_profile":
+            if method == "GET":
+                fields = (query.get("fields") or [None])[0]
+                answer = self.simulator.api_business_profile_get(segments[0], fields)
+            elif method == "POST":
+                answer = self.simulator.api_business_profile_update(segments[0], _json_body(body))
+        elif method == "POST" and segments == ["app", "uploads"]:
+            answer = self.simulator.api_upload_session(query)
+        elif method == "POST" and len(segments) == 1 and segments[0].startswith("upload:"):
+            answer = self.simulator.api_upload_data(
+                segments[0],
+                (query.get("sig") or [None])[0],
+                self.headers.get("file_offset"),
+                body,
+            )
         if answer is None:
             raise wire.unknown_path(rest)
         self._write_graph(answer.status, answer.payload)
@@ -140,6 +158,18 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(media.data)
 
+    def _profile_picture(self, method: str, path: str) -> None:
+        # Served without a token, like the platform's public picture host.
+        name = unquote(path.removeprefix("/pps/").strip("/"))
+        photo = self.simulator.profile_picture(name.rsplit(".", 1)[0])
+        if method != "GET" or photo is None:
+            raise wire.unknown_path(path)
+        self.send_response(200)
+        self.send_header("Content-Type", photo.mime_type)
+        self.send_header("Content-Length", str(len(photo.data)))
+        self.end_headers()
+        self.wfile.write(photo.data)
+
     # --- control endpoints -------------------------------------------------------------------
 
     def _control(self, method: str, path: str, body: bytes) -> None:
@@ -155,6 +185,8 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             self._write_json(200, entries)
         elif method == "GET" and route == "/_sim/read-receipts":
             self._write_json(200, [dict(receipt) for receipt in list(sim.read_receipts)])
+        elif method == "GET" and route == "/_sim/business-profile":
+            self._write_json(200, dict(sim.business_profile))
         elif method == "POST" and (match := CUSTOMER_MESSAGES_PATH.match(path)):
             data = _control_body(body)
             text = data.get("text")

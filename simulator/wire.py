@@ -550,3 +550,135 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[bytes, st
         if name:
             fields[name] = (data, part_type, filename)
     return fields
+
+
+# --- business profiles and resumable uploads ---------------------------------------------------
+
+PROFILE_FIELDS = ("about", "address", "description", "email", "websites", "vertical")
+PROFILE_READ_FIELDS = (*PROFILE_FIELDS, "profile_picture_url")
+PROFILE_VERTICALS = (
+    "UNDEFINED",
+    "OTHER",
+    "AUTO",
+    "BEAUTY",
+    "APPAREL",
+    "EDU",
+    "ENTERTAIN",
+    "EVENT_PLAN",
+    "FINANCE",
+    "GROCERY",
+    "GOVT",
+    "HOTEL",
+    "HEALTH",
+    "NONPROFIT",
+    "PROF_SERVICES",
+    "RETAIL",
+    "TRAVEL",
+    "RESTAURANT",
+    "NOT_A_BIZ",
+)
+PROFILE_TEXT_LIMITS = {"about": 139, "address": 256, "description": 512, "email": 128}
+PROFILE_WEBSITES_MAX = 2
+PROFILE_WEBSITE_MAX = 256
+UPLOAD_FILE_TYPES = ("image/jpeg", "image/jpg", "image/png", "video/mp4", "application/pdf")
+
+
+def upload_session_id() -> str:
+    """A fresh resumable-upload session id, signed like the platform's (``upload:...?sig=...``)."""
+    key = base64.urlsafe_b64encode(b"1:attachment:" + secrets.token_hex(12).encode()).decode()
+    return f"upload:{key.rstrip('=')}?sig={secrets.token_urlsafe(12)}"
+
+
+def file_handle(mime_type: str) -> str:
+    """A fresh handle for an uploaded file, as the upload's last step answers it."""
+    kind = base64.b64encode(mime_type.encode()).decode()
+    return f"4::{kind}:{secrets.token_urlsafe(24)}"
+
+
+def validate_business_profile(body: Any) -> dict[str, Any]:
+    """Check a ``whatsapp_business_profile`` update as the platform does and return the
+    fields it changes (``profile_picture_handle`` included when present).
+
+    Raises ``GraphFault`` (HTTP 400, code 100) naming the first problem found.
+    """
+    if not isinstance(body, dict):
+        raise invalid_parameter(
+            "Invalid parameter", "The request body must be a JSON object of profile fields."
+        )
+    _validate_messaging_product(body)
+    changes: dict[str, Any] = {}
+    for name, value in body.items():
+        if name == "messaging_product":
+            continue
+        if name == "profile_picture_handle":
+            if not isinstance(value, str) or not value:
+                raise invalid_parameter(
+                    "Param profile_picture_handle must be a non-empty string.",
+                    "A profile photo is set with the handle a resumable upload answered.",
+                )
+        elif name in PROFILE_TEXT_LIMITS:
+            _validate_profile_text(name, value)
+        elif name == "websites":
+            _validate_websites(value)
+        elif name == "vertical":
+            if value != "" and value not in PROFILE_VERTICALS:
+                raise invalid_parameter(
+                    f"Param vertical must be one of {{{', '.join(PROFILE_VERTICALS)}}} "
+                    f'- got "{value}".',
+                    f"'{value}' is not an industry WhatsApp knows.",
+                )
+        else:
+            raise invalid_parameter(
+                f"Param {name} is not a valid parameter.",
+                f"A business profile has no field '{name}'.",
+            )
+        changes[name] = value
+    return changes
+
+
+def _validate_profile_text(name: str, value: Any) -> None:
+    limit = PROFILE_TEXT_LIMITS[name]
+    if not isinstance(value, str):
+        raise invalid_parameter(f"Param {name} must be a string.", f"'{name}' must be text.")
+    if name == "about" and not value:
+        raise invalid_parameter(
+            "Param about must be at least 1 character long.", "The About text cannot be empty."
+        )
+    if len(value) > limit:
+        raise invalid_parameter(
+            f"Param {name} must be at most {limit} characters long.",
+            f"'{name}' may hold at most {limit} characters; this one has {len(value)}.",
+        )
+    if name == "email" and value and not _looks_like_email(value):
+        raise invalid_parameter(
+            "Param email must be a valid email address.", f"'{value}' is not an email address."
+        )
+
+
+def _looks_like_email(value: str) -> bool:
+    local, at, domain = value.partition("@")
+    return bool(local and at and "." in domain.strip(".") and not any(c.isspace() for c in value))
+
+
+def _validate_websites(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(site, str) for site in value):
+        raise invalid_parameter(
+            "Param websites must be an array of strings.", "'websites' lists web addresses."
+        )
+    if len(value) > PROFILE_WEBSITES_MAX:
+        raise invalid_parameter(
+            f"Param websites must have at most {PROFILE_WEBSITES_MAX} elements.",
+            f"A profile lists at most {PROFILE_WEBSITES_MAX} websites; this one has {len(value)}.",
+        )
+    for index, site in enumerate(value):
+        if len(site) > PROFILE_WEBSITE_MAX:
+            raise invalid_parameter(
+                f"Param websites[{index}] must be at most {PROFILE_WEBSITE_MAX} characters long.",
+                f"A web address may hold at most {PROFILE_WEBSITE_MAX} characters.",
+            )
+        scheme, sep, rest = site.partition("://")
+        if not sep or scheme.lower() not in ("http", "https") or "." not in rest.split("/")[0]:
+            raise invalid_parameter(
+                f"Param websites[{index}] must be a valid URL.",
+                f"'{site}' must start with http:// or https://.",
+            )

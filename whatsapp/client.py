@@ -22,7 +22,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
-from whatsapp import errors
+from whatsapp import errors, profiles
 
 
 class GraphAPIError(Exception):
@@ -293,6 +293,89 @@ class GraphClient:
         except requests.RequestException as exc:
             raise GraphUnreachable(
                 f"Request to WhatsApp failed: {exc}", maybe_delivered=True
+            ) from exc
+        return _decode(response)
+
+    # --- Business profile and the Resumable Upload API -------------------------
+
+    def get_business_profile(self, phone_number_id: str) -> dict[str, Any]:
+        """What customers see of the number on WhatsApp: ``about``, ``address``,
+        ``description``, ``email``, ``profile_picture_url``, ``websites``,
+        ``vertical`` (the platform leaves out the fields it has no value for)."""
+        data = self._profile_call(
+            "GET",
+            f"{phone_number_id}/whatsapp_business_profile",
+            params={"fields": ",".join(profiles.READ_FIELDS)},
+        )
+        entries = data.get("data")
+        if not isinstance(entries, list) or not entries or not isinstance(entries[0], dict):
+            raise GraphAPIError(
+                code=None, title="WhatsApp's answer had no business profile", details=str(data)
+            )
+        return entries[0]
+
+    def update_business_profile(self, phone_number_id: str, fields: dict[str, Any]) -> None:
+        """Change only the given fields (an empty string or list clears one);
+        ``profile_picture_handle`` (from ``upload_file``) sets a new photo."""
+        self._profile_call(
+            "POST",
+            f"{phone_number_id}/whatsapp_business_profile",
+            json={"messaging_product": "whatsapp", **fields},
+        )
+
+    def upload_file(self, data: bytes, mime_type: str, *, file_name: str = "") -> str:
+        """Hand a file to the platform through the Resumable Upload API (a session,
+        then the bytes from offset 0) and return its handle."""
+        params: dict[str, Any] = {"file_length": len(data), "file_type": mime_type}
+        if file_name:
+            params["file_name"] = file_name
+        session = self._profile_call("POST", "app/uploads", params=params)
+        upload_id = session.get("id")
+        if not isinstance(upload_id, str) or not upload_id.startswith("upload:"):
+            raise GraphAPIError(
+                code=None, title="WhatsApp's answer had no upload session", details=str(session)
+            )
+        # The session id may carry its own query (``?sig=...``): it is used as it came.
+        uploaded = self._profile_call(
+            "POST",
+            upload_id,
+            data=data,
+            headers={"Authorization": f"OAuth {self.access_token}", "file_offset": "0"},
+        )
+        handle = uploaded.get("h")
+        if not isinstance(handle, str) or not handle:
+            raise GraphAPIError(
+                code=None, title="WhatsApp's answer had no file handle", details=str(uploaded)
+            )
+        return handle
+
+    def _profile_call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """One request whose repetition does no harm (reads, profile updates, uploads):
+        every failure to get an answer is ``GraphUnreachable``."""
+        url = f"{self.base_url}/{path}"
+        sent_headers = {"Authorization": f"Bearer {self.access_token}", **(headers or {})}
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                data=data,
+                headers=sent_headers,
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise GraphUnreachable(
+                f"WhatsApp could not be reached: {exc}", maybe_delivered=True
             ) from exc
         return _decode(response)
 

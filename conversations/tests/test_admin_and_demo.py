@@ -98,7 +98,7 @@ def test_demo_teams_have_working_hours_and_automatic_replies_in_english_and_russ
     ]
     for reply in AutoReply.objects.filter(kind="closed"):
         assert "{{opens_at}}" in reply.text
-    assert WhatsAppNumber.objects.get().profile.email == "help@demo-shop.example"
+    assert WhatsAppNumber.objects.get().profile.email == "hello@demo-shop.example"
 
 
 def test_demo_without_automatic_replies_keeps_the_calendars():

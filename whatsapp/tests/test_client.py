@@ -405,3 +405,103 @@ def test_refused_upload_raises_whatsapps_reason(client: GraphClient) -> None:
     with pytest.raises(GraphAPIError) as refused:
         client.upload_media("106540352242922", b"x", "image/png", "x.png")
     assert (refused.value.code, refused.value.retryable) == (131053, False)
+
+
+# --- Business profile and the Resumable Upload API ---------------------------------------------
+
+PROFILE_URL = f"{BASE}/106540352242922/whatsapp_business_profile"
+
+
+@responses.activate
+def test_business_profile_is_read_with_every_field_named(client: GraphClient) -> None:
+    # The documented example answer.
+    documented = {
+        "data": [
+            {
+                "about": "Succulent specialists!",
+                "address": "1 Hacker Way, Menlo Park, CA 94025",
+                "description": "At Lucky Shrub, we specialize in providing a...",
+                "email": "lucky@luckyshrub.com",
+                "profile_picture_url": "https://pps.whatsapp.net/v/t61.24...",
+                "websites": ["https://www.luckyshrub.com/"],
+                "vertical": "RETAIL",
+                "messaging_product": "whatsapp",
+            }
+        ]
+    }
+    responses.get(PROFILE_URL, json=documented)
+    assert client.get_business_profile("106540352242922") == documented["data"][0]
+    sent = responses.calls[0].request
+    assert sent.headers["Authorization"] == "Bearer tok"
+    assert sent.params == {
+        "fields": "about,address,description,email,websites,vertical,profile_picture_url"
+    }
+
+
+@responses.activate
+def test_business_profile_update_sends_only_the_given_fields(client: GraphClient) -> None:
+    responses.post(PROFILE_URL, json={"success": True})
+    client.update_business_profile("106540352242922", {"about": "Open 9-18", "websites": []})
+    assert json.loads(responses.calls[0].request.body) == {
+        "messaging_product": "whatsapp",
+        "about": "Open 9-18",
+        "websites": [],
+    }
+
+
+@responses.activate
+def test_refused_profile_update_raises_with_the_platforms_reason(client: GraphClient) -> None:
+    responses.post(
+        PROFILE_URL,
+        status=400,
+        json={
+            "error": {
+                "message": "(#100) Param email must be a valid email address.",
+                "type": "OAuthException",
+                "code": 100,
+                "error_data": {"messaging_product": "whatsapp", "details": "Not an address."},
+                "fbtrace_id": "Az8or2yhqkZfEZ-_4Qn_Bam",
+            }
+        },
+    )
+    with pytest.raises(GraphAPIError) as caught:
+        client.update_business_profile("106540352242922", {"email": "nope"})
+    assert caught.value.code == 100
+    assert caught.value.title == "(#100) Param email must be a valid email address."
+    assert caught.value.details == "Not an address."
+    assert caught.value.retryable is False
+
+
+@responses.activate
+def test_a_file_is_uploaded_in_a_session_then_its_bytes_with_oauth(client: GraphClient) -> None:
+    session_id = "upload:MTphdHRhY2htZW50OjZiZGYx?sig=ARaYVtHxBN2wbmRbYpE"
+    responses.post(f"{BASE}/app/uploads", json={"id": session_id})
+    responses.post(f"{BASE}/{session_id}", json={"h": "2:c2FtcGxlLm1wNA==:image/jpeg:GKAj0g"})
+    photo = b"\xff\xd8\xff\xe0photo"
+    handle = client.upload_file(photo, "image/jpeg", file_name="logo.jpg")
+    assert handle == "2:c2FtcGxlLm1wNA==:image/jpeg:GKAj0g"
+    opened, sent = (call.request for call in responses.calls)
+    assert opened.params == {
+        "file_length": str(len(photo)),
+        "file_type": "image/jpeg",
+        "file_name": "logo.jpg",
+    }
+    assert sent.url == f"{BASE}/{session_id}"
+    assert sent.headers["Authorization"] == "OAuth tok"
+    assert sent.headers["file_offset"] == "0"
+    assert sent.body == photo
+
+
+@responses.activate
+def test_an_upload_answer_without_a_handle_is_an_error(client: GraphClient) -> None:
+    responses.post(f"{BASE}/app/uploads", json={"id": "upload:abc"})
+    responses.post(f"{BASE}/upload:abc", json={"success": True})
+    with pytest.raises(GraphAPIError, match="no file handle"):
+        client.upload_file(b"\x89PNG\r\n\x1a\n", "image/png")
+
+
+@responses.activate
+def test_an_unanswered_profile_read_is_unreachable(client: GraphClient) -> None:
+    responses.get(PROFILE_URL, body=requests.ConnectionError("Connection refused"))
+    with pytest.raises(GraphUnreachable):
+        client.get_business_profile("106540352242922")

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 
+from conversations import services
 from conversations.models import (
     AgentProfile,
     AutoReply,
@@ -28,6 +29,15 @@ DEMO_USERS = (
     ("sales", "operator", "Sasha Sales", "Sales"),
 )
 LABELS = (("billing", "#2563eb"), ("delivery", "#16a34a"), ("returns", "#dc2626"))
+DEMO_PROFILE = {
+    "about": "Parcels, returns and questions: we answer within minutes.",
+    "description": "Demo shop of the WhatsApp inbox: a small online store answering its "
+    "customers together on one number.",
+    "address": "Via dell'Esempio 1, 00184 Roma",
+    "email": "hello@demo-shop.example",
+    "websites": ["https://demo-shop.example"],
+    "vertical": "RETAIL",
+}
 CANNED_REPLIES = (
     ("hello", "Greeting", "Hello {{first_name}}, this is {{agent}}. How can I help you today?"),
     ("thanks", "Thanks", "Thank you, {{first_name}}! Is there anything else I can do for you?"),
@@ -91,7 +101,6 @@ AUTO_REPLIES = {
         "клиентами и скоро ответят вам здесь. Каталог: {{website}}."
     ),
 }
-DEMO_PROFILE = {"email": "help@demo-shop.example", "websites": ["https://demo-shop.example"]}
 
 
 class Command(BaseCommand):
@@ -169,7 +178,12 @@ class Command(BaseCommand):
                 "team": teams["Support"],
             },
         )
-        BusinessProfile.objects.get_or_create(number=number, defaults=DEMO_PROFILE)
+        # Sent to WhatsApp (the simulator) by ``push_business_profiles`` once it runs;
+        # a profile edited in an earlier demo is kept and sent again.
+        if BusinessProfile.objects.filter(number=number).exists():
+            services.business_profile_update(number=number, user=None, push=False)
+        else:
+            services.business_profile_update(number=number, user=None, push=False, **DEMO_PROFILE)
         for username, role, _, team in DEMO_USERS:
             where = f" ({team})" if team else ""
             self.stdout.write(f"  {role:<11} {username} / {options['password']}{where}")
