@@ -124,6 +124,8 @@ def run_timers(now: dt.datetime | None = None) -> dict[str, int]:
         "woken": run.woken,
         "escalated": run.escalated,
         "assigned": run.assigned,
+        "interrupted": run.interrupted,
+        "requeued": run.requeued,
     }
 
 

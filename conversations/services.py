@@ -36,7 +36,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DataError, IntegrityError, transaction
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import formats, timezone, translation
 from django.utils.text import get_valid_filename
@@ -2504,23 +2504,97 @@ def agent_connections_prune(*, now: dt.datetime | None = None) -> int:
 # --- The timer tick ---------------------------------------------------------------
 
 
+def sends_interrupted_resolve(*, now: dt.datetime | None = None) -> int:
+    """Outbound messages whose send never finished are marked failed, never sent again.
+
+    A worker killed in the middle of a send, or a request WhatsApp never answered,
+    leaves the message ``sending`` with an open (or unconfirmed) attempt. Once that
+    attempt is older than ``SEND_STUCK_AFTER`` the message fails with the reason:
+    it may have reached the customer, so only an operator decides to send it again.
+    A status webhook that arrives later (our id travels as callback data) still
+    moves it forward. Returns how many were marked.
+    """
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.SEND_STUCK_AFTER_SECONDS)
+    stuck = Message.objects.filter(
+        status=Message.Status.SENDING,
+        attempts__number=F("send_attempts"),
+        attempts__started_at__lt=cutoff,
+    ).values_list("pk", flat=True)
+    marked = 0
+    for pk in list(stuck[:500]):
+        with transaction.atomic():
+            message = Message.objects.select_for_update(of=("self",)).filter(pk=pk).first()
+            if message is None or message.status != Message.Status.SENDING:
+                continue
+            attempt = message.attempts.filter(number=message.send_attempts).first()
+            interrupted = attempt is not None and attempt.outcome == SendAttempt.Outcome.SENDING
+            message.status = Message.Status.FAILED
+            message.error_code = None
+            message.error_title = (
+                "Sending was interrupted"
+                if interrupted
+                else "WhatsApp never confirmed this message"
+            )
+            message.error_details = (
+                "The send stopped before WhatsApp answered, so the message may or may not "
+                "have reached the customer. Check the chat before sending it again."
+            )
+            message.status_at = now
+            message.save(
+                update_fields=["status", "error_code", "error_title", "error_details", "status_at"]
+            )
+            if interrupted:
+                _attempt_end(
+                    attempt, SendAttempt.Outcome.UNCONFIRMED, None, message.error_title, ""
+                )
+            publish_message(message, None, "message.updated")
+            marked += 1
+    return marked
+
+
+def sends_lost_requeue(*, now: dt.datetime | None = None) -> int:
+    """Queue again the sends of queued messages nobody has tried for a long time
+    (their job was lost with Redis' data). Harmless when the job still exists:
+    a message leaves ``queued`` once, so a second job finds nothing to do."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.SEND_LOST_AFTER_SECONDS)
+    recent_try = SendAttempt.objects.filter(message=OuterRef("pk"), started_at__gte=cutoff)
+    lost = list(
+        Message.objects.filter(
+            direction=Message.Direction.OUT, status=Message.Status.QUEUED, created_at__lt=cutoff
+        )
+        .exclude(Exists(recent_try))
+        .values_list("pk", flat=True)[:500]
+    )
+    for pk in lost:
+        with transaction.atomic():
+            jobs.enqueue_send(pk)
+    return len(lost)
+
+
 @dataclass(frozen=True)
 class TimerRun:
     pruned: int
     woken: int
     escalated: int
     assigned: int
+    interrupted: int = 0
+    requeued: int = 0
 
 
 def timers_run(*, now: dt.datetime | None = None) -> TimerRun:
     """One tick of the clock: forget dead sockets, wake snoozed chats, escalate
-    customers who waited too long, and assign queued chats to free operators."""
+    customers who waited too long, assign queued chats to free operators, and
+    settle sends that were interrupted or lost."""
     now = now or timezone.now()
     return TimerRun(
         pruned=agent_connections_prune(now=now),
         woken=snoozed_wake_due(now=now),
         escalated=conversations_escalate_due(now=now),
         assigned=team_queues_drain(now=now),
+        interrupted=sends_interrupted_resolve(now=now),
+        requeued=sends_lost_requeue(now=now),
     )
 
 

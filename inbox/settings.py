@@ -253,6 +253,11 @@ WHATSAPP_ACCESS_TOKEN = env("WHATSAPP_ACCESS_TOKEN", "")
 WHATSAPP_APP_SECRET = env("WHATSAPP_APP_SECRET", "")
 WHATSAPP_VERIFY_TOKEN = env("WHATSAPP_VERIFY_TOKEN", "")
 WHATSAPP_HTTP_TIMEOUT = float(env("WHATSAPP_HTTP_TIMEOUT", "10") or 10)
+# A send still unanswered this long after it started (its worker died, WhatsApp
+# never answered) is marked failed with the reason, never sent again on its own.
+SEND_STUCK_AFTER_SECONDS = float(env("INBOX_SEND_STUCK_AFTER", "300") or 300)
+# A queued message nobody tried this long (its job was lost) is queued again.
+SEND_LOST_AFTER_SECONDS = float(env("INBOX_SEND_LOST_AFTER", "900") or 900)
 # Where customers' files may be downloaded from, besides the Graph API's own
 # host: host names (HTTPS) or scheme://host:port origins, comma-separated.
 WHATSAPP_MEDIA_HOSTS = env_list("WHATSAPP_MEDIA_HOSTS", "lookaside.fbsbx.com")

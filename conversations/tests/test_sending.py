@@ -194,3 +194,69 @@ def test_sending_does_not_wait_for_inbound_traffic_on_the_same_number(operator) 
             with connection.cursor() as cursor:
                 cursor.execute("SET lock_timeout = 0")
     assert Message.objects.get(pk=message.pk).status == "accepted"
+
+
+def test_a_send_interrupted_midway_fails_with_the_reason_and_is_never_sent_again(
+    operator, post_webhook
+) -> None:
+    from conversations.models import SendAttempt
+
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Half", user=operator)
+    # What a worker killed during the HTTP call leaves: the message taken, its try open.
+    Message.objects.filter(pk=message.pk).update(status="sending", send_attempts=1)
+    SendAttempt.objects.create(message=message, number=1)
+    soon = timezone.now() + dt.timedelta(seconds=60)
+    assert services.timers_run(now=soon).interrupted == 0  # it may still be on its way
+    later = timezone.now() + dt.timedelta(minutes=6)
+    with responses.RequestsMock() as graph:
+        run = services.timers_run(now=later)
+        run_jobs()
+        assert [c.request.url for c in graph.calls] == []  # nothing is sent again on its own
+    assert run.interrupted == 1
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert message.error_title == "Sending was interrupted"
+    assert "may or may not have reached the customer" in message.error_details
+    assert SendAttempt.objects.get(message=message).outcome == "unconfirmed"
+    assert services.timers_run(now=later).interrupted == 0
+    # It had reached WhatsApp after all: the status webhook still settles it.
+    post_webhook(
+        status_webhook(message_id="wamid.HALF", status="delivered", callback_data=str(message.id))
+    )
+    message.refresh_from_db()
+    assert (message.status, message.wamid) == ("delivered", "wamid.HALF")
+
+
+def test_an_unconfirmed_send_fails_once_whatsapp_stayed_silent_for_long(operator) -> None:
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Maybe", user=operator)
+    with responses.RequestsMock() as graph:
+        graph.post(SEND_URL, body=requests.ReadTimeout("timed out"))
+        services.message_deliver(message_id=message.pk)
+    services.timers_run(now=timezone.now() + dt.timedelta(minutes=6))
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert message.error_title == "WhatsApp never confirmed this message"
+
+
+def test_a_queued_reply_whose_job_was_lost_is_queued_again_and_sent_once(
+    operator, settings
+) -> None:
+    import redis
+
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Lost", user=operator)
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()  # Redis lost its data: the job is gone
+    run_jobs()
+    assert Message.objects.get(pk=message.pk).status == "queued"
+    assert services.timers_run(now=timezone.now() + dt.timedelta(minutes=5)).requeued == 0
+    later = timezone.now() + dt.timedelta(minutes=16)
+    with responses.RequestsMock() as graph:
+        graph.post(SEND_URL, json=fixture("send_text_response.json"))
+        assert services.timers_run(now=later).requeued == 1
+        services.timers_run(now=later)  # a second tick queues it again: still sent once
+        run_jobs()
+        assert len(graph.calls) == 1
+    message.refresh_from_db()
+    assert message.status == "accepted"

@@ -166,7 +166,10 @@ def test_run_timers_command_runs_one_tick(capsys):
         status="snoozed", snoozed_until=timezone.now() - dt.timedelta(seconds=1)
     )
     call_command("run_timers", "--once")
-    assert capsys.readouterr().out.strip() == "pruned=0 woken=1 escalated=0 assigned=0"
+    assert (
+        capsys.readouterr().out.strip()
+        == "pruned=0 woken=1 escalated=0 assigned=0 interrupted=0 requeued=0"
+    )
     conversation.refresh_from_db()
     assert conversation.status == "open"
 
