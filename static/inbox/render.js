@@ -681,6 +681,9 @@ export function messageItem(message, { quoted = null } = {}) {
     },
     h(
       "div",
+      { class: "message-row" },
+      h(
+      "div",
       { class: "bubble" },
       message.automatic
         ? h("span", { class: "automatic-tag", dataset: { testid: "automatic-reply" } }, gettext("Automatic reply"))
@@ -695,9 +698,10 @@ export function messageItem(message, { quoted = null } = {}) {
         outbound ? ticks(message.status) : null,
       ),
       errorText(message),
+      ),
+      messageActions(message),
     ),
     reactionsOf(message),
-    messageActions(message),
   );
 }
 
