@@ -174,6 +174,18 @@ WITH deliveries AS (
 ), per_conversation AS (
   SELECT conversation_id, count(*) AS received, min(ts) AS first_ts, max(ts) AS last_ts
   FROM fresh GROUP BY conversation_id
+), unanswered AS (
+  -- The customer waits from their oldest message after the operators' last answer,
+  -- whatever order the messages arrive in.
+  SELECT f.conversation_id, min(f.ts) AS first_ts
+  FROM fresh f
+  -- (WhatsApp's timestamps are whole seconds: an answer in the same second does not count.)
+  WHERE f.ts > coalesce(
+    (SELECT max(m.timestamp) FROM conversations_message m
+     WHERE m.conversation_id = f.conversation_id AND m.direction = 'out' AND NOT m.automatic)
+    - interval '1 second',
+    '-infinity')
+  GROUP BY f.conversation_id
 ), latest AS (
   SELECT DISTINCT ON (conversation_id) conversation_id, ts, preview
   FROM fresh ORDER BY conversation_id, ts DESC, position DESC
@@ -185,8 +197,9 @@ WITH deliveries AS (
     last_message_text = CASE WHEN c.last_message_at IS NULL OR l.ts >= c.last_message_at
                              THEN l.preview ELSE c.last_message_text END,
     last_inbound_at = greatest(c.last_inbound_at, p.last_ts),
-    waiting_since = coalesce(c.waiting_since, p.first_ts)
+    waiting_since = least(c.waiting_since, u.first_ts)
   FROM per_conversation p JOIN latest l USING (conversation_id)
+    LEFT JOIN unanswered u USING (conversation_id)
   WHERE c.id = p.conversation_id
   RETURNING c.id
 )

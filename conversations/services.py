@@ -368,7 +368,13 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
             "reason": WAKE_REASONS[conversation.status],
         }
         fields += _status_fields(conversation, Conversation.Status.OPEN)
-    if customer_wrote and conversation.waiting_since is None:
+    if (
+        customer_wrote
+        and (conversation.waiting_since is None or event.timestamp < conversation.waiting_since)
+        and not _answered_since(conversation.pk, event.timestamp)
+    ):
+        # The customer waits from their oldest message after the operators' last
+        # answer, whatever order the messages arrive in.
         conversation.waiting_since = event.timestamp
         fields.append("waiting_since")
     if event.referral:
@@ -391,6 +397,24 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
 
 
 _LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+ANSWER_RESOLUTION = dt.timedelta(seconds=1)
+
+
+def _answered_since(conversation_id: int, moment: dt.datetime) -> bool:
+    """Whether an operator wrote in the chat after ``moment`` (a customer message
+    delivered late may already have its answer). WhatsApp's timestamps are whole
+    seconds: an answer within the same second cannot have answered it."""
+    if moment >= _LATEST - ANSWER_RESOLUTION:
+        return False  # a broken sender's end-of-calendar timestamp
+    return Message.objects.filter(
+        conversation_id=conversation_id,
+        direction=Message.Direction.OUT,
+        automatic=False,
+        timestamp__gte=moment + ANSWER_RESOLUTION,
+    ).exists()
+
 
 WAKE_REASONS = {
     Conversation.Status.RESOLVED: "reopened",

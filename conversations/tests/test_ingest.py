@@ -99,7 +99,9 @@ def scenario() -> list[bytes]:
         body(status_webhook(message_id="wamid.NEVER-SENT", status="delivered", timestamp=at(80))),
         says(bob, "Bob", "late", "wamid.B0", 5),
         says(bob, "Bob", "now", "wamid.B2", 90),
+        says("447700900004", "Dan", "one more thing", "wamid.D0", -40),
         says("447700900004", "Dan", "thanks!", "wamid.D1", 95),
+        says("447700900004", "Dan", "and before that", "wamid.D2", 92),
     ]
 
 
@@ -118,12 +120,20 @@ def fresh_state() -> None:
         last_inbound_at=at(-3600),
         last_message_at=at(-3600),
     )
-    ConversationFactory(
+    answered = ConversationFactory(
         contact=ContactFactory(wa_id="447700900004", profile_name="Dan"),
         last_inbound_at=at(-60),
         last_message_at=at(-30),
         last_message_text="Our answer",
         waiting_since=None,
+    )
+    Message.objects.create(
+        conversation=answered,
+        direction=Message.Direction.OUT,
+        wamid="wamid.OUR-ANSWER",
+        text="Our answer",
+        status=Message.Status.READ,
+        timestamp=at(-30),
     )
 
 
@@ -229,6 +239,12 @@ def test_one_at_a_time_the_batch_path_matches_the_services(
 
     assert rows == expected_rows
     assert sorted(events, key=repr) == sorted(expected_events, key=repr)
+    # Dan waits from his oldest message after our answer, though it arrived last;
+    # the one written before our answer (delivered late) does not count.
+    dan = Conversation.objects.get(contact__wa_id="447700900004")
+    assert dan.waiting_since == at(92)
+    bob = Conversation.objects.get(contact__wa_id="447700900002")
+    assert bob.waiting_since == at(5)
     # The scenario exercises both paths: plain messages really went through the batch.
     assert expected_rows["messages"] and len(expected_rows["deliveries"]) == len(scenario())
 
