@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import time
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from inbox.tests.conftest import LiveStack, Operator
+    from simulator import Simulator
 
 pytestmark = pytest.mark.browser
 
@@ -71,6 +73,15 @@ def wait_for_picture(page: Page, image: Locator) -> int:
         timeout=MEDIA_TIMEOUT_MS,
     )
     return int(image.evaluate("img => img.naturalWidth"))
+
+
+def wait_for_receipt(sim: Simulator, matches: Callable[[dict[str, Any]], bool]) -> None:
+    """Waits until the simulator received a matching mark-as-read (or typing) request."""
+    deadline = time.monotonic() + SEND_TIMEOUT
+    while not any(matches(receipt) for receipt in list(sim.read_receipts)):
+        if time.monotonic() > deadline:
+            pytest.fail(f"no matching read receipt; received {sim.read_receipts}")
+        time.sleep(0.1)
 
 
 def test_every_kind_of_customer_message_is_shown(
@@ -183,6 +194,8 @@ def test_operator_sends_a_photo_replies_and_reacts(
     conversation(page, "Ben Ito").click()
     asked = thread_message(page, "Which colour is the teal one?")
     expect(asked).to_be_visible()
+    # Opening the chat marks the customer's message read on WhatsApp.
+    wait_for_receipt(sim, lambda r: r["message_id"] == question["wamid"])
 
     # The operator attaches a photo with a caption: uploaded, then sent by media id.
     swatch = png(40, 40, (0, 128, 128))
@@ -193,6 +206,8 @@ def test_operator_sends_a_photo_replies_and_reacts(
     expect(page.get_by_test_id("composer-attachment-name")).to_have_text("swatch.png · 101 bytes")
     composer = page.get_by_test_id("composer-input")
     composer.fill("This is our teal")
+    # While the operator types, the customer sees the typing indicator.
+    wait_for_receipt(sim, lambda r: r["typing_indicator"] and r["message_id"] == question["wamid"])
     composer.press("Enter")
     expect(page.get_by_test_id("composer-attachment")).to_be_hidden()
     sent = sim.wait_for_sent(
