@@ -182,6 +182,43 @@ def test_every_kind_of_customer_message_is_shown(
     screenshot(page, "thread-media.png")
 
 
+def test_failed_download_is_explained_and_a_manual_retry_fetches_it(
+    page: Page, live_stack: LiveStack, operator: Operator
+) -> None:
+    sim = live_stack.sim
+    photo = png(24, 24, (20, 90, 200))
+    sim.fail_media_downloads(1, http_status=500)
+    sent = sim.customer_sends_image(
+        "14155550604", photo, "image/png", caption="Scratch on the door", name="Omar Haddad"
+    )
+    assert sent["status_code"] == 200, sent
+    message = Message.objects.get(wamid=sent["wamid"])
+    deadline = time.monotonic() + SEND_TIMEOUT
+    while Message.objects.get(pk=message.pk).media_attempts < 1:
+        assert time.monotonic() < deadline, "the first download was never tried"
+        time.sleep(0.1)
+    # The automatic retries (minutes apart) ran out: the file is marked failed.
+    Message.objects.filter(pk=message.pk).update(
+        media_state=Message.Media.FAILED,
+        media_error="WhatsApp refused the download: WhatsApp answered HTTP 500",
+    )
+
+    log_in(page, operator)
+    conversation(page, "Omar Haddad").click()
+    picture = by_type(page, "image")
+    failed = picture.get_by_test_id("media-failed")
+    expect(failed).to_contain_text(
+        "The download failed: WhatsApp refused the download: WhatsApp answered HTTP 500"
+    )
+    # The message itself is intact: its caption is still there.
+    expect(picture.get_by_test_id("media-caption")).to_have_text("Scratch on the door")
+    expect(picture.get_by_test_id("message-image")).to_have_count(0)
+
+    picture.get_by_test_id("media-retry").click()
+    assert wait_for_picture(page, picture.get_by_test_id("message-image")) == 24
+    expect(picture.get_by_test_id("media-failed")).to_have_count(0)
+
+
 def test_operator_sends_a_photo_replies_and_reacts(
     page: Page, live_stack: LiveStack, operator: Operator
 ) -> None:
