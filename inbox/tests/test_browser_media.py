@@ -357,3 +357,4 @@ def test_failed_send_shows_the_reason_and_a_retry_delivers_it(
     message = Message.objects.get(direction="out")
     assert SendAttempt.objects.filter(message=message).count() == 2
     assert len([r for r in sim.sent_messages()[sent_before:] if r["type"] == "text"]) == 1
+    assert [r["code"] for r in sim.refused if r["type"] == "text"] == [190]
