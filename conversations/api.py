@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import mimetypes
+import posixpath
+import re
 from typing import Any
 
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -198,6 +206,93 @@ class NumberList(generics.ListCreateAPIView):
         data.is_valid(raise_exception=True)
         number = services.number_register(**data.validated_data)
         return Response(NumberSerializer(number).data, status=status.HTTP_201_CREATED)
+
+
+# --- Customers' files ----------------------------------------------------------------
+
+# Served for the page to show or play in place; every other type (SVG, HTML,
+# anything unknown) only as a download, so a file can never run in the inbox.
+INLINE_MEDIA_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "image/gif", "video/mp4", "video/3gpp"}
+)
+_MIME_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+_MIME_PARAMS = re.compile(r'^[a-z0-9!#$&^_.+=" ;-]{1,100}$')
+
+
+def _media_type(declared: str, filename: str) -> str:
+    """The stored file's media type: as WhatsApp declared it when well formed."""
+    base, _, params = declared.strip().lower().partition(";")
+    base = base.strip()
+    if _MIME_TYPE.match(base):
+        params = params.strip()
+        return f"{base}; {params}" if params and _MIME_PARAMS.match(params) else base
+    guessed, _ = mimetypes.guess_type(filename)
+    return guessed or "application/octet-stream"
+
+
+class MessageMedia(generics.GenericAPIView):
+    """The file of a message (a customer's, once downloaded, or one an operator
+    sent), for users who may see its conversation."""
+
+    permission_classes = [IsInboxUser]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.messages_visible_to(self.request.user)
+
+    @extend_schema(
+        request=None,
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The bytes, with the file's own content type. Raster images, "
+                "audio and MP4/3GP video inline; everything else as an attachment.",
+            ),
+            404: ERROR_SCHEMA,
+        },
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:
+        message = self.get_object()
+        if not message.media_file:
+            raise Http404
+        content = message.content or {}
+        stored_name = posixpath.basename(message.media_file.name)
+        # The customer's own name for the file, without anything that could break the header.
+        filename = "".join(ch for ch in str(content.get("filename") or "") if ch.isprintable())
+        filename = filename.strip()[:200] or stored_name
+        content_type = _media_type(str(content.get("mime_type") or ""), filename)
+        base = content_type.partition(";")[0]
+        inline = base in INLINE_MEDIA_TYPES or base.startswith("audio/")
+        try:
+            stream = message.media_file.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404 from exc
+        response = FileResponse(
+            stream, as_attachment=not inline, filename=filename, content_type=content_type
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class MessageMediaRetry(generics.GenericAPIView):
+    """Fetch a customer's file again after its download failed."""
+
+    serializer_class = MessageSerializer
+    permission_classes = [IsInboxUser]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.messages_visible_to(self.request.user)
+
+    @extend_schema(
+        request=None,
+        responses={202: MessageSerializer, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+        description="202: the download starts over (`media.state` is `pending`). 409 with "
+        "code `media_not_failed` unless the download has failed.",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        message = services.media_download_retry(message=self.get_object())
+        return Response(MessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)
 
 
 # --- The operator workspace --------------------------------------------------------

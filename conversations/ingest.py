@@ -13,8 +13,8 @@ that is more than the machine has. So, on PostgreSQL:
   and already known, is applied by ``apply_batch`` with three SQL statements per
   batch, whatever its size: lock the conversations, store deliveries and
   messages and update the conversations, read them back for the live events.
-* Everything else (a new customer, a chat that reopens or is routed, statuses,
-  template and account events, anything malformed) goes through
+* Everything else (a new customer, a chat that reopens or is routed, media and
+  reactions, statuses, template and account events, anything malformed) goes through
   ``services.webhook_receive``, the one implementation of the rules; a test
   holds both paths to the same rows and events for what this one takes.
 
@@ -48,7 +48,7 @@ from conversations.models import (
     WebhookDelivery,
     WhatsAppNumber,
 )
-from whatsapp.events import InboundMessage, PayloadError, parse_webhook
+from whatsapp.events import MEDIA_TYPES, InboundMessage, PayloadError, parse_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +130,9 @@ def _plain(index: int, body: bytes) -> _Plain | None:
     event = events[0]
     # A system message, an ad's referral: rules the services apply.
     if event.type == "system" or event.referral or not event.sender.wa_id:
+        return None
+    # A file to download, a reaction to show on its target: the services do both.
+    if event.type in MEDIA_TYPES or event.type == "reaction":
         return None
     return _Plain(index, body.decode("utf-8"), event)
 

@@ -67,6 +67,21 @@ def enqueue_send(message_id: Any) -> None:
     enqueue_on_commit(send_message, str(message_id))
 
 
+def download_media(message_id: str) -> None:
+    """Download a customer's file into storage; re-enqueues itself with backoff
+    while the download keeps failing and attempts remain."""
+    from conversations import services
+
+    attempt = services.media_download(message_id=message_id)
+    if attempt.retry_in is not None:
+        logger.info("media of message %s: retrying in %s", message_id, attempt.retry_in)
+        _enqueue(download_media, (message_id,), attempt.retry_in)
+
+
+def enqueue_media_download(message_id: Any) -> None:
+    enqueue_on_commit(download_media, str(message_id))
+
+
 def run_timers(now: dt.datetime | None = None) -> dict[str, int]:
     """One tick of the workspace's clock (``python manage.py run_timers`` calls it
     every few seconds): wakes snoozed chats, escalates customers who waited too

@@ -40,6 +40,7 @@ NO_TEAM_GROUP = "team.none"
 # The consumer methods that relay an event, and a colleague's viewing/typing, to the browser.
 RELAY_HANDLER = "inbox.event"
 COLLISION_HANDLER = "inbox.collision"
+PONG_HANDLER = "inbox.pong"
 PUBLISH_TIMEOUT = 5.0
 
 
@@ -86,6 +87,12 @@ async def relay_collision(
     of ``sender_id`` drop the frame."""
     message = {"type": COLLISION_HANDLER, "sender_id": sender_id, "event": event}
     await _send_all(layer, tuple(dict.fromkeys(groups)), message)
+
+
+async def heartbeat(*, user_id: int, channel_name: str, layer: Any) -> None:
+    """Answer a socket's ping through its user's group: the pong arrives only while
+    the layer still holds the socket's memberships and delivers to it."""
+    await layer.group_send(user_group(user_id), {"type": PONG_HANDLER, "channel": channel_name})
 
 
 _local = threading.local()

@@ -240,6 +240,18 @@ def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
     )
 
 
+def messages_visible_to(user: Any) -> QuerySet[Message]:
+    """Messages of the conversations ``user`` may see (any other is "not found")."""
+    access = access_for(user)
+    if not access.member:
+        return Message.objects.none()
+    if access.supervisor:
+        return Message.objects.all()
+    return Message.objects.filter(
+        conversation__in=Conversation.objects.filter(visibility_filter(access)).values("pk")
+    )
+
+
 def conversation_events(*, conversation: Conversation) -> QuerySet[ConversationEvent]:
     """Who changed what in a thread, oldest first."""
     return (

@@ -9,6 +9,7 @@ the colleagues who may see that chat, never to the sender's own sockets.
 
 from __future__ import annotations
 
+import logging
 from importlib import import_module
 from typing import Any
 
@@ -22,6 +23,8 @@ from conversations import realtime, selectors, services
 from conversations.models import Conversation
 from conversations.serializers import user_payload
 from conversations.signals import SESSION_CHECK
+
+logger = logging.getLogger(__name__)
 
 # The socket closes with this code when its session has ended (a new password,
 # a deactivated user): the page then goes to the login page.
@@ -70,7 +73,13 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             if not await self._session_lives():
                 return
             await database_sync_to_async(services.agent_seen)(self.channel_name, self.user)
-            await self.send_json({"type": "pong"})
+            try:
+                await realtime.heartbeat(
+                    user_id=self.user.pk, channel_name=self.channel_name, layer=self.channel_layer
+                )
+            except Exception:
+                # The layer is down: without a pong the page reconnects and re-reads.
+                logger.warning("heartbeat of %s could not be sent", self.channel_name)
         elif kind in COLLISION_STATES:
             conversation_id = content.get("conversation_id")
             if isinstance(conversation_id, int) and not isinstance(conversation_id, bool):
@@ -117,6 +126,9 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(message["event"])
         elif message["type"] == realtime.COLLISION_HANDLER:
             await self.inbox_collision(message)
+        elif message["type"] == realtime.PONG_HANDLER:
+            if message.get("channel") == self.channel_name:
+                await self.send_json({"type": "pong"})
         else:
             await super().dispatch(message)
 

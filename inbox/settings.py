@@ -166,6 +166,9 @@ JOBS_INLINE = not REDIS_URL
 # The workspace's clock (snooze wake-ups, escalations, team queues): with Redis,
 # the run_timers process; without, a task in the server process every so often.
 TIMERS_EVERY_SECONDS = float(env("INBOX_TIMERS_EVERY", "10") or 10)
+# How often the operator's page checks that live events still reach it (a ping
+# answered through the channel layer); a missing answer makes it reconnect and re-read.
+PING_EVERY_SECONDS = float(env("INBOX_PING_EVERY", "20") or 20)
 
 # --- Auth -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -243,6 +246,9 @@ WHATSAPP_ACCESS_TOKEN = env("WHATSAPP_ACCESS_TOKEN", "")
 WHATSAPP_APP_SECRET = env("WHATSAPP_APP_SECRET", "")
 WHATSAPP_VERIFY_TOKEN = env("WHATSAPP_VERIFY_TOKEN", "")
 WHATSAPP_HTTP_TIMEOUT = float(env("WHATSAPP_HTTP_TIMEOUT", "10") or 10)
+# Where customers' files may be downloaded from, besides the Graph API's own
+# host: host names (HTTPS) or scheme://host:port origins, comma-separated.
+WHATSAPP_MEDIA_HOSTS = env_list("WHATSAPP_MEDIA_HOSTS", "lookaside.fbsbx.com")
 
 # --- Production hardening -------------------------------------------------
 if not DEBUG:

@@ -55,6 +55,12 @@ api_v1 = [
         name="notification-read",
     ),
     path("numbers/", api.NumberList.as_view(), name="number-list"),
+    path("messages/<uuid:pk>/media/", api.MessageMedia.as_view(), name="message-media"),
+    path(
+        "messages/<uuid:pk>/media/retry/",
+        api.MessageMediaRetry.as_view(),
+        name="message-media-retry",
+    ),
 ]
 
 urlpatterns = [

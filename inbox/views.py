@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -16,7 +17,9 @@ from conversations.selectors import user_is_inbox_member
 def inbox_page(request: HttpRequest) -> HttpResponse:
     if not user_is_inbox_member(request.user):
         raise PermissionDenied("You need an operator, supervisor or admin role.")
-    return render(request, "inbox/inbox.html")
+    return render(
+        request, "inbox/inbox.html", {"ping_every_ms": int(settings.PING_EVERY_SECONDS * 1000)}
+    )
 
 
 @require_GET

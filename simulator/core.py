@@ -9,6 +9,7 @@ business sent. It keeps what it saw so tests can assert on it.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import ipaddress
 import logging
@@ -160,6 +161,8 @@ class Simulator:
         self._sent_changed = threading.Condition(self._lock)
         self._sent: list[dict[str, Any]] = []
         self._media: dict[str, Media] = {}
+        # Queued download failures: an HTTP status, or None for damaged bytes.
+        self._media_failures: deque[int | None] = deque()
         self._failures: deque[_Failure] = deque()
         self._conversations: dict[tuple[str, str], tuple[str, int]] = {}
         self._timers: set[threading.Timer] = set()
@@ -274,13 +277,14 @@ class Simulator:
         self,
         wa_id: str,
         message_type: str,
-        content: dict[str, Any],
+        content: dict[str, Any] | list[Any],
         *,
         name: str | None = None,
         timestamp: int | None = None,
         context_wamid: str | None = None,
     ) -> dict[str, Any]:
-        """Post the webhook of any message type; ``content`` is the object under its type key.
+        """Post the webhook of any message type; ``content`` is the object under its type key
+        (for ``contacts``, the list of cards).
 
         ``customer_says`` and the media helpers are built on this; see ``customer_says`` for
         the other arguments and the result.
@@ -398,6 +402,178 @@ class Simulator:
         return self.customer_sends(
             wa_id, "reaction", {"message_id": message_wamid, "emoji": emoji}, timestamp=timestamp
         )
+
+    def customer_sends_video(
+        self,
+        wa_id: str,
+        data: bytes,
+        mime_type: str = "video/mp4",
+        caption: str = "",
+        *,
+        name: str | None = None,
+        timestamp: int | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of a video the customer sends; see ``customer_sends_media``."""
+        return self.customer_sends_media(
+            wa_id, "video", data, mime_type, caption=caption, name=name, timestamp=timestamp
+        )
+
+    def customer_sends_audio(
+        self,
+        wa_id: str,
+        data: bytes,
+        mime_type: str = "audio/mpeg",
+        *,
+        name: str | None = None,
+        timestamp: int | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of an audio file the customer sends (not a voice note)."""
+        return self.customer_sends_media(
+            wa_id, "audio", data, mime_type, name=name, timestamp=timestamp
+        )
+
+    def customer_sends_voice(
+        self,
+        wa_id: str,
+        data: bytes,
+        *,
+        name: str | None = None,
+        timestamp: int | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of a voice note: Opus audio in Ogg, marked ``"voice": true``."""
+        return self.customer_sends_media(
+            wa_id,
+            "audio",
+            data,
+            "audio/ogg; codecs=opus",
+            voice=True,
+            name=name,
+            timestamp=timestamp,
+        )
+
+    def customer_sends_sticker(
+        self,
+        wa_id: str,
+        data: bytes,
+        *,
+        name: str | None = None,
+        timestamp: int | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of a (still) WebP sticker the customer sends."""
+        return self.customer_sends_media(
+            wa_id, "sticker", data, "image/webp", name=name, timestamp=timestamp
+        )
+
+    def customer_sends_location(
+        self,
+        wa_id: str,
+        latitude: float,
+        longitude: float,
+        *,
+        place: str = "",
+        address: str = "",
+        url: str = "",
+        name: str | None = None,
+        timestamp: int | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of a location pin; ``place`` is the pin's name (a shop, say),
+        ``name`` the customer's profile name as elsewhere."""
+        content: dict[str, Any] = {}
+        if address:
+            content["address"] = address
+        content.update({"latitude": latitude, "longitude": longitude})
+        if place:
+            content["name"] = place
+        if url:
+            content["url"] = url
+        return self.customer_sends(wa_id, "location", content, name=name, timestamp=timestamp)
+
+    def customer_shares_contacts(
+        self,
+        wa_id: str,
+        cards: list[dict[str, Any]],
+        *,
+        name: str | None = None,
+        timestamp: int | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of contact cards the customer shares, each in the platform's
+        shape (``{"name": {"formatted_name", "first_name", ...}, "phones": [...], ...}``)."""
+        return self.customer_sends(wa_id, "contacts", list(cards), name=name, timestamp=timestamp)
+
+    def customer_taps_reply_button(
+        self,
+        wa_id: str,
+        context_wamid: str,
+        button_id: str,
+        title: str,
+        *,
+        name: str | None = None,
+        timestamp: int | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of a tap on a reply button of the business's interactive
+        message ``context_wamid``."""
+        return self.customer_sends(
+            wa_id,
+            "interactive",
+            {"type": "button_reply", "button_reply": {"id": button_id, "title": title}},
+            name=name,
+            timestamp=timestamp,
+            context_wamid=context_wamid,
+        )
+
+    def customer_picks_from_list(
+        self,
+        wa_id: str,
+        context_wamid: str,
+        row_id: str,
+        title: str,
+        description: str = "",
+        *,
+        name: str | None = None,
+        timestamp: int | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of a row the customer picks in the business's list message."""
+        row = {"id": row_id, "title": title}
+        if description:
+            row["description"] = description
+        return self.customer_sends(
+            wa_id,
+            "interactive",
+            {"type": "list_reply", "list_reply": row},
+            name=name,
+            timestamp=timestamp,
+            context_wamid=context_wamid,
+        )
+
+    def customer_taps_quick_reply(
+        self,
+        wa_id: str,
+        context_wamid: str,
+        text: str,
+        payload: str | None = None,
+        *,
+        name: str | None = None,
+        timestamp: int | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of a tap on a template's quick-reply button."""
+        return self.customer_sends(
+            wa_id,
+            "button",
+            {"payload": text if payload is None else payload, "text": text},
+            name=name,
+            timestamp=timestamp,
+            context_wamid=context_wamid,
+        )
+
+    def fail_media_downloads(
+        self, count: int = 1, *, http_status: int = 500, corrupt: bool = False
+    ) -> None:
+        """Make the next ``count`` downloads of a media file go wrong: answered with
+        ``http_status``, or, with ``corrupt``, served with damaged bytes (so the checksum
+        does not match). The downloads after those succeed again."""
+        with self._lock:
+            for _ in range(count):
+                self._media_failures.append(None if corrupt else http_status)
 
     # --- what the business did ---------------------------------------------------------------
 
@@ -629,10 +805,16 @@ class Simulator:
         """
         with self._lock:
             media = self._media.get(media_id)
-        if media is None or not secrets.compare_digest(token or "", media.token):
+            valid = media is not None and secrets.compare_digest(token or "", media.token)
+            failure = self._media_failures.popleft() if valid and self._media_failures else 0
+        if media is None or not valid:
             raise wire.GraphFault(
                 404, wire.graph_error(100, "The media URL is not valid or has expired.")
             )
+        if failure is None:
+            return dataclasses.replace(media, data=media.data[::-1] + b"\x00")
+        if failure:
+            raise wire.GraphFault(failure, wire.graph_error(2, "Service temporarily unavailable"))
         return media
 
     # --- internals ---------------------------------------------------------------------------

@@ -11,6 +11,8 @@ let a demo or a test in any language drive the customers and read what the busin
   result of ``Simulator.customer_says``
 * ``POST /_sim/fail-next`` ``{"code", "http_status"?, "title"?, "details"?}`` -> queues a
   failure like ``Simulator.fail_next``
+* ``POST /_sim/fail-media-downloads`` ``{"count"?, "http_status"?, "corrupt"?}`` -> the next
+  media downloads go wrong, like ``Simulator.fail_media_downloads``
 """
 
 from __future__ import annotations
@@ -177,6 +179,15 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
                 details=data.get("details"),
             )
             self._write_json(200, {"queued": True})
+        elif method == "POST" and route == "/_sim/fail-media-downloads":
+            data = _control_body(body)
+            count, http_status = data.get("count", 1), data.get("http_status", 500)
+            if not isinstance(count, int) or not isinstance(http_status, int):
+                raise ControlError(400, '"count" and "http_status" must be integers')
+            sim.fail_media_downloads(
+                count, http_status=http_status, corrupt=bool(data.get("corrupt", False))
+            )
+            self._write_json(200, {"queued": count})
         else:
             raise ControlError(404, f"no control endpoint {method} {path}")
 

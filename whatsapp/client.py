@@ -12,8 +12,12 @@ product can reason about:
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
@@ -167,3 +171,217 @@ def _decode(response: requests.Response) -> dict[str, Any]:
             subcode=error.get("error_subcode"),
         )
     return data
+
+
+# --- Media retrieval ------------------------------------------------------------
+
+# The platform caps media at 100 MB (documents); anything larger is not WhatsApp's.
+MAX_MEDIA_BYTES = 100 * 2**20
+# A download slower than this overall is abandoned (each read also has the timeout).
+MEDIA_DOWNLOAD_SECONDS = 300.0
+_MAX_MEDIA_REDIRECTS = 3
+_CHUNK = 64 * 1024
+
+
+class MediaRefused(Exception):
+    """A media download that must not be made or kept: a URL outside the allowed
+    hosts, or a file larger than the limit. Trying again cannot help."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What ``GET /{media_id}`` tells about a customer's file. ``url`` is short-lived."""
+
+    id: str
+    url: str
+    mime_type: str = ""
+    sha256: str = ""
+    file_size: int | None = None
+
+
+@dataclass(slots=True)
+class DownloadedMedia:
+    """The bytes of a downloaded file (spooled to disk when large). Close it when done."""
+
+    file: Any
+    size: int
+    sha256: bytes
+    content_type: str = ""
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an absolute http(s) URL, or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
+
+
+def _allowed_origin(entry: str) -> tuple[str, str, int] | None:
+    """An allowed media host as configured: a bare host name means HTTPS on 443."""
+    entry = entry.strip()
+    if not entry:
+        return None
+    return _origin(entry if "://" in entry else f"https://{entry}")
+
+
+class MediaClient(GraphClient):
+    """The Graph client with media retrieval.
+
+    Downloads go only to the Graph API's own origin (scheme, host and port of
+    ``base_url``) or to ``media_hosts`` (host names served over HTTPS, or full
+    ``scheme://host:port`` origins), so that a media URL can never make the
+    inbox fetch from, or send its token to, anywhere else. Redirects are
+    followed only within those origins.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        access_token: str,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+        media_hosts: tuple[str, ...] | list[str] = ("lookaside.fbsbx.com",),
+        max_media_bytes: int = MAX_MEDIA_BYTES,
+        download_seconds: float = MEDIA_DOWNLOAD_SECONDS,
+    ) -> None:
+        super().__init__(
+            base_url=base_url, access_token=access_token, timeout=timeout, session=session
+        )
+        allowed = [_origin(self.base_url), *(_allowed_origin(host) for host in media_hosts)]
+        self.media_origins = frozenset(origin for origin in allowed if origin is not None)
+        self.max_media_bytes = max_media_bytes
+        self.download_seconds = download_seconds
+
+    def media_info(self, media_id: str) -> MediaInfo:
+        """Where a customer's file can be downloaded, and what it is.
+
+        Raises ``GraphAPIError`` (unknown id, refused token...) or ``GraphUnreachable``.
+        """
+        data = self._media_get(quote(str(media_id), safe=""))
+        url = data.get("url")
+        if not isinstance(url, str) or not url:
+            raise GraphAPIError(
+                code=None, title="WhatsApp gave no download URL for the file", details=str(data)
+            )
+        try:
+            size = int(data["file_size"]) if data.get("file_size") is not None else None
+        except (TypeError, ValueError):
+            size = None
+        return MediaInfo(
+            id=str(data.get("id") or media_id),
+            url=url,
+            mime_type=str(data.get("mime_type") or ""),
+            sha256=str(data.get("sha256") or ""),
+            file_size=size,
+        )
+
+    def media_url_allowed(self, url: str) -> bool:
+        origin = _origin(url)
+        return origin is not None and origin in self.media_origins
+
+    def download(self, url: str) -> DownloadedMedia:
+        """The bytes behind a media URL, fetched with the access token.
+
+        Raises ``MediaRefused`` for a URL (or a redirect) outside the allowed
+        origins, before anything is requested from it, and for a file over the
+        size limit; ``GraphAPIError`` for an HTTP error answer (5xx retryable);
+        ``GraphUnreachable`` when no complete answer came.
+        """
+        deadline = time.monotonic() + self.download_seconds
+        headers = {"Authorization": f"Bearer {self.access_token}"}
+        for _ in range(_MAX_MEDIA_REDIRECTS + 1):
+            if not self.media_url_allowed(url):
+                raise MediaRefused(
+                    f"The file's address ({_origin_text(url)}) is not a WhatsApp media host; "
+                    "it was not downloaded."
+                )
+            try:
+                response = self.session.get(
+                    url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=False
+                )
+            except requests.RequestException as exc:
+                raise GraphUnreachable(
+                    f"The file could not be downloaded from WhatsApp: {exc}", maybe_delivered=False
+                ) from exc
+            if response.is_redirect:
+                location = response.headers.get("Location", "")
+                response.close()
+                url = urljoin(url, location)
+                continue
+            break
+        else:
+            raise MediaRefused("WhatsApp redirected the download too many times.")
+
+        with response:
+            if response.status_code >= 400:
+                raise GraphAPIError(
+                    code=None,
+                    title=f"WhatsApp answered HTTP {response.status_code} to the download",
+                    details=response.text[:500],
+                    http_status=response.status_code,
+                )
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_media_bytes:
+                raise MediaRefused(_too_large(int(declared), self.max_media_bytes))
+            spool = tempfile.SpooledTemporaryFile(max_size=2 * 2**20)
+            digest = hashlib.sha256()
+            size = 0
+            try:
+                for chunk in response.iter_content(_CHUNK):
+                    size += len(chunk)
+                    if size > self.max_media_bytes:
+                        raise MediaRefused(_too_large(size, self.max_media_bytes))
+                    if time.monotonic() > deadline:
+                        raise GraphUnreachable(
+                            "The download from WhatsApp took too long.", maybe_delivered=False
+                        )
+                    digest.update(chunk)
+                    spool.write(chunk)
+            except requests.RequestException as exc:
+                spool.close()
+                raise GraphUnreachable(
+                    f"The download from WhatsApp broke off: {exc}", maybe_delivered=False
+                ) from exc
+            except BaseException:
+                spool.close()
+                raise
+        spool.seek(0)
+        return DownloadedMedia(
+            file=spool,
+            size=size,
+            sha256=digest.digest(),
+            content_type=response.headers.get("Content-Type", ""),
+        )
+
+    def _media_get(self, path: str) -> dict[str, Any]:
+        url = f"{self.base_url}/{path}"
+        headers = {"Authorization": f"Bearer {self.access_token}"}
+        try:
+            response = self.session.get(url, headers=headers, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise GraphUnreachable(
+                f"WhatsApp could not be reached: {exc}", maybe_delivered=False
+            ) from exc
+        return _decode(response)
+
+
+def _origin_text(url: str) -> str:
+    origin = _origin(url)
+    if origin is None:
+        return "not a web address"
+    scheme, host, port = origin
+    return f"{scheme}://{host}:{port}"
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"The file is larger than {limit // 2**20} MB ({size} bytes or more); it was not kept."

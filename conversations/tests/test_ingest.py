@@ -57,10 +57,20 @@ def says(wa_id: str, name: str, text: str, message_id: str, second: int) -> byte
     )
 
 
+def reacts(target: str, emoji: str, message_id: str, second: int) -> dict[str, Any]:
+    return wire.inbound_message(
+        wa_id="447700900002",
+        wamid=message_id,
+        timestamp=int(at(second).timestamp()),
+        message_type="reaction",
+        content={"message_id": target, "emoji": emoji},
+    )
+
+
 def scenario() -> list[bytes]:
     """A morning's deliveries: new customers, follow-ups, a duplicate, media, a
     reply, an unsupported message, a renamed profile, a reopened chat, a status
-    for a message nobody sent, a message older than the last one."""
+    for a message nobody sent, a message older than the last one, reactions."""
     ann, bob, cat = "447700900001", "447700900002", "447700900003"
     image = wire.inbound_message(
         wa_id=ann,
@@ -99,6 +109,8 @@ def scenario() -> list[bytes]:
         body(status_webhook(message_id="wamid.NEVER-SENT", status="delivered", timestamp=at(80))),
         says(bob, "Bob", "late", "wamid.B0", 5),
         says(bob, "Bob", "now", "wamid.B2", 90),
+        message_webhook(bob, "Bob", reacts("wamid.B1", "👍", "wamid.B-LIKE", 91)),
+        message_webhook(bob, "Bob", reacts("wamid.B1", "🎉", "wamid.B-PARTY", 92)),
         says("447700900004", "Dan", "one more thing", "wamid.D0", -40),
         says("447700900004", "Dan", "thanks!", "wamid.D1", 95),
         says("447700900004", "Dan", "and before that", "wamid.D2", 92),
@@ -174,6 +186,8 @@ def snapshot() -> dict[str, Any]:
                 "timestamp",
                 "status_at",
                 "send_attempts",
+                "media_state",
+                "reactions",
             ),
             key=repr,
         ),

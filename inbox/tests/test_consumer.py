@@ -260,7 +260,12 @@ async def test_a_new_password_ends_the_users_other_sockets() -> None:
     here_cookie = await sync_to_async(session_cookie)(user)
     here = await connect(here_cookie)
     assert (await here.connect())[0]
-    elsewhere = await connected_as(user)
+    assert await here.receive_json_from(timeout=5) == {"type": "hello", "user_id": user.pk}
+    # Wait until this first socket has made the user present, then open the other.
+    assert (await here.receive_json_from(timeout=5))["type"] == "presence.updated"
+    elsewhere = await connect(await sync_to_async(session_cookie)(user))
+    assert (await elsewhere.connect())[0]
+    assert await elsewhere.receive_json_from(timeout=5) == {"type": "hello", "user_id": user.pk}
 
     def change_password_from_here() -> None:
         # What Django's password view does: new hash, and this session keeps up with it.
@@ -282,3 +287,24 @@ async def test_a_new_password_ends_the_users_other_sockets() -> None:
     while (frame := await here.receive_json_from(timeout=10))["type"] != "pong":
         assert frame["type"] != "session.check"
     await here.disconnect()
+
+
+async def test_the_pong_travels_through_the_layer_so_lost_groups_go_unanswered() -> None:
+    """What a Redis restart does to the layer: the socket stays open but belongs to
+    no group any more. Its ping then goes unanswered, which makes the page reconnect."""
+    from channels.layers import get_channel_layer
+
+    from conversations import realtime
+
+    user = await sync_to_async(UserFactory)(username="olga", role="operator")
+    socket = await connected_as(user)
+    await socket.send_json_to({"type": "ping"})
+    assert await socket.receive_json_from(timeout=5) == {"type": "pong"}
+
+    layer = get_channel_layer()
+    channel = (await sync_to_async(user.connections.get)()).channel_name
+    for group in realtime.groups_for_user(user_id=user.pk, team_ids=(), supervisor=False):
+        await layer.group_discard(group, channel)
+    await socket.send_json_to({"type": "ping"})
+    assert await socket.receive_nothing(timeout=1.5)
+    await socket.disconnect()

@@ -646,6 +646,144 @@ def test_upload_without_a_file_is_refused(sim: Simulator) -> None:
     assert response.json()["error"]["message"] == "(#100) The parameter file is required."
 
 
+def documented_message(name: str) -> dict[str, Any]:
+    documented = json.loads((FIXTURES_DIR / name).read_bytes())
+    return documented["entry"][0]["changes"][0]["value"]["messages"][0]
+
+
+def shape(value: Any) -> Any:
+    """The keys of a payload, in order, all the way down (values left out)."""
+    if isinstance(value, dict):
+        return [(key, shape(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [shape(item) for item in value[:1]]
+    return type(value).__name__
+
+
+CARD = {
+    "name": {
+        "first_name": "Barbara",
+        "last_name": "Johnson",
+        "formatted_name": "Barbara J. Johnson",
+    },
+    "org": {"company": "Social Tsunami"},
+    "phones": [{"phone": "+1 (415) 555-0829", "wa_id": "14125550829", "type": "MOBILE"}],
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "send"),
+    [
+        (
+            "webhook_video_message.json",
+            lambda sim: sim.customer_sends_video("16505551234", b"mp4", caption="Timelapse"),
+        ),
+        ("webhook_audio_message.json", lambda sim: sim.customer_sends_voice("16505551234", b"ogg")),
+        (
+            "webhook_sticker_message.json",
+            lambda sim: sim.customer_sends_sticker("16505551234", b"RIFF....WEBP"),
+        ),
+        (
+            "webhook_document_message.json",
+            lambda sim: sim.customer_sends_document(
+                "16505551234", b"%PDF", "receipt.pdf", caption="my receipt"
+            ),
+        ),
+        (
+            "webhook_image_message.json",
+            lambda sim: sim.customer_sends_image("16505551234", b"jpeg", caption="Taj Mahal"),
+        ),
+        (
+            "webhook_location_message.json",
+            lambda sim: sim.customer_sends_location(
+                "16505551234",
+                37.44221496582,
+                -122.16165924072,
+                place="Philz Coffee",
+                address="101 Forest Ave, Palo Alto, CA 94301",
+                url="https://philzcoffee.com/",
+            ),
+        ),
+        (
+            "webhook_contacts_message.json",
+            lambda sim: sim.customer_shares_contacts("16505551234", [CARD]),
+        ),
+        (
+            "webhook_interactive_button_reply.json",
+            lambda sim: sim.customer_taps_reply_button(
+                "16505551234", "wamid.OURS", "change-button", "Change"
+            ),
+        ),
+        (
+            "webhook_interactive_list_reply.json",
+            lambda sim: sim.customer_picks_from_list(
+                "16505551234",
+                "wamid.OURS",
+                "priority_express",
+                "Priority Mail Express",
+                "Next Day to 2 Days",
+            ),
+        ),
+        (
+            "webhook_button_template_quick_reply.json",
+            lambda sim: sim.customer_taps_quick_reply("16505551234", "wamid.OURS", "Unsubscribe"),
+        ),
+    ],
+)
+def test_every_kind_of_customer_message_has_the_documented_shape(
+    sim: Simulator, app: AppStub, name: str, send: Callable[[Simulator], Any]
+) -> None:
+    result = send(sim)
+
+    (delivery,) = app.wait_for(lambda d: True)
+    assert delivery.signature_is_valid
+    ours = delivery.value["messages"][0]
+    assert ours["id"] == result["wamid"]
+    # Inside each object the keys come in the documented order; the documentation
+    # itself lists a location message's top-level keys in another order.
+    assert dict(shape(ours)) == dict(shape(documented_message(name)))
+
+
+def test_a_voice_note_is_opus_audio_marked_as_voice(sim: Simulator, app: AppStub) -> None:
+    sim.customer_sends_voice("16505551234", b"OggS voice")
+    sim.customer_sends_audio("16505551234", b"ID3 song")
+
+    voice, song = (d.value["messages"][0]["audio"] for d in app.wait_for(lambda d: True, 2))
+    assert (voice["mime_type"], voice["voice"]) == ("audio/ogg; codecs=opus", True)
+    assert (song["mime_type"], song["voice"]) == ("audio/mpeg", False)
+
+
+def test_media_downloads_can_be_made_to_fail_then_succeed(sim: Simulator, app: AppStub) -> None:
+    photo = b"\xff\xd8 photo"
+    sim.customer_sends_image("16505551234", photo)
+    (delivery,) = app.wait_for(lambda d: True)
+    bearer = {"Authorization": f"Bearer {ACCESS_TOKEN}"}
+    media_id = delivery.value["messages"][0]["image"]["id"]
+    url = requests.get(f"{sim.graph_url}/{media_id}", headers=bearer, timeout=5).json()["url"]
+    sim.fail_media_downloads(2, http_status=503)
+    control = requests.post(
+        f"{sim.base_url}/_sim/fail-media-downloads", json={"corrupt": True}, timeout=5
+    )
+
+    answers = [requests.get(url, headers=bearer, timeout=5) for _ in range(4)]
+
+    assert control.json() == {"queued": 1}
+    assert [a.status_code for a in answers] == [503, 503, 200, 200]
+    assert answers[0].json()["error"]["code"] == 2
+    assert answers[2].content != photo
+    assert hashlib.sha256(answers[2].content).hexdigest() != hashlib.sha256(photo).hexdigest()
+    assert answers[3].content == photo
+
+
+def test_a_customer_reaction_has_the_documented_shape(sim: Simulator, app: AppStub) -> None:
+    sim.customer_reacts("16505551234", "wamid.OURS", "😮")
+
+    (delivery,) = app.wait_for(lambda d: True)
+    ours = delivery.value["messages"][0]
+    assert ours["reaction"] == {"message_id": "wamid.OURS", "emoji": "😮"}
+    assert shape(ours) == shape(documented_message("webhook_reaction_message.json"))
+
+
 # --- webhook delivery -----------------------------------------------------------------------
 
 

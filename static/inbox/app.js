@@ -1058,6 +1058,7 @@ function setConnection(state) {
 const socket = new LiveSocket(
   `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${root.dataset.socketPath}`,
   { onOpen, onEvent, onState: setConnection },
+  { pingEveryMs: Number(root.dataset.pingEveryMs) || undefined },
 );
 
 // --- Composer: replies, notes, canned replies, mentions ---------------------------

@@ -1,8 +1,13 @@
 // The live connection: reconnects with backoff and tells the page every time it
 // is open again, so the page can re-read what it may have missed.
 
-// A ping also tells the server the operator is still here (presence).
+// A ping also tells the server the operator is still here (presence). Its pong
+// comes back through the channel layer, the way every live event travels: when
+// the layer has lost this socket's groups (Redis restarted, memberships expired)
+// or drops its messages (over capacity), no pong comes and the page reconnects,
+// joining its groups again and re-reading what it missed.
 const PING_EVERY_MS = 20_000;
+const PONG_TIMEOUT_MS = 5_000;
 const MAX_DELAY_MS = 15_000;
 
 export class LiveSocket {
@@ -10,10 +15,13 @@ export class LiveSocket {
    * @param {string} url ws(s)://host/ws/inbox/
    * @param {{onOpen: () => void, onEvent: (event: object) => void,
    *          onState: (state: "live"|"reconnecting"|"offline") => void}} handlers
+   * @param {{pingEveryMs?: number}} options
    */
-  constructor(url, handlers) {
+  constructor(url, handlers, { pingEveryMs = PING_EVERY_MS } = {}) {
     this.url = url;
     this.handlers = handlers;
+    this.pingEveryMs = pingEveryMs;
+    this.pongTimer = null;
     this.ws = null;
     this.attempt = 0;
     this.running = false;
@@ -70,6 +78,7 @@ export class LiveSocket {
       }
       if (event.type === "pong") {
         this.awaitingPong = false;
+        clearTimeout(this.pongTimer);
         return;
       }
       this.handlers.onEvent(event);
@@ -78,12 +87,14 @@ export class LiveSocket {
       if (ws !== this.ws) return;
       this.ws = null;
       clearInterval(this.pingTimer);
+      clearTimeout(this.pongTimer);
       if (this.running) this.scheduleReconnect();
     });
   }
 
   closeCurrent() {
     clearInterval(this.pingTimer);
+    clearTimeout(this.pongTimer);
     const ws = this.ws;
     this.ws = null;
     if (ws) ws.close();
@@ -101,20 +112,23 @@ export class LiveSocket {
   }
 
   // A connection that stops answering (sleeping laptop, dropped Wi-Fi) may never
-  // report a close: an unanswered ping closes it so it reconnects.
+  // report a close, and a layer that lost this socket's groups delivers nothing
+  // while the socket stays open: an unanswered ping closes it so it reconnects.
   startPings() {
     clearInterval(this.pingTimer);
     this.awaitingPong = false;
     this.pingTimer = setInterval(() => {
       if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
-      if (this.awaitingPong) {
+      if (this.awaitingPong) return;
+      this.awaitingPong = true;
+      this.ws.send(JSON.stringify({ type: "ping" }));
+      clearTimeout(this.pongTimer);
+      this.pongTimer = setTimeout(() => {
+        if (!this.awaitingPong) return;
         // Its close handshake could hang as well: give up on it now.
         this.closeCurrent();
         if (this.running) this.scheduleReconnect();
-        return;
-      }
-      this.awaitingPong = true;
-      this.ws.send(JSON.stringify({ type: "ping" }));
-    }, PING_EVERY_MS);
+      }, PONG_TIMEOUT_MS);
+    }, this.pingEveryMs);
   }
 }

@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import pytest
@@ -5,7 +6,15 @@ import requests
 import responses
 
 from conftest import FIXTURES_DIR
-from whatsapp.client import GraphAPIError, GraphClient, GraphUnreachable, text_message
+from whatsapp.client import (
+    GraphAPIError,
+    GraphClient,
+    GraphUnreachable,
+    MediaClient,
+    MediaInfo,
+    MediaRefused,
+    text_message,
+)
 from whatsapp.events import PlatformError
 
 BASE = "https://graph.example.test/v23.0"
@@ -129,3 +138,146 @@ def test_documented_error_objects_keep_code_title_and_details(
     error = PlatformError.from_payload(raw)
     assert (error.code, error.title) == (code, title)
     assert error.details == raw["error_data"]["details"]
+
+
+# --- Media retrieval ------------------------------------------------------------
+
+LOOKASIDE = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=645645&ext=54353"
+
+
+@pytest.fixture
+def media() -> MediaClient:
+    return MediaClient(base_url=BASE, access_token="tok", timeout=2, max_media_bytes=1000)
+
+
+@responses.activate
+def test_media_info_reads_the_documented_answer(media: MediaClient) -> None:
+    body = fixture("media_get_url_response.json")
+    responses.get(f"{BASE}/137524587935346", json=body)
+    info = media.media_info("137524587935346")
+    assert info == MediaInfo(
+        id="137524587935346",
+        url=body["url"],
+        mime_type="image/jpeg",
+        sha256=body["sha256"],
+        file_size=61901,
+    )
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer tok"
+
+
+@responses.activate
+def test_media_info_of_an_unknown_id_is_a_graph_error(media: MediaClient) -> None:
+    responses.get(
+        f"{BASE}/404",
+        json={"error": {"message": "Unsupported get request", "code": 100}},
+        status=400,
+    )
+    with pytest.raises(GraphAPIError) as caught:
+        media.media_info("404")
+    assert (caught.value.code, caught.value.retryable) == (100, False)
+
+
+@responses.activate
+def test_download_fetches_the_bytes_with_the_token(media: MediaClient) -> None:
+    responses.get(LOOKASIDE, body=b"\xff\xd8 jpeg bytes", content_type="image/jpeg")
+    downloaded = media.download(LOOKASIDE)
+    try:
+        assert downloaded.file.read() == b"\xff\xd8 jpeg bytes"
+        assert downloaded.size == 13
+        assert downloaded.sha256 == hashlib.sha256(b"\xff\xd8 jpeg bytes").digest()
+        assert downloaded.content_type == "image/jpeg"
+    finally:
+        downloaded.close()
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer tok"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "https://lookaside.fbsbx.com.evil.test/x",
+        "http://lookaside.fbsbx.com/x",  # the right host, but not over HTTPS
+        "https://lookaside.fbsbx.com:8443/x",
+        "https://graph.example.test:444/v23.0/x",
+        "file:///etc/passwd",
+        "not a url",
+    ],
+)
+@responses.activate
+def test_download_from_any_other_origin_is_refused_before_asking(
+    media: MediaClient, url: str
+) -> None:
+    with pytest.raises(MediaRefused):
+        media.download(url)
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_the_graph_api_origin_itself_may_serve_media(media: MediaClient) -> None:
+    # The simulator serves media on its own host, which is the Graph URL's.
+    responses.get("https://graph.example.test/media-download/1?token=t", body=b"ok")
+    downloaded = media.download("https://graph.example.test/media-download/1?token=t")
+    assert downloaded.file.read() == b"ok"
+    downloaded.close()
+
+
+@responses.activate
+def test_a_redirect_elsewhere_is_not_followed(media: MediaClient) -> None:
+    responses.get(LOOKASIDE, status=302, headers={"Location": "http://10.0.0.1/internal"})
+    with pytest.raises(MediaRefused):
+        media.download(LOOKASIDE)
+    assert [call.request.url for call in responses.calls] == [LOOKASIDE]
+
+
+@responses.activate
+def test_a_redirect_within_the_media_host_is_followed(media: MediaClient) -> None:
+    responses.get(LOOKASIDE, status=302, headers={"Location": "/other?mid=1"})
+    responses.get("https://lookaside.fbsbx.com/other?mid=1", body=b"moved")
+    downloaded = media.download(LOOKASIDE)
+    assert downloaded.file.read() == b"moved"
+    downloaded.close()
+
+
+@responses.activate
+def test_more_hosts_can_be_allowed_by_setting() -> None:
+    client = MediaClient(
+        base_url=BASE, access_token="tok", media_hosts=["cdn.example.test", "http://sim:8100"]
+    )
+    responses.get("https://cdn.example.test/f", body=b"a")
+    responses.get("http://sim:8100/f", body=b"b")
+    assert client.download("https://cdn.example.test/f").file.read() == b"a"
+    assert client.download("http://sim:8100/f").file.read() == b"b"
+    with pytest.raises(MediaRefused):
+        client.download("https://lookaside.fbsbx.com/f")
+
+
+@responses.activate
+def test_a_file_over_the_limit_is_refused(media: MediaClient) -> None:
+    responses.get(LOOKASIDE, body=b"x" * 1001)
+    with pytest.raises(MediaRefused, match="larger than"):
+        media.download(LOOKASIDE)
+
+
+@responses.activate
+def test_a_file_over_the_limit_without_a_declared_length_is_cut_off(media: MediaClient) -> None:
+    responses.get(LOOKASIDE, body=b"x" * 1000, auto_calculate_content_length=False)
+    assert media.download(LOOKASIDE).size == 1000
+    responses.get(LOOKASIDE, body=b"x" * 5000, auto_calculate_content_length=False)
+    with pytest.raises(MediaRefused):
+        media.download(LOOKASIDE)
+
+
+@responses.activate
+def test_a_download_answered_5xx_may_be_retried(media: MediaClient) -> None:
+    responses.get(LOOKASIDE, body="<html>oops</html>", status=503)
+    with pytest.raises(GraphAPIError) as caught:
+        media.download(LOOKASIDE)
+    assert caught.value.http_status == 503
+    assert caught.value.retryable
+
+
+@responses.activate
+def test_a_broken_connection_during_download_is_unreachable(media: MediaClient) -> None:
+    responses.get(LOOKASIDE, body=requests.ConnectionError("reset"))
+    with pytest.raises(GraphUnreachable):
+        media.download(LOOKASIDE)
