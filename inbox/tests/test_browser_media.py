@@ -89,7 +89,7 @@ def test_every_kind_of_customer_message_is_shown(
 ) -> None:
     sim = live_stack.sim
     tara = "14155550601"
-    photo = png(48, 32, (200, 40, 40))
+    photo = png(240, 160, (200, 40, 40))
     voice = b"OggS\x00\x02" + bytes(range(256)) * 8
     receipt = b"%PDF-1.4\n" + b"0" * 1500 + b"\n%%EOF\n"
     customer_says(sim, tara, "Hi, my lamp arrived broken", name="Tara Singh")
@@ -133,7 +133,7 @@ def test_every_kind_of_customer_message_is_shown(
     # The photo is downloaded by a job, then shown inline and opens full size.
     picture = by_type(page, "image")
     image = picture.get_by_test_id("message-image")
-    assert wait_for_picture(page, image) == 48
+    assert wait_for_picture(page, image) == 240
     expect(image).to_have_attribute("alt", "The broken lid")
     expect(picture.get_by_test_id("media-caption")).to_have_text("The broken lid")
     expect(picture.locator("a.media-link")).to_have_attribute("target", "_blank")
@@ -178,7 +178,16 @@ def test_every_kind_of_customer_message_is_shown(
     expect(by_type(page, "interactive").get_by_test_id("message-choice")).to_have_text(
         "Chose: Yes, replace it"
     )
-    page.get_by_test_id("thread").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+
+    # The customer reacts to their own photo: shown under it, never as a bubble.
+    reacted = sim.customer_reacts(tara, answers[0]["wamid"], "😢")
+    assert reacted["status_code"] == 200, reacted
+    expect(picture.get_by_test_id("reaction")).to_have_text("😢")
+    expect(page.get_by_test_id("message")).to_have_count(7)
+    page.mouse.move(0, 0)
+    page.evaluate("document.activeElement.blur()")
+    picture.evaluate("li => li.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)  # the hover actions fade out
     screenshot(page, "thread-media.png")
 
 
