@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from conversations import selectors, services
-from conversations.models import Conversation, Label, Team, WhatsAppNumber
+from conversations.models import Conversation, Label, Message, Team, WhatsAppNumber
 from conversations.permissions import IsAdminRole, IsInboxUser
 from conversations.serializers import (
     AgentSerializer,
@@ -38,6 +38,8 @@ from conversations.serializers import (
     NoteSerializer,
     NotificationSerializer,
     NumberSerializer,
+    ReactionSerializer,
+    SendMediaSerializer,
     SendTextSerializer,
     StatusSerializer,
     TeamSerializer,
@@ -140,7 +142,8 @@ class ConversationDetail(generics.RetrieveAPIView):
 
 
 class ConversationMessages(generics.ListCreateAPIView):
-    """A conversation's messages, oldest first; POST sends a text reply."""
+    """A conversation's messages, oldest first; POST sends a text reply (JSON) or a
+    file (multipart)."""
 
     serializer_class = MessageSerializer
     permission_classes = [IsInboxUser]
@@ -154,13 +157,30 @@ class ConversationMessages(generics.ListCreateAPIView):
         return selectors.conversation_messages(conversation=self.conversation())
 
     @extend_schema(
-        request=SendTextSerializer,
+        request={
+            "application/json": SendTextSerializer,
+            "multipart/form-data": SendMediaSerializer,
+        },
         responses={201: MessageSerializer, 400: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
-        description="Queue a text reply. 409 with code `window_closed` when the customer "
-        "last wrote more than 24 hours ago.",
+        description="Queue a text reply (JSON), or a file (multipart: `file`, optional "
+        "`caption`) sent as an image, audio, video or document by its type; 400 "
+        "`invalid_media` for a type or size WhatsApp refuses. `reply_to`: the id of a "
+        "message of this chat to quote (400 `invalid_reply_to` otherwise). 409 with code "
+        "`window_closed` when the customer last wrote more than 24 hours ago.",
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         conversation = self.conversation()
+        if "file" in request.FILES:
+            media = SendMediaSerializer(data=request.data)
+            media.is_valid(raise_exception=True)
+            message = services.message_send_media(
+                conversation=conversation,
+                user=request.user,
+                file=media.validated_data["file"],
+                caption=media.validated_data.get("caption", ""),
+                reply_to=media.validated_data.get("reply_to", ""),
+            )
+            return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
         data = SendTextSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         message = services.message_send_text(
@@ -187,6 +207,76 @@ class ConversationRead(generics.GenericAPIView):
             conversation=self.get_object(), user=request.user
         )
         return Response(ConversationSerializer(conversation).data)
+
+
+class ConversationTyping(generics.GenericAPIView):
+    """The operator is typing: the customer sees the typing indicator."""
+
+    permission_classes = [IsInboxUser]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.conversations_visible_to(self.request.user)
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 404: ERROR_SCHEMA},
+        description="Shows the customer the typing indicator (and marks their latest "
+        "message read) while the window is open; sent at most every 20 seconds per chat, "
+        "so calling it on every keystroke is fine.",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.conversation_typing(conversation=self.get_object(), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _visible_message(request: Request, pk: Any) -> Message:
+    """A message of a chat the user may see; 404 otherwise."""
+    visible = selectors.conversations_visible_to(request.user).order_by().values("pk")
+    return get_object_or_404(
+        Message.objects.select_related("conversation"), pk=pk, conversation_id__in=visible
+    )
+
+
+class MessageReaction(generics.GenericAPIView):
+    """React to a message on WhatsApp as the business."""
+
+    serializer_class = ReactionSerializer
+    permission_classes = [IsInboxUser]
+
+    @extend_schema(
+        request=ReactionSerializer,
+        responses={201: MessageSerializer, 400: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+        description="Queue a reaction (an outbound message of type `reaction`); the target's "
+        '`reactions.business` changes at once. `"emoji": ""` removes it. 409 '
+        "`window_closed` outside the window; 400 `invalid_reaction` for a message that "
+        "never reached WhatsApp.",
+    )
+    def post(self, request: Request, pk: Any, *args: Any, **kwargs: Any) -> Response:
+        target = _visible_message(request, pk)
+        data = ReactionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reaction = services.message_react(
+            message=target, user=request.user, emoji=data.validated_data["emoji"]
+        )
+        return Response(MessageSerializer(reaction).data, status=status.HTTP_201_CREATED)
+
+
+class MessageRetry(generics.GenericAPIView):
+    """Send a failed message again."""
+
+    serializer_class = MessageSerializer
+    permission_classes = [IsInboxUser]
+
+    @extend_schema(
+        request=None,
+        responses={202: MessageSerializer, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+        description="Queue the message again (a new send attempt). 409 `not_retryable` when "
+        "it has not failed, the window is closed, or WhatsApp's reason would refuse it "
+        "again (the message's `retryable` says so beforehand).",
+    )
+    def post(self, request: Request, pk: Any, *args: Any, **kwargs: Any) -> Response:
+        message = services.message_retry(message=_visible_message(request, pk), user=request.user)
+        return Response(MessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)
 
 
 class NumberList(generics.ListCreateAPIView):

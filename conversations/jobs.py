@@ -52,19 +52,33 @@ def _run_inline(func: Callable[..., Any], args: tuple[Any, ...]) -> None:
         logger.exception("inline job %s failed", func.__name__)
 
 
-def send_message(message_id: str) -> None:
+def send_message(message_id: str, requested_by_id: int | None = None) -> None:
     """Deliver one queued outbound message; re-enqueues itself when WhatsApp
-    asks to try again later."""
+    asks to try again later. ``requested_by_id``: who asked for a manual retry."""
     from conversations import services
 
-    attempt = services.message_deliver(message_id=message_id)
+    attempt = services.message_deliver(message_id=message_id, requested_by_id=requested_by_id)
     if attempt.retry_in is not None:
         logger.info("message %s: retrying in %s", message_id, attempt.retry_in)
         _enqueue(send_message, (message_id,), attempt.retry_in)
 
 
-def enqueue_send(message_id: Any) -> None:
-    enqueue_on_commit(send_message, str(message_id))
+def enqueue_send(message_id: Any, *, requested_by: Any = None) -> None:
+    requested_by_id = getattr(requested_by, "pk", None)
+    args = (str(message_id),) if requested_by_id is None else (str(message_id), requested_by_id)
+    enqueue_on_commit(send_message, *args)
+
+
+def send_read_receipt(conversation_id: int, wamid: str, typing: bool = False) -> None:
+    """Mark the customer's message read on WhatsApp (with ``typing``, show the
+    typing indicator too); once per message, see ``services.read_receipt_send``."""
+    from conversations import services
+
+    services.read_receipt_send(conversation_id=conversation_id, wamid=wamid, typing=typing)
+
+
+def enqueue_read_receipt(conversation_id: int, wamid: str, *, typing: bool = False) -> None:
+    enqueue_on_commit(send_read_receipt, conversation_id, wamid, typing)
 
 
 def download_media(message_id: str) -> None:

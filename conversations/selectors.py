@@ -41,6 +41,7 @@ from conversations.models import (
     Notification,
     Team,
 )
+from whatsapp import errors as wa_errors
 
 ROLE_GROUPS = ("operator", "supervisor", "admin")
 SUPERVISING_ROLES = ("supervisor", "admin")
@@ -235,7 +236,7 @@ def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
     return (
         ThreadQuerySet(model=Message)
         .filter(conversation=conversation)
-        .select_related("sent_by")
+        .select_related("sent_by", "conversation")
         .order_by("timestamp", "created_at")
     )
 
@@ -387,3 +388,14 @@ def canned_reply_render(text: str, *, conversation: Conversation | None, agent: 
         return values.get(match.group(1), match.group(0))
 
     return _VARIABLE.sub(fill, text)
+
+
+def message_retryable(message: Message, now: dt.datetime | None = None) -> bool:
+    """Whether an operator's retry of this message may succeed: it failed, the
+    window is open now, and WhatsApp's reason is one that passes (see
+    ``whatsapp.errors.manual_retry_may_help``). Reads ``message.conversation``:
+    join it when checking many."""
+    if message.direction != Message.Direction.OUT or message.status != Message.Status.FAILED:
+        return False
+    window_open = message.conversation.window_expires_at(now) is not None
+    return wa_errors.manual_retry_may_help(message.error_code, window_open=window_open)

@@ -16,6 +16,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from conversations import selectors
 from conversations.models import (
     AgentProfile,
     CannedReply,
@@ -110,6 +111,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         "automatic": message.automatic,
         "reactions": message.reactions or {},
         "send_attempts": message.send_attempts,
+        "retryable": selectors.message_retryable(message),
     }
 
 
@@ -325,6 +327,9 @@ class MessageSerializer(serializers.Serializer):
         help_text='Emoji on this message by side: {"customer": "👍", "business": "❤️"}',
     )
     send_attempts = serializers.IntegerField(help_text="Tries at handing it to WhatsApp")
+    retryable = serializers.BooleanField(
+        help_text="Failed, and sending it again may help (POST .../retry/)"
+    )
 
     def to_representation(self, instance: Message) -> dict[str, Any]:
         return message_payload(instance)
@@ -507,5 +512,33 @@ class NoteCreateSerializer(serializers.Serializer):
 class SendTextSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=4096, trim_whitespace=True)
     reply_to = serializers.CharField(
-        max_length=255, required=False, allow_blank=True, default="", help_text="wamid to quote"
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="id of the message of this chat to quote",
+    )
+
+
+class SendMediaSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=False,
+        help_text="Sent as image (JPEG, PNG; 5 MB), audio (AAC, AMR, MP3, M4A, OGG; 16 MB), "
+        "video (MP4, 3GP; 16 MB) or document (PDF, text, office; 100 MB)",
+    )
+    caption = serializers.CharField(
+        max_length=1024, required=False, allow_blank=True, default="", trim_whitespace=True
+    )
+    reply_to = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="id of the message of this chat to quote",
+    )
+
+
+class ReactionSerializer(serializers.Serializer):
+    emoji = serializers.CharField(
+        max_length=16, allow_blank=True, trim_whitespace=True, help_text='"" removes the reaction'
     )

@@ -18,6 +18,7 @@ import binascii
 import datetime as dt
 import logging
 import mimetypes
+import os
 import posixpath
 import re
 import uuid
@@ -28,10 +29,12 @@ import orjson
 import phonenumbers
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
 from django.db import DataError, IntegrityError, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import get_valid_filename
@@ -50,6 +53,7 @@ from conversations.models import (
     Note,
     Notification,
     PlatformEvent,
+    SendAttempt,
     StatusReport,
     Team,
     WebhookDelivery,
@@ -67,7 +71,17 @@ from conversations.serializers import (
 )
 from whatsapp import client as wa_client
 from whatsapp import errors as wa_errors
-from whatsapp.client import GraphAPIError, GraphClient, GraphUnreachable, text_message
+from whatsapp.client import (
+    MEDIA_SEND_TYPES,
+    MIME_ALIASES,
+    SEND_MEDIA_RULES,
+    GraphAPIError,
+    GraphClient,
+    GraphUnreachable,
+    outbound_message,
+    read_receipt,
+    send_media_kind,
+)
 from whatsapp.events import (
     MEDIA_TYPES,
     AccountEvent,
@@ -131,6 +145,23 @@ class InvalidSnooze(ServiceError):
 class NotAllowed(ServiceError):
     code = "permission_denied"
     http_status = 403
+
+
+class InvalidReplyTo(ServiceError):
+    code = "invalid_reply_to"
+
+
+class InvalidMedia(ServiceError):
+    code = "invalid_media"
+
+
+class InvalidReaction(ServiceError):
+    code = "invalid_reaction"
+
+
+class NotRetryable(ServiceError):
+    code = "not_retryable"
+    http_status = 409
 
 
 # --- Numbers ---------------------------------------------------------------
@@ -736,12 +767,22 @@ def message_status_apply(*, event: StatusUpdate) -> bool:
         # The send job may have died before saving the WhatsApp id: our own id
         # travels back as callback data.
         message = _message_by_callback(event.biz_opaque_callback_data)
+        if message is not None and _earlier_try(message, event.wamid):
+            # A report about a try the operator has since sent again: kept, not applied.
+            return False
         if message is not None and not message.wamid:
             message.wamid = event.wamid
             message.save(update_fields=["wamid"])
     if message is None:
         return False
     return _apply_reports(message, [report])
+
+
+def _earlier_try(message: Message, wamid: str) -> bool:
+    """Whether ``wamid`` belongs to an earlier try of ``message`` (sent again since)."""
+    if message.wamid:
+        return message.wamid != wamid
+    return SendAttempt.objects.filter(message=message, wamid=wamid).exists()
 
 
 def _message_by_callback(callback_data: str) -> Message | None:
@@ -816,6 +857,7 @@ def conversation_mark_read(*, conversation: Conversation, user: Any) -> Conversa
             conversation.unread_count = 0
             conversation.save(update_fields=["unread_count"])
             _publish_conversation(conversation)
+        _read_receipt_enqueue(conversation)
     return conversation
 
 
@@ -823,13 +865,15 @@ def conversation_mark_read(*, conversation: Conversation, user: Any) -> Conversa
 
 
 def message_send_text(
-    *, conversation: Conversation, text: str, user: Any, reply_to: str = ""
+    *, conversation: Conversation, text: str, user: Any, reply_to: str | Message | None = ""
 ) -> Message:
     """Queue a free-form text reply; the send job delivers it after commit. The
     customer is no longer waiting (``waiting_since`` and ``escalated_at`` clear).
 
     Raises ``WindowClosed`` when the customer's last message is more than 24
-    hours old (only an approved template may be sent then).
+    hours old (only an approved template may be sent then). ``reply_to`` (our
+    message id, or its wamid) quotes a message of this chat: ``InvalidReplyTo``
+    when it is not one that reached WhatsApp.
     """
     text = text.strip()
     if not text:
@@ -850,7 +894,7 @@ def message_send_text(
             type="text",
             text=text,
             content={"body": text},
-            context_wamid=reply_to,
+            context_wamid=_reply_context(conversation, reply_to),
             status=Message.Status.QUEUED,
             timestamp=now,
             sent_by=user if getattr(user, "pk", None) else None,
@@ -888,13 +932,18 @@ def graph_client() -> GraphClient:
     )
 
 
-def message_deliver(*, message_id: Any, client: GraphClient | None = None) -> DeliveryAttempt:
-    """Send one queued outbound message through the Graph API, at most once.
+def message_deliver(
+    *, message_id: Any, client: GraphClient | None = None, requested_by_id: int | None = None
+) -> DeliveryAttempt:
+    """Send one queued outbound message (of any type) through the Graph API, at most once.
 
     The row is locked and moved to ``sending`` in its own transaction before the
     HTTP call, so a second run (a retried or duplicated job) finds it not
-    queued and does nothing. Only a refusal that WhatsApp says is temporary, or
-    a connection that never reached it, puts the message back in the queue.
+    queued and does nothing. Each run that goes on records a ``SendAttempt``
+    (``requested_by_id``: who asked for a manual retry). A file is uploaded
+    first, once: its media id is kept in ``content["id"]``, so a later try sends
+    it by that id. Only a refusal that WhatsApp says is temporary, or a request
+    that never reached it, puts the message back in the queue.
     """
     with transaction.atomic():
         message = (
@@ -909,30 +958,121 @@ def message_deliver(*, message_id: Any, client: GraphClient | None = None) -> De
         message.status = Message.Status.SENDING
         message.send_attempts += 1
         message.save(update_fields=["status", "send_attempts"])
+        attempt = SendAttempt.objects.create(
+            message=message, number=message.send_attempts, requested_by_id=requested_by_id
+        )
 
     conversation = message.conversation
-    payload = text_message(
-        conversation.contact.address,
-        message.text,
-        callback_data=str(message.id),
-        reply_to=message.context_wamid,
-    )
     client = client or graph_client()
+    may_retry = _attempts_this_round(message) < MAX_SEND_ATTEMPTS
+    try:
+        if message.type in MEDIA_SEND_TYPES and not (message.content or {}).get("id"):
+            _media_upload(message, client)
+        payload = outbound_message(
+            conversation.contact.address,
+            message.type,
+            text=message.text,
+            content=message.content,
+            callback_data=str(message.id),
+            reply_to=message.context_wamid,
+        )
+    except GraphAPIError as exc:
+        # The upload was refused: nothing reached the customer.
+        if exc.retryable and may_retry:
+            _attempt_end(attempt, SendAttempt.Outcome.RETRY, exc.code, exc.title, exc.details)
+            return _requeue(message, exc.code, exc.title, exc.details)
+        _attempt_end(attempt, SendAttempt.Outcome.FAILED, exc.code, exc.title, exc.details)
+        return DeliveryAttempt(message=_fail(message, exc.code, exc.title, exc.details))
+    except GraphUnreachable as exc:
+        # An upload that may have arrived does no harm when repeated.
+        title = "WhatsApp could not be reached"
+        if may_retry:
+            _attempt_end(attempt, SendAttempt.Outcome.RETRY, None, title, str(exc))
+            return _requeue(message, None, title, str(exc))
+        _attempt_end(attempt, SendAttempt.Outcome.FAILED, None, title, str(exc))
+        return DeliveryAttempt(message=_fail(message, None, title, str(exc)))
+    except (ValueError, OSError) as exc:
+        title = "The message could not be prepared for WhatsApp"
+        _attempt_end(attempt, SendAttempt.Outcome.FAILED, None, title, str(exc))
+        return DeliveryAttempt(message=_fail(message, None, title, str(exc)))
     try:
         result = client.send_message(conversation.number.phone_number_id, payload)
     except GraphAPIError as exc:
-        if exc.retryable and message.send_attempts < MAX_SEND_ATTEMPTS:
+        if exc.retryable and may_retry:
+            _attempt_end(attempt, SendAttempt.Outcome.RETRY, exc.code, exc.title, exc.details)
             return _requeue(message, exc.code, exc.title, exc.details)
+        _attempt_end(attempt, SendAttempt.Outcome.FAILED, exc.code, exc.title, exc.details)
         return DeliveryAttempt(message=_fail(message, exc.code, exc.title, exc.details))
     except GraphUnreachable as exc:
-        if not exc.maybe_delivered and message.send_attempts < MAX_SEND_ATTEMPTS:
-            return _requeue(message, None, "WhatsApp could not be reached", str(exc))
+        title = "WhatsApp could not be reached"
+        if not exc.maybe_delivered and may_retry:
+            _attempt_end(attempt, SendAttempt.Outcome.RETRY, None, title, str(exc))
+            return _requeue(message, None, title, str(exc))
         if exc.maybe_delivered:
+            _attempt_end(
+                attempt, SendAttempt.Outcome.UNCONFIRMED, None, "No answer from WhatsApp", str(exc)
+            )
             return DeliveryAttempt(message=_unconfirmed(message, str(exc)))
-        return DeliveryAttempt(
-            message=_fail(message, None, "WhatsApp could not be reached", str(exc))
-        )
+        _attempt_end(attempt, SendAttempt.Outcome.FAILED, None, title, str(exc))
+        return DeliveryAttempt(message=_fail(message, None, title, str(exc)))
+    _attempt_end(attempt, SendAttempt.Outcome.ACCEPTED, wamid=result.wamid)
     return DeliveryAttempt(message=_accepted(message, result.wamid))
+
+
+def _attempts_this_round(message: Message) -> int:
+    """Tries since the latest manual retry (or the first send): automatic retries
+    start afresh after an operator asked to send again."""
+    last_manual = SendAttempt.objects.filter(message=message, requested_by__isnull=False).aggregate(
+        number=Max("number")
+    )["number"]
+    return message.send_attempts - (last_manual or 1) + 1
+
+
+def _attempt_end(
+    attempt: SendAttempt,
+    outcome: str,
+    code: int | None = None,
+    title: str = "",
+    details: str = "",
+    *,
+    wamid: str = "",
+) -> None:
+    attempt.outcome = outcome
+    attempt.finished_at = timezone.now()
+    attempt.wamid = wamid
+    attempt.error_code = code
+    attempt.error_title = title[:255]
+    attempt.error_details = details
+    attempt.save(
+        update_fields=[
+            "outcome",
+            "finished_at",
+            "wamid",
+            "error_code",
+            "error_title",
+            "error_details",
+        ]
+    )
+
+
+def _media_upload(message: Message, client: GraphClient) -> None:
+    """Upload the operator's stored file and keep WhatsApp's media id on the message."""
+    content = message.content or {}
+    if not message.media_file:
+        raise ValueError("The file of this message is no longer stored.")
+    filename = str(content.get("filename") or os.path.basename(message.media_file.name))
+    with message.media_file.open("rb") as handle:
+        media_id = client.upload_media(
+            message.conversation.number.phone_number_id,
+            handle,
+            str(content.get("mime_type") or "application/octet-stream"),
+            filename,
+        )
+    with transaction.atomic():
+        locked = Message.objects.select_for_update(of=("self",)).get(pk=message.pk)
+        locked.content = {**(locked.content or {}), "id": media_id}
+        locked.save(update_fields=["content"])
+    message.content = locked.content
 
 
 def _requeue(message: Message, code: int | None, title: str, details: str) -> DeliveryAttempt:
@@ -1002,6 +1142,310 @@ def _accepted(message: Message, wamid: str) -> Message:
         if not (waiting and _apply_reports(message, waiting)):
             publish_message(message, None, "message.updated")
     return message
+
+
+# --- Outbound: files, replies, reactions, retries, read receipts, typing ----------
+
+WINDOW_CLOSED_TEXT = (
+    "The 24-hour customer service window is closed: the customer last wrote "
+    "more than 24 hours ago, so only an approved template can be sent."
+)
+CAPTION_MAX = 1024
+# File signatures of the image types WhatsApp accepts: a file that only claims
+# to be one would be refused by the platform after the upload.
+_IMAGE_SIGNATURES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",)}
+# A read receipt per customer message is sent once; WhatsApp keeps a message
+# markable for 30 days.
+READ_RECEIPT_MEMORY = 30 * 24 * 3600
+TYPING_EVERY_SECONDS = 20
+
+
+def _reply_context(conversation: Conversation, reply_to: str | Message | None) -> str:
+    """The wamid quoted by a reply: ``reply_to`` is a message of this chat (the
+    row, our id, or its wamid) that reached WhatsApp."""
+    if reply_to is None or reply_to == "":
+        return ""
+    if isinstance(reply_to, Message):
+        target: Message | None = reply_to if reply_to.conversation_id == conversation.pk else None
+    else:
+        try:
+            by = Q(pk=uuid.UUID(str(reply_to)))
+        except ValueError:
+            by = Q(wamid=str(reply_to))
+        target = Message.objects.filter(by, conversation_id=conversation.pk).first()
+    if target is None or not target.wamid or target.type in ("reaction", "system"):
+        raise InvalidReplyTo("Only a message of this chat that reached WhatsApp can be replied to.")
+    return target.wamid
+
+
+def _queued_in_conversation(conversation: Conversation, message: Message) -> None:
+    """An operator's message is queued: the chat's preview moves, the customer is
+    no longer waiting, and the send job runs after commit. Conversation row locked."""
+    conversation.last_message_at = message.timestamp
+    conversation.last_message_text = message_preview(message)
+    conversation.unread_count = 0
+    conversation.waiting_since = None
+    conversation.escalated_at = None
+    conversation.save(
+        update_fields=[
+            "last_message_at",
+            "last_message_text",
+            "unread_count",
+            "waiting_since",
+            "escalated_at",
+        ]
+    )
+    publish_message(message, conversation, "message.created")
+    jobs.enqueue_send(message.id)
+
+
+def _upload_kind(file: UploadedFile) -> tuple[str, str]:
+    """The message type and mime type of an operator's file; ``InvalidMedia`` when
+    WhatsApp does not accept it."""
+    name = os.path.basename(file.name or "")
+    declared = (getattr(file, "content_type", "") or "").split(";")[0].strip().lower()
+    if declared in ("", "application/octet-stream"):
+        declared = (mimetypes.guess_type(name)[0] or declared).lower()
+    mime_type = MIME_ALIASES.get(declared, declared)
+    kind = send_media_kind(mime_type)
+    if kind is None:
+        raise InvalidMedia(
+            f"WhatsApp does not accept {mime_type or 'this kind of'} files: send JPEG or PNG "
+            "images, AAC, AMR, MP3, M4A or OGG audio, MP4 or 3GP video, or a PDF, text or "
+            "office document."
+        )
+    limit = SEND_MEDIA_RULES[kind][1]
+    size = file.size or 0
+    if size == 0:
+        raise InvalidMedia("The file is empty.")
+    if size > limit:
+        raise InvalidMedia(
+            f"The file is too large: WhatsApp accepts {kind} files up to "
+            f"{limit // 2**20} MB, this one has {size / 2**20:.1f} MB."
+        )
+    signatures = _IMAGE_SIGNATURES.get(mime_type)
+    if signatures:
+        file.seek(0)
+        head = file.read(16)
+        file.seek(0)
+        if not head.startswith(signatures):
+            raise InvalidMedia(f"The file is not really a {mime_type.split('/')[1].upper()} image.")
+    return kind, mime_type
+
+
+def message_send_media(
+    *,
+    conversation: Conversation,
+    user: Any,
+    file: UploadedFile,
+    caption: str = "",
+    reply_to: str | Message | None = None,
+) -> Message:
+    """Queue a file as an image, audio, video or document message (chosen from
+    its type); the send job uploads it to WhatsApp once and sends it by media id.
+
+    The bytes are stored with the message at once (``media_state`` ready), so
+    the thread shows them through the media URL. The customer is no longer
+    waiting. Raises ``InvalidMedia`` for a type or size WhatsApp refuses,
+    ``WindowClosed`` like ``message_send_text``, ``InvalidReplyTo`` for a
+    ``reply_to`` that is not a message of this chat on WhatsApp. Publishes
+    ``message.created``."""
+    caption = (caption or "").strip()
+    kind, mime_type = _upload_kind(file)
+    if caption and kind == "audio":
+        raise InvalidMedia("WhatsApp shows no caption with audio: send the text on its own.")
+    if len(caption) > CAPTION_MAX:
+        raise InvalidMedia(f"A caption holds at most {CAPTION_MAX} characters.")
+    filename = (
+        os.path.basename(file.name or "")[:200]
+        or f"file{mimetypes.guess_extension(mime_type) or ''}"
+    )
+    with transaction.atomic():
+        conversation = _locked(conversation.pk)
+        if conversation.window_expires_at() is None:
+            raise WindowClosed(WINDOW_CLOSED_TEXT)
+        now = timezone.now()
+        message = Message(
+            conversation=conversation,
+            direction=Message.Direction.OUT,
+            type=kind,
+            text=caption,
+            content={"mime_type": mime_type, "filename": filename, "caption": caption},
+            context_wamid=_reply_context(conversation, reply_to),
+            status=Message.Status.QUEUED,
+            timestamp=now,
+            sent_by=user if getattr(user, "pk", None) else None,
+            media_state=Message.Media.READY,
+            media_size=file.size,
+        )
+        extension = os.path.splitext(filename)[1].lower()[:10] or (
+            mimetypes.guess_extension(mime_type) or ""
+        )
+        file.seek(0)
+        message.media_file.save(f"{message.id.hex}{extension}", file, save=False)
+        message.save(force_insert=True)
+        _queued_in_conversation(conversation, message)
+    return message
+
+
+def message_react(*, message: Message, user: Any, emoji: str) -> Message:
+    """React to a message of the chat on WhatsApp (an empty ``emoji`` removes the
+    business's reaction). The reaction is an outbound message of type
+    ``reaction`` sent by the same job; the target's ``reactions["business"]``
+    changes at once. It is not an answer: the customer's waiting time goes on.
+
+    Raises ``WindowClosed`` outside the window (WhatsApp refuses reactions
+    then), ``InvalidReaction`` for a target that never reached WhatsApp or for
+    something that is not an emoji. Publishes ``message.created`` for the
+    reaction and ``message.updated`` for the target."""
+    emoji = (emoji or "").strip()
+    if len(emoji) > 16 or any(char.isascii() and char.isalnum() for char in emoji):
+        raise InvalidReaction("A reaction is a single emoji.")
+    with transaction.atomic():
+        conversation = _locked(message.conversation_id)
+        target = Message.objects.select_for_update(of=("self",)).get(pk=message.pk)
+        if not target.wamid or target.type in ("reaction", "system"):
+            raise InvalidReaction("Only a message that reached WhatsApp can get a reaction.")
+        if conversation.window_expires_at() is None:
+            raise WindowClosed(WINDOW_CLOSED_TEXT)
+        now = timezone.now()
+        reaction = Message.objects.create(
+            conversation=conversation,
+            direction=Message.Direction.OUT,
+            type="reaction",
+            text=emoji,
+            content={"message_id": target.wamid, "emoji": emoji},
+            status=Message.Status.QUEUED,
+            timestamp=now,
+            sent_by=user if getattr(user, "pk", None) else None,
+        )
+        reactions = dict(target.reactions or {})
+        if emoji:
+            reactions["business"] = emoji
+        else:
+            reactions.pop("business", None)
+        target.reactions = reactions or None
+        target.save(update_fields=["reactions"])
+        publish_message(reaction, conversation, "message.created")
+        publish_message(target, conversation, "message.updated")
+        jobs.enqueue_send(reaction.id)
+    return reaction
+
+
+def message_retry(*, message: Message, user: Any) -> Message:
+    """Send a failed message again: back to ``queued`` with its error and wamid
+    cleared (late reports of the earlier try are kept, not applied), and the send
+    job records a new attempt requested by ``user``. A file WhatsApp could not
+    take is uploaded again.
+
+    Raises ``NotRetryable`` when the message has not failed, or trying again
+    cannot help (see ``selectors.message_retryable``). Publishes
+    ``message.updated``."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("conversation")
+            .get(pk=message.pk)
+        )
+        if not selectors.message_retryable(message):
+            if message.status != Message.Status.FAILED or message.direction != "out":
+                raise NotRetryable("Only a message that failed to send can be sent again.")
+            if message.conversation.window_expires_at() is None:
+                raise NotRetryable(WINDOW_CLOSED_TEXT)
+            raise NotRetryable(
+                "Sending it again would fail the same way: "
+                + (message.error_title or "WhatsApp refused it.")
+            )
+        if message.error_code in wa_errors.MEDIA_ERROR_CODES and message.media_file:
+            message.content = {k: v for k, v in (message.content or {}).items() if k != "id"}
+        message.status = Message.Status.QUEUED
+        message.wamid = None
+        message.error_code = None
+        message.error_title = ""
+        message.error_details = ""
+        message.status_at = timezone.now()
+        message.save(
+            update_fields=[
+                "status",
+                "wamid",
+                "error_code",
+                "error_title",
+                "error_details",
+                "status_at",
+                "content",
+            ]
+        )
+        publish_message(message, None, "message.updated")
+        jobs.enqueue_send(message.id, requested_by=user)
+    return message
+
+
+def _latest_inbound_wamid(conversation: Conversation) -> str | None:
+    return (
+        Message.objects.filter(
+            conversation_id=conversation.pk, direction=Message.Direction.IN, wamid__isnull=False
+        )
+        .exclude(type="system")
+        .order_by("-timestamp", "-created_at")
+        .values_list("wamid", flat=True)
+        .first()
+    )
+
+
+def _read_key(wamid: str) -> str:
+    return f"whatsapp:read:{wamid}"
+
+
+def _read_receipt_enqueue(conversation: Conversation) -> None:
+    """The operator opened the chat: WhatsApp shows the customer's latest message
+    (and those before it) as read, once per message."""
+    wamid = _latest_inbound_wamid(conversation)
+    if wamid and cache.get(_read_key(wamid)) is None:
+        jobs.enqueue_read_receipt(conversation.pk, wamid)
+
+
+def conversation_typing(*, conversation: Conversation, user: Any) -> bool:
+    """The operator is typing: the customer sees the typing indicator (which also
+    marks their latest message read). At most once per 20 seconds per chat, only
+    while the window is open and the customer has written; True when sent."""
+    if conversation.window_expires_at() is None:
+        return False
+    wamid = _latest_inbound_wamid(conversation)
+    if not wamid:
+        return False
+    if not cache.add(f"whatsapp:typing:{conversation.pk}", 1, TYPING_EVERY_SECONDS):
+        return False
+    jobs.enqueue_read_receipt(conversation.pk, wamid, typing=True)
+    return True
+
+
+def read_receipt_send(
+    *, conversation_id: int, wamid: str, typing: bool = False, client: GraphClient | None = None
+) -> bool:
+    """Tell WhatsApp the customer's message ``wamid`` was read (with ``typing``,
+    also show the typing indicator). A read receipt goes once per message: the
+    key is taken before the call and given back when it fails, so the next
+    opening tries again. True when WhatsApp took it."""
+    key = _read_key(wamid)
+    if not typing and not cache.add(key, 1, READ_RECEIPT_MEMORY):
+        return False
+    phone_number_id = (
+        Conversation.objects.filter(pk=conversation_id)
+        .values_list("number__phone_number_id", flat=True)
+        .first()
+    )
+    if phone_number_id is None:
+        return False
+    try:
+        (client or graph_client()).mark_read(phone_number_id, read_receipt(wamid, typing=typing))
+    except (GraphAPIError, GraphUnreachable) as exc:
+        if not typing:
+            cache.delete(key)
+        logger.warning("read receipt for %s not sent: %s", wamid, exc)
+        return False
+    if typing:
+        cache.set(key, 1, READ_RECEIPT_MEMORY)
+    return True
 
 
 # --- Workspace: shared helpers --------------------------------------------------

@@ -161,6 +161,13 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     RQ_QUEUES = {}
+# Short-lived shared facts (a read receipt already sent, a typing indicator shown
+# a moment ago): in Redis, so every process agrees; in memory without it.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 # Jobs run inline (after commit, in the same process) when there is no Redis.
 JOBS_INLINE = not REDIS_URL
 # The workspace's clock (snooze wake-ups, escalations, team queues): with Redis,

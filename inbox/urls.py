@@ -18,6 +18,13 @@ api_v1 = [
     ),
     path("conversations/<int:pk>/read/", api.ConversationRead.as_view(), name="conversation-read"),
     path(
+        "conversations/<int:pk>/typing/",
+        api.ConversationTyping.as_view(),
+        name="conversation-typing",
+    ),
+    path("messages/<uuid:pk>/reaction/", api.MessageReaction.as_view(), name="message-reaction"),
+    path("messages/<uuid:pk>/retry/", api.MessageRetry.as_view(), name="message-retry"),
+    path(
         "conversations/<int:pk>/claim/", api.ConversationClaim.as_view(), name="conversation-claim"
     ),
     path(

@@ -152,7 +152,11 @@ class Simulator:
         """Template name -> category ("marketing", "utility", "authentication") for pricing;
         templates not listed are priced as utility."""
         self.read_receipts: list[dict[str, Any]] = []
-        """Mark-as-read requests: ``{"message_id", "typing_indicator", "received_at"}``."""
+        """Mark-as-read requests: ``{"message_id", "typing_indicator", "received_at"}``
+        (a typing indicator marks the message read too; see ``typing_indicators``)."""
+        self.refused: list[dict[str, Any]] = []
+        """Sends refused by a failure from ``fail_next``: ``{"to", "type", "payload",
+        "code", "received_at"}``, oldest first."""
         self.webhook_log: list[tuple[str, str, int | None]] = []
         """One ``(kind, wamid, app's HTTP status or None if unreachable)`` per delivery
         attempt; kind is "message" or a status ("sent", "delivered", "read", "failed")."""
@@ -609,6 +613,12 @@ class Simulator:
                     raise TimeoutError(f"no matching message was sent within {timeout} s")
                 self._sent_changed.wait(remaining)
 
+    @property
+    def typing_indicators(self) -> list[dict[str, Any]]:
+        """The mark-as-read requests that showed the customer the typing indicator."""
+        with self._lock:
+            return [dict(receipt) for receipt in self.read_receipts if receipt["typing_indicator"]]
+
     def fail_next(
         self,
         code: int,
@@ -686,6 +696,15 @@ class Simulator:
         with self._lock:
             if self._failures:
                 failure = self._failures.popleft()
+                self.refused.append(
+                    {
+                        "to": wa_id,
+                        "type": message_type,
+                        "payload": body,
+                        "code": failure.code,
+                        "received_at": self.clock(),
+                    }
+                )
                 raise wire.GraphFault(
                     failure.http_status,
                     wire.injected_error(failure.code, failure.title, failure.details),

@@ -13,10 +13,11 @@ product can reason about:
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
@@ -79,6 +80,148 @@ def text_message(
     return payload
 
 
+# Types sent by the id of media uploaded first, and which of them carry what.
+MEDIA_SEND_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
+_CAPTIONED = frozenset({"image", "video", "document"})
+_LINK = re.compile(r"https?://", re.IGNORECASE)
+
+
+def outbound_message(
+    to: str,
+    kind: str,
+    *,
+    text: str = "",
+    content: dict[str, Any] | None = None,
+    callback_data: str = "",
+    reply_to: str = "",
+) -> dict[str, Any]:
+    """The body of a send of any type the inbox sends, from what it stored.
+
+    ``kind`` is the message type; ``content`` the stored type object (media:
+    ``id`` of the uploaded file, ``caption``, ``filename``; reaction:
+    ``message_id`` and ``emoji``; location and contacts as the platform shapes
+    them). ``reply_to`` is the wamid quoted (not for reactions: the platform
+    refuses a context on them). Raises ``ValueError`` for a type it cannot build
+    or media not uploaded yet."""
+    content = content or {}
+    if kind == "text":
+        body = text or str(content.get("body", ""))
+        preview = content.get("preview_url")
+        return text_message(
+            to,
+            body,
+            callback_data=callback_data,
+            reply_to=reply_to,
+            preview_url=bool(_LINK.search(body)) if preview is None else bool(preview),
+        )
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": kind,
+    }
+    if kind in MEDIA_SEND_TYPES:
+        media_id = str(content.get("id", ""))
+        if not media_id:
+            raise ValueError(f"The {kind} has not been uploaded to WhatsApp yet.")
+        media: dict[str, Any] = {"id": media_id}
+        caption = str(content.get("caption", "") or "")
+        if caption and kind in _CAPTIONED:
+            media["caption"] = caption
+        if kind == "document" and content.get("filename"):
+            media["filename"] = str(content["filename"])
+        payload[kind] = media
+    elif kind == "reaction":
+        payload["reaction"] = {
+            "message_id": str(content.get("message_id", "")),
+            "emoji": str(content.get("emoji", "")),
+        }
+        reply_to = ""
+    elif kind == "location":
+        payload["location"] = {
+            key: content[key]
+            for key in ("latitude", "longitude", "name", "address")
+            if content.get(key) not in (None, "")
+        }
+    elif kind == "contacts":
+        payload["contacts"] = list(content.get("contacts") or [])
+    else:
+        raise ValueError(f"Messages of type {kind!r} cannot be sent from the inbox.")
+    if reply_to:
+        payload["context"] = {"message_id": reply_to}
+    if callback_data:
+        payload["biz_opaque_callback_data"] = callback_data
+    return payload
+
+
+# What operators may send as files: the platform's accepted types and size limits.
+SEND_MEDIA_RULES: dict[str, tuple[frozenset[str], int]] = {
+    "image": (frozenset({"image/jpeg", "image/png"}), 5 * 2**20),
+    "audio": (
+        frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}),
+        16 * 2**20,
+    ),
+    "video": (frozenset({"video/mp4", "video/3gpp"}), 16 * 2**20),
+    "document": (
+        frozenset(
+            {
+                "application/pdf",
+                "text/plain",
+                "text/csv",
+                "application/rtf",
+                "application/zip",
+                "application/msword",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "application/vnd.ms-excel",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/vnd.ms-powerpoint",
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                "application/vnd.oasis.opendocument.text",
+                "application/vnd.oasis.opendocument.spreadsheet",
+                "application/vnd.oasis.opendocument.presentation",
+            }
+        ),
+        100 * 2**20,
+    ),
+}
+# Other names browsers and systems give the same formats.
+MIME_ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "audio/mp3": "audio/mpeg",
+    "audio/x-m4a": "audio/mp4",
+    "audio/m4a": "audio/mp4",
+    "audio/x-aac": "audio/aac",
+    "audio/opus": "audio/ogg",
+    "video/3gp": "video/3gpp",
+    "application/x-zip-compressed": "application/zip",
+    "text/rtf": "application/rtf",
+}
+
+
+def send_media_kind(mime_type: str) -> str | None:
+    """The message type a file of ``mime_type`` is sent as, or None when WhatsApp
+    accepts no such file from a business."""
+    mime_type = MIME_ALIASES.get(mime_type, mime_type)
+    for kind, (types, _limit) in SEND_MEDIA_RULES.items():
+        if mime_type in types:
+            return kind
+    return None
+
+
+def read_receipt(message_id: str, *, typing: bool = False) -> dict[str, Any]:
+    """Mark a customer's message (and those before it) read; with ``typing`` the
+    customer also sees the business typing (until it sends, or 25 seconds)."""
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": message_id,
+    }
+    if typing:
+        payload["typing_indicator"] = {"type": "text"}
+    return payload
+
+
 class GraphClient:
     def __init__(
         self,
@@ -108,11 +251,34 @@ class GraphClient:
             message_status=str(messages[0].get("message_status", "")),
         )
 
-    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def upload_media(
+        self, phone_number_id: str, data: bytes | IO[bytes], mime_type: str, filename: str
+    ) -> str:
+        """Upload a file for sending; the media id WhatsApp keeps it under (30 days)."""
+        response = self._post(
+            f"{phone_number_id}/media",
+            None,
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (filename or "file", data, mime_type)},
+        )
+        media_id = str(response.get("id", ""))
+        if not media_id:
+            raise GraphAPIError(
+                code=None, title="WhatsApp's answer had no media id", details=str(response)
+            )
+        return media_id
+
+    def mark_read(self, phone_number_id: str, payload: dict[str, Any]) -> None:
+        """Send a read receipt or typing indicator (see ``read_receipt``)."""
+        self._post(f"{phone_number_id}/messages", payload)
+
+    def _post(self, path: str, payload: dict[str, Any] | None, **body: Any) -> dict[str, Any]:
         url = f"{self.base_url}/{path}"
         headers = {"Authorization": f"Bearer {self.access_token}"}
+        if payload is not None:
+            body["json"] = payload
         try:
-            response = self.session.post(url, json=payload, headers=headers, timeout=self.timeout)
+            response = self.session.post(url, headers=headers, timeout=self.timeout, **body)
         except requests.ConnectionError as exc:
             # A refused or failed connection never carried the request.
             maybe = not isinstance(exc, requests.exceptions.ConnectTimeout) and _after_connect(exc)

@@ -59,3 +59,25 @@ def meaning(code: int | None, fallback: str = "") -> str:
     if code is None:
         return fallback
     return MEANINGS.get(code, fallback)
+
+
+# Refusals a person may sensibly try again later by hand: passing faults once the
+# automatic retries ran out, an expired token once an admin renewed it, and media
+# that could not be fetched or uploaded this time.
+MANUALLY_RETRYABLE_CODES = RETRYABLE_CODES | frozenset({190, 131052, 131053})
+
+
+def manual_retry_may_help(code: int | None, *, window_open: bool) -> bool:
+    """Whether sending a failed free-form message again may succeed.
+
+    Never while the customer-service window is closed (only a template may be
+    sent then). ``None`` (no answer, or an answer without a code) may help; a
+    window-closed refusal helps once the customer wrote again; invalid
+    parameters, unsupported types and policy refusals never do."""
+    if not window_open:
+        return False
+    return code is None or code == WINDOW_CLOSED or code in MANUALLY_RETRYABLE_CODES
+
+
+# The platform could not fetch or take a file: uploading it again may help.
+MEDIA_ERROR_CODES = frozenset({131052, 131053})

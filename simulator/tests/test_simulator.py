@@ -524,6 +524,10 @@ def test_fail_next_answers_the_next_sends_with_the_error_envelope(
     assert second.json()["error"]["error_data"]["details"] == "Try later."
     assert third.status_code == 200
     assert [m["wamid"] for m in sim.sent_messages()] == [third.json()["messages"][0]["id"]]
+    assert [(r["code"], r["payload"]["text"]["body"]) for r in sim.refused] == [
+        (130429, "Your order ships today."),
+        (131000, "Your order ships today."),
+    ]
 
 
 def test_mark_as_read_is_recorded_apart_from_sends(sim: Simulator, app: AppStub) -> None:
@@ -544,9 +548,24 @@ def test_mark_as_read_is_recorded_apart_from_sends(sim: Simulator, app: AppStub)
     assert [(r["message_id"], r["typing_indicator"]) for r in sim.read_receipts] == [
         (incoming["wamid"], True)
     ]
+    assert [r["message_id"] for r in sim.typing_indicators] == [incoming["wamid"]]
     settle()
     assert sim.sent_messages() == []
     assert len(app.deliveries) == 1
+
+
+def test_a_plain_read_receipt_shows_no_typing_indicator(sim: Simulator, app: AppStub) -> None:
+    incoming = sim.customer_says("16505551234", "Hi")
+
+    body = {"messaging_product": "whatsapp", "status": "read", "message_id": incoming["wamid"]}
+    assert send(sim, body).status_code == 200
+    wrong = send(sim, {**body, "typing_indicator": {"type": "audio"}})
+
+    assert wrong.status_code == 400
+    assert [(r["message_id"], r["typing_indicator"]) for r in sim.read_receipts] == [
+        (incoming["wamid"], False)
+    ]
+    assert sim.typing_indicators == []
 
 
 def test_auto_reply_answers_a_text_after_it_was_read(app: AppStub) -> None:

@@ -13,6 +13,9 @@ from whatsapp.client import (
     MediaClient,
     MediaInfo,
     MediaRefused,
+    outbound_message,
+    read_receipt,
+    send_media_kind,
     text_message,
 )
 from whatsapp.events import PlatformError
@@ -281,3 +284,124 @@ def test_a_broken_connection_during_download_is_unreachable(media: MediaClient) 
     responses.get(LOOKASIDE, body=requests.ConnectionError("reset"))
     with pytest.raises(GraphUnreachable):
         media.download(LOOKASIDE)
+
+
+# --- Every type the inbox sends ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["send_image_request.json", "send_document_request.json"])
+def test_media_sent_by_id_matches_the_documented_request(name: str) -> None:
+    documented = fixture(name)
+    kind = documented["type"]
+    built = outbound_message(documented["to"], kind, content=documented[kind])
+    assert built == documented
+
+
+def test_reaction_and_location_match_the_documented_requests() -> None:
+    for name in ("send_reaction_request.json", "send_location_request.json"):
+        documented = fixture(name)
+        kind = documented["type"]
+        assert outbound_message(documented["to"], kind, content=documented[kind]) == documented
+
+
+def test_reply_quotes_the_message_and_keeps_our_id() -> None:
+    documented = fixture("send_text_reply_with_context_request.json")
+    built = outbound_message(
+        documented["to"],
+        "text",
+        text=documented["text"]["body"],
+        reply_to=documented["context"]["message_id"],
+        callback_data="our-id",
+    )
+    assert built == {
+        **documented,
+        "text": {"preview_url": False, "body": "You're welcome, Pablo!"},
+        "biz_opaque_callback_data": "our-id",
+    }
+
+
+def test_text_with_a_link_asks_for_a_preview() -> None:
+    built = outbound_message("16505551234", "text", text="Track it: https://example.com/t/1")
+    assert built["text"] == {"preview_url": True, "body": "Track it: https://example.com/t/1"}
+
+
+def test_audio_and_sticker_carry_no_caption_and_only_documents_a_filename() -> None:
+    content = {"id": "77", "caption": "ignored", "filename": "a.ogg", "mime_type": "audio/ogg"}
+    audio = outbound_message("16505551234", "audio", content=content, reply_to="wamid.q")
+    assert audio["audio"] == {"id": "77"}
+    assert audio["context"] == {"message_id": "wamid.q"}
+    video = outbound_message("16505551234", "video", content={**content, "caption": "Look"})
+    assert video["video"] == {"id": "77", "caption": "Look"}
+
+
+def test_reaction_never_carries_a_context_and_an_empty_emoji_removes() -> None:
+    built = outbound_message(
+        "16505551234",
+        "reaction",
+        content={"message_id": "wamid.target", "emoji": ""},
+        reply_to="wamid.other",
+        callback_data="our-id",
+    )
+    assert built["reaction"] == {"message_id": "wamid.target", "emoji": ""}
+    assert "context" not in built
+    assert built["biz_opaque_callback_data"] == "our-id"
+
+
+def test_media_not_uploaded_yet_or_an_unknown_type_cannot_be_built() -> None:
+    with pytest.raises(ValueError, match="not been uploaded"):
+        outbound_message("16505551234", "image", content={"caption": "x"})
+    with pytest.raises(ValueError, match="cannot be sent"):
+        outbound_message("16505551234", "order", content={})
+
+
+def test_read_receipt_and_typing_indicator_match_the_documented_requests() -> None:
+    read = fixture("mark_as_read_request.json")
+    typing = fixture("typing_indicator_request.json")
+    assert read_receipt(read["message_id"]) == read
+    assert read_receipt(typing["message_id"], typing=True) == typing
+
+
+@pytest.mark.parametrize(
+    ("mime_type", "kind"),
+    [
+        ("image/jpeg", "image"),
+        ("image/jpg", "image"),
+        ("audio/mp3", "audio"),
+        ("video/mp4", "video"),
+        ("application/pdf", "document"),
+        ("image/gif", None),
+        ("text/html", None),
+        ("application/x-msdownload", None),
+    ],
+)
+def test_files_are_sent_as_the_type_whatsapp_accepts_them_as(mime_type: str, kind: str) -> None:
+    assert send_media_kind(mime_type) == kind
+
+
+@responses.activate
+def test_upload_posts_the_file_as_multipart_and_answers_the_media_id(client: GraphClient) -> None:
+    responses.post(f"{BASE}/106540352242922/media", json=fixture("media_upload_response.json"))
+    media_id = client.upload_media("106540352242922", b"%PDF-1.4 bytes", "application/pdf", "o.pdf")
+    assert media_id == "1037543291543636"
+    sent = responses.calls[0].request
+    assert sent.headers["Authorization"] == "Bearer tok"
+    assert sent.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    body = sent.body
+    assert b'name="messaging_product"\r\n\r\nwhatsapp' in body
+    assert b'name="type"\r\n\r\napplication/pdf' in body
+    assert (
+        b'name="file"; filename="o.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4 bytes'
+        in body
+    )
+
+
+@responses.activate
+def test_refused_upload_raises_whatsapps_reason(client: GraphClient) -> None:
+    responses.post(
+        f"{BASE}/106540352242922/media",
+        status=400,
+        json={"error": {"code": 131053, "message": "Media upload error"}},
+    )
+    with pytest.raises(GraphAPIError) as refused:
+        client.upload_media("106540352242922", b"x", "image/png", "x.png")
+    assert (refused.value.code, refused.value.retryable) == (131053, False)
