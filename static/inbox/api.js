@@ -18,7 +18,11 @@ function csrfToken() {
 async function request(method, url, body) {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin" };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    // The browser sets the multipart boundary itself.
+    headers["X-CSRFToken"] = csrfToken();
+    init.body = body;
+  } else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     headers["X-CSRFToken"] = csrfToken();
     init.body = JSON.stringify(body);
@@ -70,8 +74,35 @@ export function createApi(conversationsUrl) {
       const last = await request("GET", `${threadUrl(id)}?limit=${limit}&offset=${offset}`);
       return last.results;
     },
-    sendText(id, text) {
-      return request("POST", threadUrl(id), { text });
+    /** A text; `replyTo` (a message id) quotes that message. */
+    sendText(id, text, replyTo = null) {
+      const body = { text };
+      if (replyTo) body.reply_to = replyTo;
+      return request("POST", threadUrl(id), body);
+    },
+    /** A photo, video, audio or document, with an optional caption. */
+    sendFile(id, file, caption = "", replyTo = null) {
+      const form = new FormData();
+      form.append("file", file, file.name);
+      if (caption) form.append("caption", caption);
+      if (replyTo) form.append("reply_to", replyTo);
+      return request("POST", threadUrl(id), form);
+    },
+    /** The operator's reaction to a message; "" removes it. */
+    react(messageId, emoji) {
+      return request("POST", `${root}messages/${messageId}/reaction/`, { emoji });
+    },
+    /** Sends a failed message again. */
+    retrySend(messageId) {
+      return request("POST", `${root}messages/${messageId}/retry/`, {});
+    },
+    /** Downloads a customer's file again after the download failed. */
+    retryMedia(messageId) {
+      return request("POST", `${root}messages/${messageId}/media/retry/`, {});
+    },
+    /** Shows the customer that the operator is typing. */
+    typing(id) {
+      return request("POST", `${one(id)}typing/`, {});
     },
     markRead(id) {
       return request("POST", `${one(id)}read/`, {});

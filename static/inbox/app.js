@@ -13,9 +13,11 @@ import {
   contactSubtitle,
   conversationItem,
   eventItem,
+  humanSize,
   isNewer,
   labelChip,
   messageItem,
+  messageSummary,
   noteItem,
   notificationSentence,
   presenceLabel,
@@ -29,6 +31,8 @@ import { fromLocalInput, fullTime, setTimeZone, shortTime, toLocalInput } from "
 const COUNTDOWN_EVERY_MS = 30_000;
 const VIEWING_EVERY_MS = 10_000;
 const TYPING_EVERY_MS = 2_500;
+// WhatsApp shows the customer "typing…" for up to 25 s per indicator.
+const CUSTOMER_TYPING_EVERY_MS = 20_000;
 const SEARCH_DELAY_MS = 300;
 
 const root = document.getElementById("inbox");
@@ -79,6 +83,14 @@ const ui = {
   composer: byTestId("composer"),
   input: byTestId("composer-input"),
   send: byTestId("composer-send"),
+  replyBanner: byTestId("reply-banner"),
+  replyBannerText: byTestId("reply-banner-text"),
+  replyCancel: byTestId("reply-cancel"),
+  attach: byTestId("composer-attach"),
+  fileInput: byTestId("composer-file"),
+  attachment: byTestId("composer-attachment"),
+  attachmentName: byTestId("composer-attachment-name"),
+  attachmentRemove: byTestId("composer-attachment-remove"),
   cannedList: byTestId("canned-list"),
   mentionList: byTestId("mention-list"),
   presencePanel: byTestId("presence-panel"),
@@ -110,6 +122,9 @@ let listed = new Set(); // ids shown under the current filters
 let openId = null;
 let cursorId = null; // the list item the keyboard is on
 let items = new Map(); // "m:<id>" | "n:<id>" | "e:<id>" -> data, for the open thread
+let byWamid = new Map(); // WhatsApp message id -> message of the open thread (for quotes)
+let replyTo = null; // the message the next reply quotes
+let attachedFile = null; // the file the next reply sends
 let threadLoads = 0; // lets a slow answer for a thread no longer shown be dropped
 let listLoads = 0;
 let sending = false;
@@ -334,11 +349,29 @@ function putItem(key, data, element) {
   ui.thread.insertBefore(element, next ?? null);
 }
 
-/** Adds or updates a message of the open thread; statuses never go back. */
-function putMessage(message) {
+/**
+ * Adds or updates a message of the open thread; statuses never go back unless
+ * `force` (the server's answer to a retry). Reactions are not bubbles of their
+ * own: they show under the message they react to.
+ */
+function putMessage(message, { force = false } = {}) {
+  if (message.type === "reaction") return;
   const key = `m:${message.id}`;
-  if (!isNewer(message, items.get(key))) return;
-  putItem(key, message, messageItem(message));
+  if (!force && !isNewer(message, items.get(key))) return;
+  if (message.wamid) byWamid.set(message.wamid, message);
+  const quoted = message.context_wamid ? byWamid.get(message.context_wamid) : null;
+  putItem(key, message, messageItem(message, { quoted }));
+  if (replyTo && replyTo.id === message.id) {
+    replyTo = message;
+    updateComposer();
+  }
+  if (!message.wamid) return;
+  // Replies already shown that quote this message show its newest version.
+  const selector = `:scope > [data-context-wamid="${CSS.escape(message.wamid)}"]`;
+  for (const li of ui.thread.querySelectorAll(selector)) {
+    const quoting = items.get(li.dataset.key);
+    if (quoting) putItem(li.dataset.key, quoting, messageItem(quoting, { quoted: message }));
+  }
 }
 
 function putNote(note) {
@@ -408,6 +441,18 @@ function updateComposer() {
   show(ui.banner, Boolean(notice) && mode === "reply");
   ui.input.disabled = !conversation || (mode === "reply" && Boolean(notice));
   ui.send.disabled = ui.input.disabled || sending;
+  const replying = mode === "reply";
+  show(ui.attach, replying);
+  ui.fileInput.disabled = ui.input.disabled;
+  show(ui.replyBanner, replying && Boolean(replyTo));
+  ui.replyBannerText.textContent = replyTo ? messageSummary(replyTo) : "";
+  show(ui.attachment, replying && Boolean(attachedFile));
+  ui.attachmentName.textContent = attachedFile
+    ? `${attachedFile.name} · ${humanSize(attachedFile.size)}`
+    : "";
+  if (replying) {
+    ui.input.placeholder = ui.input.dataset[attachedFile ? "placeholderCaption" : "placeholderReply"];
+  }
 }
 
 function showComposerError(text) {
@@ -455,6 +500,9 @@ function openConversation(id) {
   openId = id;
   cursorId = id;
   items = new Map();
+  byWamid = new Map();
+  replyTo = null;
+  attachedFile = null;
   ui.thread.replaceChildren();
   showComposerError("");
   showActionError("");
@@ -612,6 +660,7 @@ document.addEventListener("click", (event) => {
     return;
   }
   if (!event.target.closest(".popover")) closePopovers();
+  if (!event.target.closest(".react-menu")) closeReactionPickers();
 });
 
 // --- Collision -------------------------------------------------------------------
@@ -900,7 +949,7 @@ function tellOfMessage(conversation, message) {
   if (threadFocused(conversation.id)) return;
   alertOperator({
     title: format(gettext("%(name)s wrote"), { name: contactName(conversation) }),
-    body: message.text || message.media?.caption || `[${message.type}]`,
+    body: messageSummary(message),
     tag: `chat-${conversation.id}`,
     onClick: () => openConversation(conversation.id),
   });
@@ -1111,6 +1160,7 @@ function suggestMentions(query) {
 
 ui.input.addEventListener("input", () => {
   announceTyping();
+  if (mode === "reply") showCustomerTyping();
   const token = tokenBeforeCaret(mode === "note" ? "@" : "/");
   if (token === null) {
     cannedQuery = null;
@@ -1150,11 +1200,16 @@ ui.input.addEventListener("keydown", (event) => {
   }
 });
 
-async function sendReply(id, text) {
+async function sendReply(id, text, file = null) {
+  const quoting = replyTo;
   try {
-    const message = await api.sendText(id, text);
+    const message = file
+      ? await api.sendFile(id, file, text, quoting?.id)
+      : await api.sendText(id, text, quoting?.id);
     if (id === openId) {
       ui.input.value = "";
+      if (replyTo === quoting) replyTo = null;
+      if (file && attachedFile === file) attachedFile = null;
       putMessage(message);
       scrollToBottom();
     }
@@ -1189,18 +1244,185 @@ ui.composer.addEventListener("submit", async (event) => {
   event.preventDefault();
   const text = ui.input.value.trim();
   const id = openId;
-  if (!text || id === null || sending) return;
+  const file = mode === "reply" ? attachedFile : null;
+  if ((!text && !file) || id === null || sending) return;
   sending = true;
   showComposerError("");
   closeSuggestions();
   updateComposer();
   try {
     if (mode === "note") await addNote(id, text);
-    else await sendReply(id, text);
+    else await sendReply(id, text, file);
   } finally {
     sending = false;
     updateComposer();
     if (!ui.input.disabled) ui.input.focus();
+  }
+});
+
+// --- Composer: files, replies to a message, the customer's typing indicator ---------
+
+function attach(file) {
+  if (!file) return;
+  attachedFile = file;
+  showComposerError("");
+  setMode("reply");
+  ui.input.focus();
+}
+
+ui.fileInput.addEventListener("change", () => {
+  attach(ui.fileInput.files[0] || null);
+  // The same file may be picked again after it was removed.
+  ui.fileInput.value = "";
+});
+
+ui.input.addEventListener("paste", (event) => {
+  const file = event.clipboardData?.files?.[0];
+  if (!file || mode !== "reply") return;
+  event.preventDefault();
+  attach(file);
+});
+
+ui.attachmentRemove.addEventListener("click", () => {
+  attachedFile = null;
+  updateComposer();
+  ui.input.focus();
+});
+
+ui.replyCancel.addEventListener("click", () => {
+  replyTo = null;
+  updateComposer();
+  ui.input.focus();
+});
+
+function startReply(message) {
+  replyTo = message;
+  setMode("reply");
+  ui.input.focus();
+}
+
+let customerTypingAt = 0;
+let customerTypingFor = null;
+
+/** While the operator types a reply, the customer sees "typing…" (at most every 20 s). */
+function showCustomerTyping() {
+  const id = openId;
+  if (id === null || ui.input.disabled || !ui.input.value.trim()) return;
+  const now = Date.now();
+  if (customerTypingFor === id && now - customerTypingAt < CUSTOMER_TYPING_EVERY_MS) return;
+  customerTypingFor = id;
+  customerTypingAt = now;
+  api.typing(id).catch((error) => {
+    if (redirectIfSignedOut(error) || id !== openId) return;
+    showComposerError(
+      format(gettext("The customer could not be shown that you are typing: %(reason)s"), {
+        reason: error.message,
+      }),
+    );
+  });
+}
+
+// --- Actions on a message: reply, react, retry ----------------------------------
+
+function messageOf(element) {
+  const li = element.closest("[data-key]");
+  return li ? items.get(li.dataset.key) : null;
+}
+
+function closeReactionPickers(except = null) {
+  for (const picker of ui.thread.querySelectorAll(".reaction-picker:not([hidden])")) {
+    if (picker === except) continue;
+    show(picker, false);
+    picker.previousElementSibling?.setAttribute("aria-expanded", "false");
+  }
+}
+
+function toggleReactionPicker(button) {
+  const picker = button.nextElementSibling;
+  const opening = picker.hidden;
+  closeReactionPickers(picker);
+  show(picker, opening);
+  button.setAttribute("aria-expanded", String(opening));
+  if (opening) picker.querySelector("button")?.focus();
+}
+
+/** Runs a call about one message; its failure is shown above the thread. */
+async function onMessage(run) {
+  showActionError("");
+  try {
+    return await run();
+  } catch (error) {
+    if (!redirectIfSignedOut(error)) showActionError(error.message);
+    return null;
+  }
+}
+
+async function react(message, emoji) {
+  closeReactionPickers();
+  const answer = await onMessage(() => api.react(message.id, emoji));
+  if (!answer) return;
+  // The live update says the same; this shows it at once.
+  const current = items.get(`m:${message.id}`);
+  if (!current) return;
+  const reactions = { ...(current.reactions || {}) };
+  if (emoji) reactions.business = emoji;
+  else delete reactions.business;
+  putMessage({ ...current, reactions }, { force: true });
+}
+
+async function retrySend(message) {
+  const answer = await onMessage(() => api.retrySend(message.id));
+  if (!answer) return;
+  const current = items.get(`m:${message.id}`);
+  // The retry starts again from "queued": replace the failed bubble, not a newer one.
+  putMessage(answer, { force: !current || current.status === "failed" });
+}
+
+async function retryMedia(message) {
+  const answer = await onMessage(() => api.retryMedia(message.id));
+  if (answer) putMessage(answer, { force: true });
+}
+
+function showQuoted(messageId) {
+  const li = ui.thread.querySelector(`:scope > [data-message-id="${CSS.escape(messageId)}"]`);
+  if (!li) return;
+  li.scrollIntoView({ block: "center", behavior: "smooth" });
+  li.classList.add("is-highlighted");
+  setTimeout(() => li.classList.remove("is-highlighted"), 1_500);
+}
+
+ui.thread.addEventListener("click", (event) => {
+  const target = event.target.closest("[data-action]");
+  if (!target || !ui.thread.contains(target)) return;
+  const message = messageOf(target);
+  if (!message) return;
+  switch (target.dataset.action) {
+    case "reply":
+      startReply(message);
+      break;
+    case "toggle-reactions":
+      toggleReactionPicker(target);
+      break;
+    case "react":
+      react(message, target.dataset.emoji || "");
+      break;
+    case "retry-send":
+      target.disabled = true;
+      retrySend(message).finally(() => {
+        target.disabled = false;
+      });
+      break;
+    case "retry-media":
+      target.disabled = true;
+      retryMedia(message).finally(() => {
+        target.disabled = false;
+      });
+      break;
+    case "show-quoted":
+      showQuoted(target.dataset.targetId);
+      break;
+    default:
+      break;
   }
 });
 
@@ -1320,6 +1542,7 @@ document.addEventListener("keydown", (event) => {
   }
   if (event.key === "Escape") {
     closePopovers();
+    closeReactionPickers();
     if (typingInField(event.target)) event.target.blur();
     return;
   }
