@@ -3,6 +3,9 @@ any server), so that a test makes "the database is gone" happen on purpose witho
 touching the real server other tests use.
 
 ``refuse()`` drops every open connection and refuses new ones until ``restore()``;
+``hold(marker, seconds)`` delays each client chunk carrying ``marker`` (a request
+line) before passing it on, so a test can act while a request is in flight (with
+``drop_if_gone``, a request whose client went away meanwhile is not passed on);
 ``kill_at(marker)`` lets traffic through until a client sends ``marker`` (for
 PostgreSQL, the ``COMMIT`` of a transaction), then drops that connection and every
 other one instead of forwarding it: the server never sees the commit and rolls the
@@ -15,6 +18,7 @@ import contextlib
 import select
 import socket
 import threading
+import time
 from types import TracebackType
 
 # PostgreSQL's simple-query message carrying COMMIT, as psycopg sends it.
@@ -31,6 +35,9 @@ class TcpProxy:
         self._refusing = False
         self._marker: bytes | None = None
         self.killed = threading.Event()
+        self._hold: tuple[bytes, float, bool] | None = None
+        self.holding = 0  # requests being held right now
+        self.held = 0  # requests held so far
         self._stopped = False
         self._thread = threading.Thread(target=self._accept, name="tcp-proxy", daemon=True)
 
@@ -47,6 +54,10 @@ class TcpProxy:
         with self._lock:
             self._refusing = False
             self._marker = None
+
+    def hold(self, marker: bytes, seconds: float, *, drop_if_gone: bool = False) -> None:
+        with self._lock:
+            self._hold = (marker, seconds, drop_if_gone)
 
     def kill_at(self, marker: bytes) -> None:
         self.killed.clear()
@@ -110,6 +121,17 @@ class TcpProxy:
                         return
                     if sock is client:
                         with self._lock:
+                            hold = self._hold
+                        if hold is not None and hold[0] in data:
+                            with self._lock:
+                                self.holding += 1
+                                self.held += 1
+                            time.sleep(hold[1])
+                            with self._lock:
+                                self.holding -= 1
+                            if hold[2] and _closed_by_peer(client):
+                                return
+                        with self._lock:
                             marker = self._marker
                             if marker is not None and marker in data:
                                 self._marker = None
@@ -125,3 +147,12 @@ class TcpProxy:
                     self._pairs.remove((client, server))
             for sock in (client, server):
                 sock.close()
+
+
+def _closed_by_peer(sock: socket.socket) -> bool:
+    """Whether the other end has closed (or reset) the connection."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True

@@ -1,0 +1,230 @@
+"""An RQ worker is killed (SIGKILL, with the work horse it forked) while it sends replies.
+
+Operators' replies wait in the queue; a worker started as the Procfile starts it
+sends them to the simulated Graph API through a proxy that holds each send for a
+moment, and is killed while one is in flight. Another worker then takes over. Every
+reply must end sent exactly once, or failed with a reason the operator can read;
+none may reach the customer twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis
+from django.contrib.auth.models import User
+from django.db import connection
+from django.utils import timezone
+
+from conversations import services
+from conversations.models import Conversation, Message
+from inbox.tests.conftest import (
+    BIN,
+    PROJECT_ROOT,
+    Service,
+    answers_health,
+    database_url,
+    free_port,
+    wait_until,
+)
+from inbox.tests.tcp_proxy import TcpProxy
+from inbox.tests.test_scale_out import procfile_commands
+from simulator import Simulator
+
+POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+REDIS = os.environ.get("REDIS_URL", "").startswith(("redis://", "rediss://", "unix://"))
+pytestmark = pytest.mark.skipif(
+    not (POSTGRES and REDIS), reason="needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)"
+)
+
+REPLIES = 12
+HOLD_SECONDS = 0.6
+SETTLED = {"accepted", "sent", "delivered", "read"}
+
+
+@dataclass
+class Stack:
+    sim: Simulator
+    proxy: TcpProxy
+    env: dict[str, str]
+    logs: Path
+    services: list[Service] = field(default_factory=list)
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
+        """A worker as the Procfile starts it, in its own process group (with the
+        work horse it forks for each job), so that it can be killed whole."""
+        with (self.logs / f"{name}.log").open("wb") as log:
+            worker = subprocess.Popen(
+                ["/bin/sh", "-c", f"exec {procfile_commands()['worker']}"],
+                cwd=PROJECT_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.workers.append(worker)
+        return worker
+
+    def kill(self, worker: subprocess.Popen[bytes]) -> None:
+        """SIGKILL the worker and everything it started, as a machine dying would
+        (RQ puts each job's work horse in a process group of its own)."""
+        family = descendants(worker.pid)
+        os.killpg(worker.pid, signal.SIGKILL)
+        for pid in family:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        worker.wait()
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+@pytest.fixture
+def stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    port = free_port()
+    sim = Simulator(
+        app_webhook_url=f"http://127.0.0.1:{port}/webhooks/whatsapp/",
+        app_secret=os.environ["WHATSAPP_APP_SECRET"],
+        access_token=os.environ["WHATSAPP_ACCESS_TOKEN"],
+        status_delay=0.05,
+    ).start()
+    sim_port = int(re.search(r":(\d+)/", sim.graph_url + "/").group(1))  # type: ignore[union-attr]
+    proxy = TcpProxy("127.0.0.1", sim_port).start()
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "DATABASE_POOL_MAX": "4",
+        "CHANNEL_LAYER_PREFIX": f"inbox-worker-{uuid.uuid4().hex[:12]}",
+        # The workers reach WhatsApp through the proxy; Daphne only takes webhooks.
+        "WHATSAPP_GRAPH_URL": sim.graph_url.replace(f":{sim_port}/", f":{proxy.port}/"),
+        "DJANGO_DEBUG": "1",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    stack = Stack(sim=sim, proxy=proxy, env=env, logs=tmp_path)
+    try:
+        daphne = Service.start(
+            "daphne",
+            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],
+            {**env, "WHATSAPP_GRAPH_URL": sim.graph_url},
+            tmp_path,
+        )
+        stack.services.append(daphne)
+        wait_until(lambda: answers_health(f"http://127.0.0.1:{port}/health/"), "/health/", [daphne])
+        yield stack
+    finally:
+        for worker in stack.workers:
+            if worker.poll() is None:
+                stack.kill(worker)
+        sim.stop()
+        for service in stack.services:
+            service.stop()
+        proxy.stop()
+
+
+def wait_for(condition, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("in_flight", ["reached WhatsApp", "lost on the way"])
+def test_a_worker_killed_mid_send_leaves_every_reply_sent_once_or_failed_with_a_reason(
+    stack: Stack, in_flight: str
+) -> None:
+    sim = stack.sim
+    services.number_register(
+        phone_number_id=sim.phone_number_id,
+        display_phone_number=sim.display_phone_number,
+        waba_id=sim.waba_id,
+        name="Acme Shop",
+    )
+    olga = User.objects.create_user(username="olga", password="x")
+    assert (
+        sim.customer_says("16505550181", "Where are my parcels?", name="Ana")["status_code"] == 200
+    )
+    conversation = Conversation.objects.get(contact__wa_id="16505550181")
+    replies = [
+        services.message_send_text(conversation=conversation, text=f"Parcel {n}", user=olga)
+        for n in range(REPLIES)
+    ]
+    assert redis.Redis.from_url(os.environ["REDIS_URL"]).llen("rq:queue:default") == REPLIES
+
+    lost = in_flight == "lost on the way"
+    stack.proxy.hold(b"/messages", HOLD_SECONDS, drop_if_gone=lost)
+    first = stack.start_worker("worker1")
+    # Kill it while a send is on its way to WhatsApp, a few replies in.
+    wait_for(lambda: stack.proxy.held >= 4 and stack.proxy.holding == 1, "a send in flight")
+    stack.kill(first)
+    killed_at = len(sim.sent_messages())
+    wait_for(lambda: stack.proxy.holding == 0, "the held send to finish")
+
+    stack.proxy.hold(b"/messages", 0)
+    stack.start_worker("worker2")
+    wait_for(
+        lambda: not Message.objects.filter(direction="out", status="queued").exists(),
+        "the queue to drain",
+    )
+    # The reply the killed worker had taken is left "sending" until WhatsApp's status
+    # webhooks (if it arrived) or the clock (if it did not) settle it.
+    sending = Message.objects.filter(direction="out", status="sending")
+    wait_for(lambda: sending.count() <= int(lost), "the sends to settle", timeout=20)
+    services.timers_run(now=timezone.now() + dt.timedelta(minutes=10))
+
+    sends = Counter(
+        record["payload"].get("biz_opaque_callback_data") for record in sim.sent_messages()
+    )
+    outcomes = {}
+    for reply in replies:
+        reply.refresh_from_db()
+        outcomes[reply.text] = reply.status
+        assert sends[str(reply.id)] <= 1, f"{reply.text} reached the customer twice"
+        if reply.status in SETTLED:
+            assert sends[str(reply.id)] == 1
+        else:
+            assert reply.status == "failed", f"{reply.text} is left {reply.status}"
+            assert reply.error_title and reply.error_details
+    # The second worker really took over the queue the first one left.
+    assert len(sim.sent_messages()) > killed_at
+    failed = [r for r in replies if r.status == "failed"]
+    if lost:
+        # The send the killed worker had in flight never arrived: that reply alone
+        # fails, saying it was interrupted; every other one was sent once.
+        assert [r.error_title for r in failed] == ["Sending was interrupted"], outcomes
+        assert sends[str(failed[0].id)] == 0
+    else:
+        # It arrived: WhatsApp's status webhooks (our id as callback data) settle it.
+        assert failed == [], outcomes
+    assert sum(sends[str(r.id)] for r in replies) == REPLIES - len(failed)
