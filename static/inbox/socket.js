@@ -64,9 +64,12 @@ export class LiveSocket {
       if (ws !== this.ws) return;
       this.attempt = 0;
       this.connections += 1;
+      this.synced = false;
       this.startPings();
       this.handlers.onState("live");
-      this.handlers.onOpen();
+      // The page re-reads once the first pong proves the socket's groups deliver:
+      // what was published before they did is then in what it reads.
+      this.ping();
     });
     ws.addEventListener("message", (message) => {
       if (ws !== this.ws) return;
@@ -79,6 +82,10 @@ export class LiveSocket {
       if (event.type === "pong") {
         this.awaitingPong = false;
         clearTimeout(this.pongTimer);
+        if (!this.synced) {
+          this.synced = true;
+          this.handlers.onOpen();
+        }
         return;
       }
       this.handlers.onEvent(event);
@@ -117,18 +124,20 @@ export class LiveSocket {
   startPings() {
     clearInterval(this.pingTimer);
     this.awaitingPong = false;
-    this.pingTimer = setInterval(() => {
-      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
-      if (this.awaitingPong) return;
-      this.awaitingPong = true;
-      this.ws.send(JSON.stringify({ type: "ping" }));
-      clearTimeout(this.pongTimer);
-      this.pongTimer = setTimeout(() => {
-        if (!this.awaitingPong) return;
-        // Its close handshake could hang as well: give up on it now.
-        this.closeCurrent();
-        if (this.running) this.scheduleReconnect();
-      }, PONG_TIMEOUT_MS);
-    }, this.pingEveryMs);
+    this.pingTimer = setInterval(() => this.ping(), this.pingEveryMs);
+  }
+
+  ping() {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.awaitingPong) return;
+    this.awaitingPong = true;
+    this.ws.send(JSON.stringify({ type: "ping" }));
+    clearTimeout(this.pongTimer);
+    this.pongTimer = setTimeout(() => {
+      if (!this.awaitingPong) return;
+      // Its close handshake could hang as well: give up on it now.
+      this.closeCurrent();
+      if (this.running) this.scheduleReconnect();
+    }, PONG_TIMEOUT_MS);
   }
 }
