@@ -1170,22 +1170,7 @@ def message_send_text(
             timestamp=now,
             sent_by=user if getattr(user, "pk", None) else None,
         )
-        conversation.last_message_at = now
-        conversation.last_message_text = message_preview(message)
-        conversation.unread_count = 0
-        conversation.waiting_since = None
-        conversation.escalated_at = None
-        conversation.save(
-            update_fields=[
-                "last_message_at",
-                "last_message_text",
-                "unread_count",
-                "waiting_since",
-                "escalated_at",
-            ]
-        )
-        publish_message(message, conversation, "message.created")
-        jobs.enqueue_send(message.id)
+        _queued_in_conversation(conversation, message)
     return message
 
 
