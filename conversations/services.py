@@ -1299,15 +1299,14 @@ def _attempt_end(
     attempt.error_code = code
     attempt.error_title = title[:255]
     attempt.error_details = details
-    attempt.save(
-        update_fields=[
-            "outcome",
-            "finished_at",
-            "wamid",
-            "error_code",
-            "error_title",
-            "error_details",
-        ]
+    # An update, not a save: the chat may have been deleted while WhatsApp answered.
+    SendAttempt.objects.filter(pk=attempt.pk).update(
+        outcome=attempt.outcome,
+        finished_at=attempt.finished_at,
+        wamid=wamid,
+        error_code=code,
+        error_title=attempt.error_title,
+        error_details=details,
     )
 
 
@@ -1325,7 +1324,9 @@ def _media_upload(message: Message, client: GraphClient) -> None:
             filename,
         )
     with transaction.atomic():
-        locked = Message.objects.select_for_update(of=("self",)).get(pk=message.pk)
+        locked = Message.objects.select_for_update(of=("self",)).filter(pk=message.pk).first()
+        if locked is None:
+            raise ValueError("The message was deleted while its file was being uploaded.")
         locked.content = {**(locked.content or {}), "id": media_id}
         locked.save(update_fields=["content"])
     message.content = locked.content
@@ -1340,13 +1341,24 @@ def _requeue(message: Message, code: int | None, title: str, details: str) -> De
             error_details=details,
         )
     delay = dt.timedelta(seconds=min(2**message.send_attempts, 300))
-    message.refresh_from_db()
-    return DeliveryAttempt(message=message, retry_in=delay)
+    again = Message.objects.filter(pk=message.pk).first()
+    return DeliveryAttempt(message=again, retry_in=delay if again is not None else None)
 
 
-def _fail(message: Message, code: int | None, title: str, details: str) -> Message:
+def _still_there(message: Message) -> Message | None:
+    """The message row locked again after the call to WhatsApp; None when its chat
+    was deleted meanwhile (nothing is left to record the outcome on)."""
+    locked = Message.objects.select_for_update().filter(pk=message.pk).first()
+    if locked is None:
+        logger.info("message %s was deleted while it was being sent", message.pk)
+    return locked
+
+
+def _fail(message: Message, code: int | None, title: str, details: str) -> Message | None:
     with transaction.atomic():
-        message = Message.objects.select_for_update().get(pk=message.pk)
+        message = _still_there(message)
+        if message is None:
+            return None
         message.status = Message.Status.FAILED
         message.error_code = code
         message.error_title = wa_errors.meaning(code, title) if code else title
@@ -1359,11 +1371,13 @@ def _fail(message: Message, code: int | None, title: str, details: str) -> Messa
     return message
 
 
-def _unconfirmed(message: Message, details: str) -> Message:
+def _unconfirmed(message: Message, details: str) -> Message | None:
     # The request may have reached WhatsApp: never send again. A status webhook
     # carrying our id as callback data will tell what happened.
     with transaction.atomic():
-        message = Message.objects.select_for_update().get(pk=message.pk)
+        message = _still_there(message)
+        if message is None:
+            return None
         message.error_title = "Not confirmed by WhatsApp yet"
         message.error_details = details
         message.save(update_fields=["error_title", "error_details"])
@@ -1371,9 +1385,11 @@ def _unconfirmed(message: Message, details: str) -> Message:
     return message
 
 
-def _accepted(message: Message, wamid: str) -> Message:
+def _accepted(message: Message, wamid: str) -> Message | None:
     with transaction.atomic():
-        message = Message.objects.select_for_update().get(pk=message.pk)
+        message = _still_there(message)
+        if message is None:
+            return None
         if not message.wamid:
             message.wamid = wamid
         if STATUS_RANK[message.status] < STATUS_RANK[Message.Status.ACCEPTED]:

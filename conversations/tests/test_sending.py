@@ -260,3 +260,20 @@ def test_a_queued_reply_whose_job_was_lost_is_queued_again_and_sent_once(
         assert len(graph.calls) == 1
     message.refresh_from_db()
     assert message.status == "accepted"
+
+
+def test_a_chat_deleted_while_its_reply_is_on_the_way_ends_the_job_quietly(operator) -> None:
+    from conversations.models import Conversation
+
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Bye", user=operator)
+
+    def answer_after_the_chat_is_gone(request):  # type: ignore[no-untyped-def]
+        Conversation.objects.filter(pk=conversation.pk).delete()
+        return 200, {}, json.dumps(fixture("send_text_response.json"))
+
+    with responses.RequestsMock() as graph:
+        graph.add_callback("POST", SEND_URL, callback=answer_after_the_chat_is_gone)
+        attempt = services.message_deliver(message_id=message.pk)
+    assert attempt.message is None
+    assert not Message.objects.filter(pk=message.pk).exists()
