@@ -91,7 +91,7 @@ def main() -> int:
         f"WhatsApp simulator: http://127.0.0.1:{args.sim_port}/  "
         f"(make a customer write: curl -X POST "
         f"http://127.0.0.1:{args.sim_port}/_sim/customers/16505551234/messages "
-        '-d \'{"text": "Hello!"}\')\n'
+        '-d \'{"text": "Hello!"}\'; or -d \'{"type": "image", "caption": "Broken box"}\')\n'
         "API docs: /api/docs/   Admin: /admin/   Stop with Ctrl-C.\n",
         flush=True,
     )

@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between chatter messages (default 20 45)",
     )
     parser.add_argument(
+        "--chatter-non-text-share",
+        type=float,
+        default=0.25,
+        metavar="SHARE",
+        help="share of chatter messages that are photos, places, invoices, contact cards or "
+        "reactions instead of text (default 0.25; 0 for text only)",
+    )
+    parser.add_argument(
         "--auto-reply",
         action="store_true",
         help="customers answer the texts the business sends them",
@@ -106,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     if missing:
         parser.error(f"missing {', '.join(missing)} (or the matching environment variable)")
+    if not 0 <= args.chatter_non_text_share <= 1:
+        parser.error("--chatter-non-text-share must be between 0 and 1")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s simulator %(message)s",
@@ -139,7 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if args.chatter:
         low, high = args.chatter_interval
-        sim.start_chatter((low, high), first_after=min(5.0, low))
+        sim.start_chatter(
+            (low, high),
+            first_after=min(5.0, low),
+            non_text_share=args.chatter_non_text_share,
+        )
     print(
         f"WhatsApp Cloud API simulator on {sim.base_url} (graph URL {sim.graph_url}), "
         f"webhooks to {args.app_webhook_url}",

@@ -25,13 +25,18 @@ from typing import Any
 
 import requests
 
-from simulator import scripts, wire
+from simulator import samples, scripts, wire
 from simulator.server import SimulatorHTTPServer
 
 logger = logging.getLogger("simulator")
 
 WINDOW_SECONDS = 24 * 60 * 60
 """How long after a customer's last message the business may send free-form messages."""
+
+# What a customer sends, besides text, when the chatter picks something else.
+CHATTER_KINDS = ("image", "location", "document", "contacts", "reaction")
+# What ``customer_sends_sample`` can make up on its own.
+SAMPLE_KINDS = ("text", "image", "document", "location", "contacts", "voice", "reaction")
 
 # Upload limits by the top-level part of the mime type; anything else is a document.
 MEDIA_SIZE_LIMITS = {"image": 5 * 2**20, "audio": 16 * 2**20, "video": 16 * 2**20}
@@ -192,6 +197,10 @@ class Simulator:
         self._replies = scripts.Script(scripts.REPLIES, self._rng)
         self._chatter: tuple[float, float] | None = None
         self._chatter_generation = 0
+        self._chatter_non_text_share = 0.25
+        self._chatter_kinds: list[str] = []
+        # wa_id -> the business's latest message that reached the customer.
+        self._latest_delivered: dict[str, str] = {}
         self._server: SimulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -658,18 +667,27 @@ class Simulator:
     # --- chatter -----------------------------------------------------------------------------
 
     def start_chatter(
-        self, interval: tuple[float, float] = (20.0, 45.0), *, first_after: float | None = None
+        self,
+        interval: tuple[float, float] = (20.0, 45.0),
+        *,
+        first_after: float | None = None,
+        non_text_share: float = 0.25,
     ) -> None:
         """Let a random known customer write a support request every ``interval`` seconds.
 
         The pause is drawn anew each time between ``interval[0]`` and ``interval[1]``; the
-        first message comes after ``first_after`` seconds when given. Calling it again
-        replaces the previous rhythm. Ends with ``stop_chatter()`` or ``stop()``.
+        first message comes after ``first_after`` seconds when given. About
+        ``non_text_share`` of the messages are something else than text (see
+        ``chatter_once``). Calling it again replaces the previous rhythm. Ends with
+        ``stop_chatter()`` or ``stop()``.
         """
         low, high = interval
         if not 0 <= low <= high:
             raise ValueError("interval must be (low, high) with 0 <= low <= high")
+        if not 0 <= non_text_share <= 1:
+            raise ValueError("non_text_share must be between 0 and 1")
         with self._lock:
+            self._chatter_non_text_share = non_text_share
             self._chatter = (low, high)
             self._chatter_generation += 1
             generation = self._chatter_generation
@@ -681,6 +699,161 @@ class Simulator:
         with self._lock:
             self._chatter = None
             self._chatter_generation += 1
+
+    def chatter_once(self) -> dict[str, Any] | None:
+        """One line of chatter, now: a random known customer writes a support request or,
+        about one time in four (``start_chatter``'s ``non_text_share``), sends something
+        else: a photo of a damaged parcel, where they are, an invoice, a contact card, or a
+        reaction to the business's latest message to them.
+
+        The other kinds come in turn, in an order shuffled anew each round; a reaction is
+        skipped for a customer the business has not written to. Repeatable under ``seed``.
+        Returns what ``customer_says`` returns, or None when no customer is known.
+        """
+        with self._lock:
+            if not self.customers:
+                return None
+            wa_id = self._rng.choice(sorted(self.customers))
+            kind = "text"
+            if self._rng.random() < self._chatter_non_text_share:
+                kind = self._next_chatter_kind(wa_id)
+        return self.customer_sends_sample(wa_id, kind)
+
+    def _next_chatter_kind(self, wa_id: str) -> str:
+        """The next kind of non-text message for ``wa_id``; needs the lock."""
+        for _ in range(2 * len(CHATTER_KINDS)):
+            if not self._chatter_kinds:
+                self._chatter_kinds = list(CHATTER_KINDS)
+                self._rng.shuffle(self._chatter_kinds)
+            kind = self._chatter_kinds.pop()
+            if kind != "reaction" or wa_id in self._latest_delivered:
+                return kind
+        return "text"
+
+    # --- customers sending sample content (demo and control endpoint) ------------------------
+
+    def latest_business_message(self, wa_id: str) -> str | None:
+        """The wamid of the business's latest message that reached ``wa_id``, or None.
+
+        Sends that failed (the service window was closed) and reactions do not count.
+        """
+        with self._lock:
+            return self._latest_delivered.get(wire.wa_id_from(wa_id))
+
+    def customer_sends_sample(
+        self,
+        wa_id: str,
+        kind: str,
+        *,
+        text: str | None = None,
+        caption: str | None = None,
+        filename: str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
+        place: str | None = None,
+        address: str | None = None,
+        emoji: str | None = None,
+        message_wamid: str | None = None,
+        name: str | None = None,
+        context_wamid: str | None = None,
+    ) -> dict[str, Any]:
+        """Post the webhook of a message of ``kind`` (one of ``SAMPLE_KINDS``), making up
+        whatever is not given, in the customer's language:
+
+        * ``text``: the next support request (``text``);
+        * ``image``: a PNG photo of a crushed parcel (``caption``);
+        * ``document``: a one-page PDF invoice ``invoice-<order>.pdf`` (``filename``,
+          ``caption``);
+        * ``location``: a spot in a city of the customer's country (``latitude``,
+          ``longitude``, ``place``, ``address``);
+        * ``contacts``: the card of someone close to the customer;
+        * ``voice``: a two-second voice note, Ogg Opus;
+        * ``reaction``: 👍 or ❤️ (``emoji``; an empty one removes a reaction) to
+          ``message_wamid``, by default the business's latest message to them.
+
+        Raises ``ValueError`` for an unknown kind and ``LookupError`` for a reaction when
+        the business has sent the customer nothing to react to. Returns what
+        ``customer_says`` returns.
+        """
+        if kind not in SAMPLE_KINDS:
+            raise ValueError(f"{kind!r} is not one of {', '.join(SAMPLE_KINDS)}")
+        wa_id = wire.wa_id_from(wa_id)
+        if not wa_id:
+            raise ValueError("a customer's wa_id must contain digits")
+        sending = {"name": name, "context_wamid": context_wamid}
+        with self._lock:
+            order = str(self._rng.randint(10000, 99999))
+            if kind == "text":
+                text = self._openers.next_line(wa_id) if text is None else text
+            elif kind == "image" and caption is None:
+                caption = scripts.pick(scripts.PHOTO_CAPTIONS, wa_id, self._rng, order)
+            elif kind == "document":
+                if caption is None:
+                    caption = scripts.pick(scripts.DOCUMENT_CAPTIONS, wa_id, self._rng, order)
+                filename = filename or samples.invoice_filename(order)
+            elif kind == "location":
+                spot = self._rng.choice(samples.places_for(wa_id))
+                if latitude is None or longitude is None:
+                    # A few hundred metres around the spot, so pins do not all overlap.
+                    latitude = round(spot.latitude + self._rng.uniform(-0.004, 0.004), 6)
+                    longitude = round(spot.longitude + self._rng.uniform(-0.004, 0.004), 6)
+                    address = spot.address if address is None else address
+                if place is None:
+                    place = scripts.pick(scripts.LOCATION_NAMES, wa_id, self._rng, order)
+            elif kind == "contacts":
+                language = scripts.language_of(wa_id)
+                card = samples.contact_card(wa_id, language, self._rng.randrange(100))
+            elif kind == "reaction":
+                if message_wamid is None:
+                    message_wamid = self._latest_delivered.get(wa_id)
+                if emoji is None:
+                    emoji = self._rng.choice(scripts.REACTIONS)
+            customer = name or self.customers.get(wa_id) or f"Customer {wa_id[-4:]}"
+        if kind == "text":
+            return self.customer_says(wa_id, text or "", name=name, context_wamid=context_wamid)
+        if kind == "image":
+            return self.customer_sends_media(
+                wa_id,
+                "image",
+                samples.damaged_parcel_png(),
+                "image/png",
+                caption=caption or "",
+                **sending,
+            )
+        if kind == "document":
+            return self.customer_sends_media(
+                wa_id,
+                "document",
+                samples.invoice_pdf(order, customer),
+                "application/pdf",
+                caption=caption or "",
+                filename=filename or "",
+                **sending,
+            )
+        if kind == "voice":
+            return self.customer_sends_media(
+                wa_id,
+                "audio",
+                samples.voice_note_ogg(),
+                "audio/ogg; codecs=opus",
+                voice=True,
+                **sending,
+            )
+        if kind == "location":
+            assert latitude is not None and longitude is not None
+            return self.customer_sends(
+                wa_id,
+                "location",
+                _location(latitude, longitude, place or "", address or ""),
+                **sending,
+            )
+        if kind == "contacts":
+            return self.customer_sends(wa_id, "contacts", [card], **sending)
+        if message_wamid is None:
+            raise LookupError("the business has sent this customer nothing to react to yet")
+        return self.customer_sends(
+            wa_id, "reaction", {"message_id": message_wamid, "emoji": emoji or ""}, name=name
+        )
 
     # --- the Graph API (called by the HTTP layer) --------------------------------------------
 
@@ -750,6 +923,8 @@ class Simulator:
                 }
             )
             self._sent_changed.notify_all()
+            if error is None and message_type != "reaction":
+                self._latest_delivered[wa_id] = wamid
         outbound = _Outbound(
             wamid=wamid,
             wa_id=wa_id,
@@ -1054,14 +1229,10 @@ class Simulator:
         with self._lock:
             if self._chatter is None or generation != self._chatter_generation:
                 return
-            if not self.customers:
-                return
-            wa_id = self._rng.choice(sorted(self.customers))
-            line = self._openers.next_line(wa_id)
             delay = self._rng.uniform(*self._chatter)
         # Schedule the next line first, so a slow app does not stretch the rhythm.
         self._later(delay, self._chatter_tick, generation)
-        self.customer_says(wa_id, line)
+        self.chatter_once()
 
     def _store_media(self, data: bytes, mime_type: str, filename: str) -> tuple[str, Media]:
         media = Media(
@@ -1138,3 +1309,14 @@ class Simulator:
             function(*args)
         except Exception:
             logger.exception("the simulator failed while running %s", function.__name__)
+
+
+def _location(latitude: float, longitude: float, place: str, address: str) -> dict[str, Any]:
+    """A location message's content, keys in the platform's order."""
+    content: dict[str, Any] = {}
+    if address:
+        content["address"] = address
+    content.update({"latitude": latitude, "longitude": longitude})
+    if place:
+        content["name"] = place
+    return content

@@ -113,3 +113,43 @@ class Script:
             self._rng.shuffle(queue)
             self._queues[wa_id] = queue
         return queue.pop().format(order=self._rng.randint(10000, 99999))
+
+
+# --- words that go with what customers send besides text -------------------------------------
+
+PHOTO_CAPTIONS: dict[str, tuple[str, ...]] = {
+    "en": (
+        "The box arrived like this",
+        "This is how order #{order} arrived, the corner is completely crushed.",
+        "Look at the box 😞",
+    ),
+    "de": (
+        "So ist das Paket bei mir angekommen",
+        "Bestellung #{order} kam so an, die Ecke ist völlig eingedrückt.",
+    ),
+    "pt": (
+        "A caixa chegou assim",
+        "O pedido #{order} chegou desse jeito, a caixa está amassada.",
+    ),
+}
+
+DOCUMENT_CAPTIONS: dict[str, tuple[str, ...]] = {
+    "en": ("Here is the invoice for order #{order}", "Invoice attached, order #{order}"),
+    "de": ("Hier ist die Rechnung zu Bestellung #{order}",),
+    "pt": ("Segue a nota fiscal do pedido #{order}",),
+}
+
+# The name on the pin when a customer shares where they are.
+LOCATION_NAMES: dict[str, tuple[str, ...]] = {
+    "en": ("This is where I am",),
+    "de": ("Hier bin ich",),
+    "pt": ("Estou aqui",),
+}
+
+REACTIONS: tuple[str, ...] = ("👍", "❤️")
+
+
+def pick(lines: dict[str, tuple[str, ...]], wa_id: str, rng: random.Random, order: str) -> str:
+    """One of ``lines`` in the language of ``wa_id``, with ``{order}`` filled in."""
+    choices = lines.get(language_of(wa_id)) or lines["en"]
+    return rng.choice(choices).format(order=order)

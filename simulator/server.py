@@ -9,7 +9,15 @@ let a demo or a test in any language drive the customers and read what the busin
 * ``GET /_sim/read-receipts`` -> the mark-as-read requests received
 * ``GET /_sim/business-profile`` -> the number's business profile as the platform keeps it
 * ``POST /_sim/customers/{wa_id}/messages`` ``{"text", "name"?, "context_wamid"?}`` -> the
-  result of ``Simulator.customer_says``
+  result of ``Simulator.customer_says``. With ``"type"`` the customer sends any kind of
+  message, made up where fields are left out (see ``CUSTOMER_MESSAGE_FIELDS``):
+  ``{"type": "image", "caption"?}`` the photo of a crushed parcel, ``{"type": "document",
+  "filename"?, "caption"?}`` a PDF invoice, ``{"type": "location", "latitude"?,
+  "longitude"?, "place"?, "address"?}``, ``{"type": "contacts", "cards"?}``, ``{"type":
+  "voice"}``, ``{"type": "reaction", "emoji"?, "message_wamid"?}`` (by default to the
+  business's latest message to them; 409 when there is none). Image, document, voice,
+  audio, video and sticker also take the customer's own file as ``"data_base64"`` (with
+  ``"mime_type"``); audio, video and sticker need one.
 * ``POST /_sim/fail-next`` ``{"code", "http_status"?, "title"?, "details"?}`` -> queues a
   failure like ``Simulator.fail_next``
 * ``POST /_sim/fail-media-downloads`` ``{"count"?, "http_status"?, "corrupt"?}`` -> the next
@@ -18,6 +26,8 @@ let a demo or a test in any language drive the customers and read what the busin
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import re
@@ -35,6 +45,32 @@ logger = logging.getLogger("simulator.http")
 GRAPH_PATH = re.compile(r"^/v\d+\.\d+(?P<rest>/.*)?$")
 CUSTOMER_MESSAGES_PATH = re.compile(r"^/_sim/customers/(?P<wa_id>[^/]+)/messages/?$")
 GRAPH_API_VERSION = "v23.0"
+
+# Message type -> the fields a control request may give for it (besides type, name and
+# context_wamid); ``CUSTOMER_MESSAGE_DEFAULT_MIME`` names the file each makes up, if any.
+CUSTOMER_MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "text": ("text",),
+    "image": ("caption", "data_base64", "mime_type"),
+    "document": ("caption", "filename", "data_base64", "mime_type"),
+    "voice": ("data_base64",),
+    "audio": ("data_base64", "mime_type"),
+    "video": ("caption", "data_base64", "mime_type"),
+    "sticker": ("data_base64",),
+    "location": ("latitude", "longitude", "place", "address"),
+    "contacts": ("cards",),
+    "reaction": ("emoji", "message_wamid"),
+}
+CUSTOMER_MESSAGE_MIME: dict[str, tuple[str, ...]] = {
+    "image": ("image/jpeg", "image/png"),
+    "audio": ("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"),
+    "video": ("video/mp4", "video/3gpp"),
+}
+CUSTOMER_MESSAGE_DEFAULT_MIME = {
+    "image": "image/jpeg",
+    "document": "application/pdf",
+    "audio": "audio/mpeg",
+    "video": "video/mp4",
+}
 
 
 class SimulatorHTTPServer(ThreadingHTTPServer):
@@ -194,16 +230,10 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             self._write_json(200, dict(sim.business_profile))
         elif method == "POST" and (match := CUSTOMER_MESSAGES_PATH.match(path)):
             data = _control_body(body)
-            text = data.get("text")
-            if not isinstance(text, str) or not text:
-                raise ControlError(400, '"text" must be a non-empty string')
             wa_id = unquote(match.group("wa_id"))
             if not wire.wa_id_from(wa_id):
                 raise ControlError(400, "the customer's wa_id must contain digits")
-            result = sim.customer_says(
-                wa_id, text, name=data.get("name"), context_wamid=data.get("context_wamid")
-            )
-            self._write_json(200, result)
+            self._write_json(200, _customer_message(sim, wa_id, data))
         elif method == "POST" and route == "/_sim/fail-next":
             data = _control_body(body)
             code = data.get("code")
@@ -271,3 +301,147 @@ def _control_body(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ControlError(400, "the request body must be a JSON object")
     return data
+
+
+def _customer_message(sim: Simulator, wa_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Check a ``POST /_sim/customers/{wa_id}/messages`` body and have the customer send it.
+
+    Raises ``ControlError`` (400) naming the first field that is wrong, or (409) for a
+    reaction when the business has sent the customer nothing to react to.
+    """
+    kind = data.get("type", "text")
+    if kind not in CUSTOMER_MESSAGE_FIELDS:
+        raise ControlError(
+            400, f'"type" must be one of {", ".join(CUSTOMER_MESSAGE_FIELDS)}; got {kind!r}'
+        )
+    allowed = {"type", "name", *CUSTOMER_MESSAGE_FIELDS[kind]}
+    if kind != "reaction":
+        allowed.add("context_wamid")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ControlError(
+            400,
+            f"{_a(kind)} message takes no {', '.join(repr(u) for u in unknown)}; "
+            f"it takes {', '.join(sorted(allowed))}",
+        )
+    for field in ("name", "context_wamid", "caption", "filename", "place", "address"):
+        _optional_text(data, field)
+    _optional_text(data, "message_wamid", allow_empty=False)
+    _optional_text(data, "emoji", allow_empty=True)
+    sending = {"name": data.get("name") or None, "context_wamid": data.get("context_wamid")}
+
+    if kind == "text":
+        text = data.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ControlError(400, '"text" must be a non-empty string')
+        if len(text) > wire.TEXT_BODY_MAX:
+            raise ControlError(400, f'"text" may have at most {wire.TEXT_BODY_MAX} characters')
+        return sim.customer_says(wa_id, text, **sending)
+
+    if "data_base64" in data:
+        media_kind = "audio" if kind == "voice" else kind
+        file, mime_type = _own_file(kind, data)
+        return sim.customer_sends_media(
+            wa_id,
+            media_kind,
+            file,
+            mime_type,
+            caption=data.get("caption") or "",
+            filename=data.get("filename") or "",
+            voice=kind == "voice",
+            **sending,
+        )
+    if kind in ("audio", "video", "sticker"):
+        raise ControlError(
+            400, f'{_a(kind)} message needs the file as "data_base64"; the simulator makes none up'
+        )
+    if "mime_type" in data:
+        raise ControlError(400, '"mime_type" goes with "data_base64", the file it describes')
+
+    options: dict[str, Any] = {}
+    if kind == "location":
+        options.update(_coordinates(data))
+        options.update(place=data.get("place"), address=data.get("address"))
+    elif kind == "contacts" and "cards" in data:
+        cards = data["cards"]
+        if (
+            not isinstance(cards, list)
+            or not cards
+            or not all(
+                isinstance(card, dict) and isinstance(card.get("name"), dict) for card in cards
+            )
+        ):
+            raise ControlError(
+                400,
+                '"cards" must be a non-empty list of contact cards, each with a "name" object '
+                '(e.g. {"name": {"formatted_name": "Ana Souza", "first_name": "Ana"}, '
+                '"phones": [{"phone": "+55 11 98765-4321", "type": "MOBILE"}]})',
+            )
+        return sim.customer_sends(wa_id, "contacts", cards, **sending)
+    elif kind == "reaction":
+        options.update(emoji=data.get("emoji"), message_wamid=data.get("message_wamid"))
+    else:
+        options.update(caption=data.get("caption"), filename=data.get("filename"))
+    try:
+        return sim.customer_sends_sample(wa_id, kind, **options, **sending)
+    except LookupError as exc:
+        raise ControlError(
+            409, f'{exc}; send them a message first, or give "message_wamid"'
+        ) from exc
+
+
+def _optional_text(data: dict[str, Any], field: str, *, allow_empty: bool = True) -> None:
+    if field not in data:
+        return
+    value = data[field]
+    if not isinstance(value, str) or (not allow_empty and not value):
+        kind = "a string" if allow_empty else "a non-empty string"
+        raise ControlError(400, f'"{field}" must be {kind}')
+
+
+def _own_file(kind: str, data: dict[str, Any]) -> tuple[bytes, str]:
+    """The customer's own file from ``data_base64`` and its mime type, checked for ``kind``."""
+    encoded = data["data_base64"]
+    try:
+        if not isinstance(encoded, str):
+            raise ValueError
+        file = base64.b64decode(encoded, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise ControlError(400, '"data_base64" must be the file encoded as base64') from exc
+    if not file:
+        raise ControlError(400, '"data_base64" holds an empty file')
+    if kind == "voice":
+        return file, "audio/ogg; codecs=opus"
+    if kind == "sticker":
+        return file, "image/webp"
+    mime_type = data.get("mime_type", CUSTOMER_MESSAGE_DEFAULT_MIME[kind])
+    if not isinstance(mime_type, str) or "/" not in mime_type:
+        raise ControlError(400, '"mime_type" must be a mime type such as "image/jpeg"')
+    accepted = CUSTOMER_MESSAGE_MIME.get(kind)
+    if accepted and mime_type.split(";")[0].strip().lower() not in accepted:
+        raise ControlError(
+            400, f"{_a(kind)} must be one of {', '.join(accepted)}; got {mime_type!r}"
+        )
+    return file, mime_type
+
+
+def _coordinates(data: dict[str, Any]) -> dict[str, float]:
+    """``latitude`` and ``longitude`` when given: both or neither, numbers within range."""
+    given = [field for field in ("latitude", "longitude") if field in data]
+    if not given:
+        return {}
+    if len(given) == 1:
+        raise ControlError(400, '"latitude" and "longitude" go together; give both or neither')
+    coordinates = {}
+    for field, limit in (("latitude", 90), ("longitude", 180)):
+        value = data[field]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ControlError(400, f'"{field}" must be a number')
+        if not -limit <= value <= limit:
+            raise ControlError(400, f'"{field}" must be between -{limit} and {limit}')
+        coordinates[field] = float(value)
+    return coordinates
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"

@@ -897,8 +897,9 @@ def test_chatter_has_known_customers_write_until_stopped(app: AppStub) -> None:
     for delivery in deliveries:
         message = delivery.value["messages"][0]
         assert message["from"] in sim.customers
-        assert message["text"]["body"]
-        assert "{order}" not in message["text"]["body"]
+        if message["type"] == "text":  # now and then a photo, a place, an invoice...
+            assert message["text"]["body"]
+            assert "{order}" not in message["text"]["body"]
 
 
 def test_stop_cancels_pending_status_webhooks(app: AppStub) -> None:
