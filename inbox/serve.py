@@ -1,0 +1,53 @@
+"""Daphne as the inbox runs it: ``python -m inbox.serve`` takes Daphne's own
+options (``--proxy-headers -b 0.0.0.0 -p 8000 inbox.asgi:application``).
+
+The one difference is the access log: Daphne writes every request line with its
+query string, and the platform's webhook handshake carries the verify token in
+it (``?hub.verify_token=...``). Secrets in a query string are written as
+``[redacted]``, so no log line holds a token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from daphne import cli
+from daphne.access import AccessLogGenerator
+
+# Query parameters whose values never reach a log.
+SECRET_PARAMETERS = frozenset(
+    {"hub.verify_token", "access_token", "token", "key", "password", "secret", "signature"}
+)
+REDACTED = "[redacted]"
+
+
+def redact(path: str) -> str:
+    """``path`` with the values of secret query parameters replaced."""
+    parts = urlsplit(path)
+    if not parts.query:
+        return path
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(name.lower() in SECRET_PARAMETERS for name, _ in pairs):
+        return path
+    query = urlencode(
+        [(name, REDACTED if name.lower() in SECRET_PARAMETERS else value) for name, value in pairs],
+        safe="[]",
+    )
+    return urlunsplit(parts._replace(query=query))
+
+
+class RedactingAccessLog(AccessLogGenerator):
+    def __call__(self, protocol: str, action: str, details: dict[str, Any]) -> None:
+        if "path" in details:
+            details = {**details, "path": redact(str(details["path"]))}
+        super().__call__(protocol, action, details)
+
+
+def main() -> None:
+    cli.AccessLogGenerator = RedactingAccessLog  # type: ignore[misc]
+    cli.CommandLineInterface.entrypoint()
+
+
+if __name__ == "__main__":
+    main()
