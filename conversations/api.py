@@ -112,7 +112,8 @@ class ConversationList(generics.ListAPIView):
                 description="activity: newest first; window: unanswered chats with an open "
                 "window, the soonest-closing first",
             ),
-        ]
+        ],
+        responses={200: ConversationSerializer(many=True), 400: ERROR_SCHEMA},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -336,9 +337,10 @@ class MessageMedia(generics.GenericAPIView):
     @extend_schema(
         request=None,
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
+            (200, "*/*"): OpenApiResponse(
                 OpenApiTypes.BINARY,
-                description="The bytes, with the file's own content type. Raster images, "
+                description="The bytes, with the file's own content type (`image/jpeg`, "
+                "`application/pdf`...). Raster images, "
                 "audio and MP4/3GP video inline; everything else as an attachment.",
             ),
             404: ERROR_SCHEMA,
@@ -664,7 +666,10 @@ class CannedReplyList(generics.ListAPIView):
             OpenApiParameter(
                 "conversation", OpenApiTypes.INT, description="fill the variables for this chat"
             ),
-        ]
+        ],
+        responses={200: CannedReplySerializer(many=True), 400: ERROR_SCHEMA, 404: ERROR_SCHEMA},
+        description="400 when `conversation` is not an id; 404 when it names a chat the "
+        "user may not see.",
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         conversation_id = _int_param(request, "conversation")
