@@ -112,7 +112,8 @@ class ConversationList(generics.ListAPIView):
                 description="activity: newest first; window: unanswered chats with an open "
                 "window, the soonest-closing first",
             ),
-        ]
+        ],
+        responses={200: ConversationSerializer(many=True), 400: ERROR_SCHEMA},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -129,7 +130,7 @@ class ConversationList(generics.ListAPIView):
             user=self.request.user,
             status=status_filter,
             assignee=params.get("assignee", ""),
-            search=params.get("search", "")[:200],
+            search=_text_param(self.request, "search")[:200],
             team=_int_param(self.request, "team"),
             label=_int_param(self.request, "label"),
             number=_int_param(self.request, "number"),
@@ -336,9 +337,10 @@ class MessageMedia(generics.GenericAPIView):
     @extend_schema(
         request=None,
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
+            (200, "*/*"): OpenApiResponse(
                 OpenApiTypes.BINARY,
-                description="The bytes, with the file's own content type. Raster images, "
+                description="The bytes, with the file's own content type (`image/jpeg`, "
+                "`application/pdf`...). Raster images, "
                 "audio and MP4/3GP video inline; everything else as an attachment.",
             ),
             404: ERROR_SCHEMA,
@@ -506,9 +508,19 @@ def _int_param(request: Request, name: str) -> int | None:
     value = request.query_params.get(name, "")
     if value == "":
         return None
-    if not value.isdigit():
+    # ASCII only: a superscript two or Arabic-Indic digits pass str.isdigit() but are no id.
+    if not (value.isascii() and value.isdigit()):
         raise exceptions.ValidationError({name: [f"{name} must be an id."]})
     return int(value)
+
+
+def _text_param(request: Request, name: str) -> str:
+    """A free-text query parameter; a NUL character (which no stored text holds,
+    and PostgreSQL refuses in a query) is a 400."""
+    value = request.query_params.get(name, "")
+    if "\x00" in value:
+        raise exceptions.ValidationError({name: [f"{name} may not contain NUL characters."]})
+    return value
 
 
 class ConversationMixin:
@@ -664,7 +676,10 @@ class CannedReplyList(generics.ListAPIView):
             OpenApiParameter(
                 "conversation", OpenApiTypes.INT, description="fill the variables for this chat"
             ),
-        ]
+        ],
+        responses={200: CannedReplySerializer(many=True), 400: ERROR_SCHEMA, 404: ERROR_SCHEMA},
+        description="400 when `conversation` is not an id; 404 when it names a chat the "
+        "user may not see.",
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         conversation_id = _int_param(request, "conversation")
@@ -675,7 +690,7 @@ class CannedReplyList(generics.ListAPIView):
             )
         replies = selectors.canned_replies_for(
             request.user,
-            query=request.query_params.get("q", "")[:64],
+            query=_text_param(request, "q")[:64],
             team_id=conversation.team_id if conversation else None,
         )
         page = self.paginate_queryset(replies)

@@ -175,7 +175,7 @@ def conversation_list(
         conversations = conversations.filter(assignee=user)
     elif assignee == "unassigned":
         conversations = conversations.filter(assignee__isnull=True)
-    elif assignee.isdigit():
+    elif assignee.isascii() and assignee.isdigit():
         conversations = conversations.filter(assignee_id=int(assignee))
     if team is not None:
         conversations = conversations.filter(team_id=team)

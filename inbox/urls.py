@@ -93,3 +93,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
 ]
+
+# Unknown addresses under /api/ answer with the API's JSON error.
+handler404 = views.not_found
