@@ -274,3 +274,36 @@ def test_media_and_failed_sends_are_explained(
     # Sending the same again would not help: no retry is offered.
     expect(failed.get_by_test_id("retry-send")).to_have_count(0)
     screenshot(page, "inbox-failed-send.png")
+
+
+def test_a_list_answer_read_before_a_live_chat_arrived_does_not_hide_it(
+    page: Page, live_stack: LiveStack, operator: Operator
+) -> None:
+    sim = live_stack.sim
+    customer_says(sim, "14155550311", "First question", name="Olive Grant")
+    log_in(page, operator)
+    expect(page.get_by_test_id("conversation-item")).to_have_count(1)
+
+    # The next list answer is read now, then held while a new customer writes.
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append((route, route.fetch()))
+
+    page.route(re.compile(r"/api/v1/conversations/\?"), hold)
+    opened = page.evaluate("window.__inbox.socket.connections")
+    page.evaluate("window.__inbox.socket.close()")
+    page.wait_for_function("n => window.__inbox.socket.connections > n", arg=opened)
+    expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "live")
+    page.wait_for_timeout(1000)  # every re-read of this reconnect has been asked for
+    assert held, "the page did not re-read the list after reconnecting"
+    customer_says(sim, "14155550312", "Just arrived", name="Hugo Lane")
+    expect(conversation(page, "Hugo Lane")).to_be_visible()
+
+    # The answers read before Hugo wrote arrive last: his chat stays in the list.
+    for route, response in held:
+        route.fulfill(response=response)
+    page.unroute(re.compile(r"/api/v1/conversations/\?"))
+    page.wait_for_timeout(500)
+    expect(conversation(page, "Hugo Lane")).to_be_visible()
+    expect(page.get_by_test_id("conversation-item")).to_have_count(2)

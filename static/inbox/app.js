@@ -312,7 +312,12 @@ async function loadList() {
     const asked = performance.now();
     const rows = await api.listConversations(currentFilters());
     if (load !== listLoads) return;
-    listed = new Set(rows.map((c) => c.id));
+    // A chat that changed live after the list was asked for may be missing from
+    // an answer read before that change: it stays listed if it matches.
+    const newer = [...conversations.values()].filter(
+      (c) => (liveAt.get(c.id) ?? -1) > asked && matchesFilters(c, listed.has(c.id)),
+    );
+    listed = new Set([...rows.map((c) => c.id), ...newer.map((c) => c.id)]);
     for (const conversation of rows) {
       if (!upsertConversation(conversation, asked)) relist(conversations.get(conversation.id));
     }
