@@ -133,6 +133,7 @@ let mode = "reply"; // the composer: reply to the customer or a private note
 let labels = [];
 let teams = [];
 let agents = new Map(); // id -> agent
+let labelsSaving = 0; // label changes of this operator still on their way
 let notifications = new Map(); // id -> notification
 const pageLoadedAt = Date.now();
 // A 409 from the server while the page still thought the window open; it holds
@@ -420,8 +421,12 @@ function renderHeader() {
     show(ui.pending, c.status === "open");
     show(ui.snoozeButton, c.status !== "resolved");
     ui.threadLabels.replaceChildren(...(c.labels || []).map(labelChip));
-    for (const box of ui.labelOptions.querySelectorAll("input")) {
-      box.checked = (c.labels || []).some((l) => String(l.id) === box.value);
+    // While the operator's own change is on its way, the boxes show their choice,
+    // not an older state some other update carries.
+    if (!labelsSaving) {
+      for (const box of ui.labelOptions.querySelectorAll("input")) {
+        box.checked = (c.labels || []).some((l) => String(l.id) === box.value);
+      }
     }
   }
   renderCollision();
@@ -1471,9 +1476,15 @@ ui.transferForm.addEventListener("submit", async (event) => {
   await act((id) => api.assign(id, change));
 });
 
-ui.labelOptions.addEventListener("change", () => {
+ui.labelOptions.addEventListener("change", async () => {
   const ids = [...ui.labelOptions.querySelectorAll("input:checked")].map((box) => Number(box.value));
-  act((id) => api.setLabels(id, ids));
+  labelsSaving += 1;
+  try {
+    await act((id) => api.setLabels(id, ids));
+  } finally {
+    labelsSaving -= 1;
+    renderHeader();
+  }
 });
 
 ui.snoozeForm.addEventListener("click", (event) => {
