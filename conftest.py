@@ -8,6 +8,7 @@ pyproject.toml.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,34 @@ def _clean_redis() -> None:
         import redis
 
         redis.Redis.from_url(url).flushdb()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_survives_deadlocks() -> Iterator[None]:
+    """Empty the database again when PostgreSQL picked the flush between tests as a
+    deadlock's victim: a server process of a live test may still finish a request as
+    the flush takes its locks. TRUNCATE is all or nothing, so trying again is safe."""
+    from django.core.management.base import CommandError
+    from django.db import OperationalError
+    from django.test import TransactionTestCase
+
+    flush = TransactionTestCase._fixture_teardown
+
+    def flush_until_done(test_case: TransactionTestCase) -> None:
+        for attempt in range(5):
+            try:
+                return flush(test_case)
+            except CommandError as exc:
+                cause = exc.__cause__
+                if attempt == 4 or not (
+                    isinstance(cause, OperationalError) and "deadlock" in str(cause)
+                ):
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", flush_until_done)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -57,7 +57,18 @@ def main() -> int:
     def start(command: list[str]) -> None:
         processes.append(subprocess.Popen(command, env=env, cwd=ROOT))
 
-    start([PYTHON, "-m", "inbox.serve", "-b", args.host, "-p", str(args.port), "inbox.asgi:application"])
+    start(
+        [
+            PYTHON,
+            "-m",
+            "inbox.serve",
+            "-b",
+            args.host,
+            "-p",
+            str(args.port),
+            "inbox.asgi:application",
+        ]
+    )
     if env.get("REDIS_URL"):
         # Snooze wake-ups, escalations and team queues run on a clock, not only on
         # events (embedded: a task inside the Daphne process, see inbox/asgi.py).

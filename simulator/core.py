@@ -191,7 +191,12 @@ class Simulator:
         self._failures: deque[_Failure] = deque()
         self._conversations: dict[tuple[str, str], tuple[str, int]] = {}
         self._timers: set[threading.Timer] = set()
+        self._running_timers = 0
+        self._timers_idle = threading.Condition(self._lock)
+        self._settling = False
         self._stopping = threading.Event()
+        # Set while stopping or settling: a webhook waiting to be posted again gives up.
+        self._hush = threading.Event()
         self._rng = random.Random(seed)
         self._openers = scripts.Script(scripts.OPENERS, self._rng)
         self._replies = scripts.Script(scripts.REPLIES, self._rng)
@@ -212,6 +217,7 @@ class Simulator:
             if self._server is not None:
                 raise RuntimeError("the simulator is already running")
             self._stopping.clear()
+            self._hush.clear()
             self._server = SimulatorHTTPServer((self.host, self.port), self)
             self.port = self._server.server_address[1]
             self._thread = threading.Thread(
@@ -230,6 +236,7 @@ class Simulator:
         Calling it twice is harmless.
         """
         self._stopping.set()
+        self._hush.set()
         with self._lock:
             self._chatter = None
             self._chatter_generation += 1
@@ -243,6 +250,32 @@ class Simulator:
             server.server_close()
         if thread is not None:
             thread.join(timeout=5)
+
+    def settle(self, timeout: float = 15.0) -> bool:
+        """Drop pending status webhooks, replies and chatter, and wait for those under
+        way to finish; the server keeps answering. Afterwards the simulator posts nothing
+        until told to again. Returns whether everything under way finished in time."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._settling = True
+            self._hush.set()
+            self._chatter = None
+            self._chatter_generation += 1
+            timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.cancel()
+        with self._lock:
+            try:
+                while self._running_timers:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._timers_idle.wait(left)
+                return True
+            finally:
+                self._settling = False
+                if not self._stopping.is_set():
+                    self._hush.clear()
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -1269,7 +1302,7 @@ class Simulator:
         }
         status: int | None = None
         for attempt in range(self.webhook_retries + 1):
-            if attempt and self._stopping.wait(self.webhook_backoff * 2 ** (attempt - 1)):
+            if attempt and self._hush.wait(self.webhook_backoff * 2 ** (attempt - 1)):
                 break
             try:
                 response = requests.post(
@@ -1290,7 +1323,7 @@ class Simulator:
 
     def _later(self, delay: float, function: Callable[..., None], *args: Any) -> None:
         """Run ``function(*args)`` after ``delay`` seconds on its own thread, unless stopped."""
-        if self._stopping.is_set():
+        if self._stopping.is_set() or self._settling:
             return
         timer = threading.Timer(max(delay, 0.0), self._run_timer, args=(function, args))
         timer.daemon = True
@@ -1302,13 +1335,22 @@ class Simulator:
         current = threading.current_thread()
         if isinstance(current, threading.Timer):
             with self._lock:
+                if current not in self._timers:
+                    return  # cancelled by settle() or stop() just as it fired
                 self._timers.discard(current)
-        if self._stopping.is_set():
-            return
+                self._running_timers += 1
+        else:
+            with self._lock:
+                self._running_timers += 1
         try:
-            function(*args)
+            if not self._stopping.is_set():
+                function(*args)
         except Exception:
             logger.exception("the simulator failed while running %s", function.__name__)
+        finally:
+            with self._lock:
+                self._running_timers -= 1
+                self._timers_idle.notify_all()
 
 
 def _location(latitude: float, longitude: float, place: str, address: str) -> dict[str, Any]:

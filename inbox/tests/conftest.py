@@ -33,7 +33,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import override_settings
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+from rq import Queue, Worker
 
 from conversations import services
 from simulator import Simulator
@@ -209,6 +211,40 @@ def live_stack(
         assert "Traceback" not in service.errors(), service.describe()
 
 
+# The browser contexts a test opened, so the database teardown can quiet them first.
+BROWSER_CONTEXTS = pytest.StashKey[list[BrowserContext]]()
+
+
+def settle_stack(stack: LiveStack, request: pytest.FixtureRequest) -> None:
+    """Quiet everything that could still write to the database as a test ends: the
+    pages, the simulator's pending webhooks, and the worker's jobs. The flush that
+    empties the database between tests would otherwise race them (and PostgreSQL may
+    pick the flush as a deadlock's victim)."""
+    for context in request.node.stash.get(BROWSER_CONTEXTS, []):
+        for open_page in context.pages:
+            try:
+                open_page.goto("about:blank")
+            except PlaywrightError:
+                pass  # a page that is gone writes nothing
+    stack.sim.settle()
+    workers = redis.Redis.from_url(os.environ["REDIS_URL"])
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        busy = any(worker.get_state() == "busy" for worker in Worker.all(connection=workers))
+        if not busy and not Queue("default", connection=workers).count:
+            break
+        time.sleep(0.05)
+    stack.sim.settle()  # whatever the last jobs sent starts no more webhooks
+
+
+@pytest.fixture
+def transactional_db(transactional_db: None, request: pytest.FixtureRequest) -> Iterator[None]:
+    """pytest-django's, with the live stack quieted before the database is emptied."""
+    yield
+    if "live_stack" in request.fixturenames:
+        settle_stack(request.getfixturevalue("live_stack"), request)
+
+
 @pytest.fixture
 def operator(live_stack: LiveStack, transactional_db: None) -> Operator:
     """The simulator's number registered and an operator who may use the inbox."""
@@ -243,10 +279,11 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, live_stack: LiveStack) -> Iterator[Page]:
+def page(browser: Browser, live_stack: LiveStack, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser profile per test; a JavaScript error fails the test."""
     expect.set_options(timeout=10_000)
     context = browser.new_context(viewport=VIEWPORT, base_url=live_stack.base_url)
+    request.node.stash.setdefault(BROWSER_CONTEXTS, []).append(context)
     page = context.new_page()
     errors: list[str] = []
 
@@ -309,11 +346,13 @@ def make_inbox_user(
 
 
 @pytest.fixture
-def open_page(browser: Browser, live_stack: LiveStack) -> Iterator[Any]:
+def open_page(
+    browser: Browser, live_stack: LiveStack, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """Opens a page in a fresh browser profile with the given locale (Accept-Language);
     a JavaScript error in any of them fails the test."""
     expect.set_options(timeout=10_000)
-    contexts = []
+    contexts = request.node.stash.setdefault(BROWSER_CONTEXTS, [])
     errors: list[str] = []
 
     def open_one(locale: str = "en-US") -> Page:

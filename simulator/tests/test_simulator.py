@@ -915,6 +915,34 @@ def test_stop_cancels_pending_status_webhooks(app: AppStub) -> None:
         requests.get(f"{sim.base_url}/_sim/health", timeout=1)
 
 
+def test_settle_drops_pending_webhooks_and_ends_retries_but_keeps_serving(
+    app: AppStub,
+) -> None:
+    sim = Simulator(
+        app.url, APP_SECRET, ACCESS_TOKEN, status_delay=0.05, webhook_backoff=3.0
+    ).start()
+    try:
+        sim.customer_says("16505551234", "Hi")
+        app.answers.append(500)  # the "sent" status is refused and waits 3 s to be posted again
+        first = send(sim, text("16505551234")).json()["messages"][0]["id"]
+        app.statuses(first, 1)
+
+        started = time.monotonic()
+        assert sim.settle() is True
+        took = time.monotonic() - started
+        time.sleep(0.3)
+
+        assert took < 1.5
+        assert [(kind, status) for kind, _, status in sim.webhook_log] == [
+            ("message", 200),
+            ("sent", 500),
+        ]
+        second = send(sim, text("16505551234")).json()["messages"][0]["id"]
+        assert [s["status"] for s in app.statuses(second, 3)] == ["sent", "delivered", "read"]
+    finally:
+        sim.stop()
+
+
 def test_simulator_imports_nothing_from_the_product() -> None:
     code = (
         "import sys, simulator, simulator.__main__; "
