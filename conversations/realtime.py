@@ -15,6 +15,14 @@ conversation; ``groups_for_user`` the matching groups a socket joins.
 Sync code (request threads, RQ workers, management commands) publishes through
 one long-lived event loop per process, so the layer's Redis connections are
 made once, not per event.
+
+Redis pub/sub keeps nothing for a subscriber that is not connected. Whatever is
+published while a process's subscriber connection is down (Redis restarted, the
+connection cut) never reaches its sockets, and redis-py reconnects and subscribes
+again without a word. ``PubSubChannelLayer`` notices each reconnection and tells
+every socket of its process to re-read (``resync``); a publisher that could not
+publish tells the groups concerned the same once Redis answers again. The page's
+ping, answered through the layer, covers whatever else stops delivery.
 """
 
 from __future__ import annotations
@@ -30,7 +38,14 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+)
+from channels_redis.utils import _wrap_close, decode_hosts
 from django.db import transaction
+from redis.asyncio.client import PubSub
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +56,11 @@ NO_TEAM_GROUP = "team.none"
 RELAY_HANDLER = "inbox.event"
 COLLISION_HANDLER = "inbox.collision"
 PONG_HANDLER = "inbox.pong"
+# Tells a socket that events may have been lost on the way: the page re-reads.
+RESYNC_HANDLER = "inbox.resync"
 PUBLISH_TIMEOUT = 5.0
+# How long a publisher keeps trying to tell groups of events it could not publish.
+RESYNC_RETRY_SECONDS = 60.0
 
 
 def team_group(team_id: int | None) -> str:
@@ -95,6 +114,51 @@ async def heartbeat(*, user_id: int, channel_name: str, layer: Any) -> None:
     await layer.group_send(user_group(user_id), {"type": PONG_HANDLER, "channel": channel_name})
 
 
+class PubSubChannelLayer(RedisPubSubChannelLayer):
+    """channels-redis's pub/sub layer, which tells its sockets when its subscriber
+    connection to Redis came back: whatever was published meanwhile is lost."""
+
+    def _get_layer(self) -> RedisPubSubLoopLayer:
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            _wrap_close(self, loop)
+        return layer
+
+
+class _LoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, *args: Any, hosts: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, hosts=hosts, **kwargs)
+        self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
+
+    def tell_everyone_to_resync(self) -> None:
+        message = self.channel_layer.serialize({"type": RESYNC_HANDLER})
+        for queue in self.channels.values():
+            queue.put_nowait(message)
+
+
+class _Shard(RedisSingleShardConnection):
+    def _ensure_redis(self) -> None:
+        if self._redis is None:
+            super()._ensure_redis()
+            self._pubsub = _PubSub(self._redis.connection_pool, self.channel_layer)
+
+
+class _PubSub(PubSub):
+    """redis-py calls ``on_connect`` each time the subscriptions' connection is made
+    again (not for its first connection), after which it subscribes again."""
+
+    def __init__(self, connection_pool: Any, layer: _LoopLayer) -> None:
+        super().__init__(connection_pool)
+        self._layer = layer
+
+    async def on_connect(self, connection: Any) -> None:
+        await super().on_connect(connection)
+        logger.warning("the channel layer's subscriptions are back after a break")
+        self._layer.tell_everyone_to_resync()
+
+
 _local = threading.local()
 
 
@@ -108,8 +172,8 @@ def batched() -> Iterator[None]:
         yield
     finally:
         _local.pending = None
-        for future, message in pending:
-            _wait(future, message)
+        for future, groups, message in pending:
+            _wait(future, groups, message)
 
 
 def _send(groups: tuple[str, ...], message: dict[str, Any]) -> None:
@@ -129,17 +193,39 @@ def _send(groups: tuple[str, ...], message: dict[str, Any]) -> None:
         return
     pending = getattr(_local, "pending", None)
     if pending is None:
-        _wait(future, message)
+        _wait(future, groups, message)
     else:
-        pending.append((future, message))
+        pending.append((future, groups, message))
 
 
-def _wait(future: concurrent.futures.Future[None], message: dict[str, Any]) -> None:
+def _wait(
+    future: concurrent.futures.Future[None], groups: tuple[str, ...], message: dict[str, Any]
+) -> None:
     try:
         future.result(timeout=PUBLISH_TIMEOUT)
     except Exception:
-        # The data is committed; a browser that missed this re-syncs from the API.
+        # The data is committed: the pages of these groups re-read it once Redis
+        # takes messages again.
         logger.exception("could not publish %s", message["event"]["type"])
+        asyncio.run_coroutine_threadsafe(
+            _resync_when_possible(get_channel_layer(), groups), _publisher_loop()
+        )
+
+
+async def _resync_when_possible(layer: Any, groups: tuple[str, ...]) -> None:
+    """Tell ``groups`` to re-read, trying every second for a while."""
+    waiting = set(groups)
+    deadline = asyncio.get_running_loop().time() + RESYNC_RETRY_SECONDS
+    while waiting:
+        for group in sorted(waiting):
+            with contextlib.suppress(Exception):  # Redis still away: try again shortly
+                await layer.group_send(group, {"type": RESYNC_HANDLER})
+                waiting.discard(group)
+        if not waiting or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(1.0)
+    if waiting:
+        logger.error("could not tell %s to re-read what they missed", ", ".join(sorted(waiting)))
 
 
 async def _send_all(layer: Any, groups: tuple[str, ...], message: dict[str, Any]) -> None:

@@ -129,6 +129,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         elif message["type"] == realtime.PONG_HANDLER:
             if message.get("channel") == self.channel_name:
                 await self.send_json({"type": "pong"})
+        elif message["type"] == realtime.RESYNC_HANDLER:
+            await self.send_json({"type": "resync"})
         else:
             await super().dispatch(message)
 

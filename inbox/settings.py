@@ -145,7 +145,7 @@ if REDIS_URL:
     # subscribing process, so a Redis restart cannot silently empty the groups.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "conversations.realtime.PubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
                 # Pub/sub channels are shared by every database of a Redis server:

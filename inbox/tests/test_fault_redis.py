@@ -1,11 +1,13 @@
-"""Redis restarts, or loses its data, while an operator's page is open.
+"""Redis restarts, loses its data, or its connections are cut while an operator's
+page is open.
 
-The channel layer keeps group memberships in Redis: a restart silently empties every
-group while the sockets stay open, and nothing published reaches them any more. The
-page's ping is answered through the layer (the socket's own user group), so a page
-that stops hearing its pong reconnects, joins its groups again and re-reads what it
-missed. This runs against its own Redis server, which the test kills and starts
-again, with Daphne and the simulator as real processes, in Chromium.
+The pub/sub channel layer keeps no messages: whatever is published while the
+server's subscriptions are down is gone, and redis-py reconnects and subscribes
+again without a word. The layer tells its sockets when that happened, and the page
+re-reads at once; its ping (answered through the layer) is far slower here than the
+recovery the test waits for, so it is the resync that shows what arrived meanwhile.
+This runs against its own Redis server, which the test kills and starts again, with
+Daphne and the simulator as real processes, in Chromium.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from inbox.tests.conftest import (
     free_port,
     wait_until,
 )
+from inbox.tests.tcp_proxy import TcpProxy
 from simulator import Simulator
 
 pytestmark = [
@@ -45,7 +48,8 @@ pytestmark = [
     pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server"),
 ]
 
-PING_EVERY = "1"
+# Slower than every wait below: a recovery the test sees is not the heartbeat's.
+PING_EVERY = "60"
 
 
 @dataclass
@@ -97,6 +101,7 @@ class RedisServer:
 class Stack:
     base_url: str
     redis: RedisServer
+    proxy: TcpProxy
     sim: Simulator
     daphne: Service
 
@@ -107,6 +112,8 @@ def stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
         pytest.skip("the live stack needs PostgreSQL")
     server = RedisServer(port=free_port(), workdir=tmp_path)
     server.start()
+    # Daphne reaches Redis through a proxy the test can cut.
+    proxy = TcpProxy("127.0.0.1", server.port).start()
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     sim = Simulator(
@@ -118,7 +125,7 @@ def stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url(connection.settings_dict),
-        "REDIS_URL": server.url,
+        "REDIS_URL": f"redis://127.0.0.1:{proxy.port}/0",
         "CHANNEL_LAYER_PREFIX": f"inbox-redis-{uuid.uuid4().hex[:12]}",
         "WHATSAPP_GRAPH_URL": sim.graph_url,
         "INBOX_PING_EVERY": PING_EVERY,
@@ -145,10 +152,11 @@ def stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
             username="olga", password=OPERATOR_PASSWORD, first_name="Olga", last_name="Operator"
         )
         user.groups.add(Group.objects.get_or_create(name="operator")[0])
-        yield Stack(base_url=base_url, redis=server, sim=sim, daphne=daphne)
+        yield Stack(base_url=base_url, redis=server, proxy=proxy, sim=sim, daphne=daphne)
     finally:
         sim.stop()
         daphne.stop()
+        proxy.stop()
         server.kill()
 
 
@@ -169,7 +177,7 @@ def says(stack: Stack, wa_id: str, text: str) -> None:
     assert answer["status_code"] == 200, answer
 
 
-@pytest.mark.parametrize("loss", ["restart", "flush"])
+@pytest.mark.parametrize("loss", ["restart", "flush", "cut", "unreachable"])
 def test_after_redis_loses_its_data_the_page_recovers_and_shows_what_arrived_meanwhile(
     stack: Stack, page: Page, loss: str
 ) -> None:
@@ -188,21 +196,30 @@ def test_after_redis_loses_its_data_the_page_recovers_and_shows_what_arrived_mea
     thread = page.get_by_test_id("thread")
     expect(thread.get_by_test_id("message").filter(has_text="Before the restart")).to_be_visible()
 
-    # Redis loses everything: the page's socket stays open, its groups are gone.
-    # A restart breaks the layer's connections as well; a flush (a failover to an
-    # empty replica, memberships expired) leaves them working and silent.
+    # A restart breaks the layer's connections and loses what is published until
+    # the server has subscribed again; so does a cut (a proxy or a network that drops
+    # idle connections); a flush (a failover to an empty replica) must lose nothing.
+    # While Redis is unreachable from the server, every publish fails: the customers'
+    # messages are stored all the same, and nothing is live until it is back.
     if loss == "restart":
         stack.redis.kill()
         stack.redis.start()
+    elif loss == "cut":
+        redis.Redis.from_url(stack.redis.url).client_kill_filter(_type="pubsub")
+    elif loss == "unreachable":
+        stack.proxy.refuse()
     else:
         redis.Redis.from_url(stack.redis.url).flushall()
     says(stack, "16505550171", "While the groups were lost")
     says(stack, "16505550172", "A new customer meanwhile")
+    if loss == "unreachable":
+        time.sleep(2)
+        stack.proxy.restore()
 
-    # No pong comes back through the emptied layer: the page reconnects and re-reads.
+    # The server's subscriptions come back and it tells the page, which re-reads.
     expect(
         thread.get_by_test_id("message").filter(has_text="While the groups were lost")
-    ).to_be_visible(timeout=20_000)
+    ).to_be_visible(timeout=10_000)
     expect(
         page.get_by_test_id("conversation-item").filter(has_text="A new customer meanwhile")
     ).to_be_visible()

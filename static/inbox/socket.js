@@ -3,9 +3,10 @@
 
 // A ping also tells the server the operator is still here (presence). Its pong
 // comes back through the channel layer, the way every live event travels: when
-// the layer has lost this socket's groups (Redis restarted, memberships expired)
-// or drops its messages (over capacity), no pong comes and the page reconnects,
-// joining its groups again and re-reading what it missed.
+// the layer stops delivering to this socket, no pong comes and the page
+// reconnects, joining its groups again and re-reading what it missed. When the
+// server knows events were lost on the way (its Redis connection broke and came
+// back, a publish failed), it says "resync" and the page re-reads at once.
 const PING_EVERY_MS = 20_000;
 const PONG_TIMEOUT_MS = 5_000;
 const MAX_DELAY_MS = 15_000;
@@ -77,6 +78,10 @@ export class LiveSocket {
       try {
         event = JSON.parse(message.data);
       } catch {
+        return;
+      }
+      if (event.type === "resync") {
+        if (this.synced) this.handlers.onOpen();
         return;
       }
       if (event.type === "pong") {

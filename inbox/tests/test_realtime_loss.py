@@ -1,0 +1,123 @@
+"""Live events lost on the way are never lost quietly.
+
+Redis pub/sub keeps nothing for a subscriber that is not connected, and redis-py
+reconnects and subscribes again without a word: a page would miss whatever was
+published meanwhile and show stale data. The layer notices each reconnection and
+tells its sockets to re-read; a publisher that could not publish tells the groups
+concerned once Redis answers again. A TCP proxy between one side and the suite's
+Redis cuts the connection on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import override_settings
+
+from conversations import realtime
+from conversations.realtime import RESYNC_HANDLER, PubSubChannelLayer
+from inbox.tests.tcp_proxy import TcpProxy
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+pytestmark = pytest.mark.skipif(not REDIS_URL, reason="needs Redis (REDIS_URL)")
+
+
+@pytest.fixture
+def proxy() -> Iterator[TcpProxy]:
+    parts = urlsplit(REDIS_URL)
+    with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 6379) as running:
+        yield running
+
+
+def through(proxy: TcpProxy) -> str:
+    """The suite's Redis URL, by way of ``proxy``."""
+    parts = urlsplit(REDIS_URL)
+    return parts._replace(netloc=f"127.0.0.1:{proxy.port}").geturl()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"inbox-loss-{uuid.uuid4().hex[:12]}"
+
+
+async def received(layer: PubSubChannelLayer, channel: str, timeout: float = 5.0) -> dict:
+    return await asyncio.wait_for(layer.receive(channel), timeout)
+
+
+@pytest.mark.asyncio
+async def test_a_socket_is_told_to_resync_when_its_subscriptions_come_back_after_a_break(
+    proxy: TcpProxy, prefix: str
+) -> None:
+    listening = PubSubChannelLayer(hosts=[through(proxy)], prefix=prefix)
+    publishing = PubSubChannelLayer(hosts=[REDIS_URL], prefix=prefix)
+    try:
+        channel = await listening.new_channel()
+        await listening.group_add("team.1", channel)
+        await publishing.group_send("team.1", {"type": "inbox.event", "n": 1})
+        assert await received(listening, channel) == {"type": "inbox.event", "n": 1}
+
+        proxy.refuse()  # the subscriber's connection breaks
+        await asyncio.sleep(0.3)
+        # Published while nobody of this process listens: Redis drops it.
+        await publishing.group_send("team.1", {"type": "inbox.event", "n": 2})
+        proxy.restore()
+
+        assert await received(listening, channel, timeout=10) == {"type": RESYNC_HANDLER}
+        await publishing.group_send("team.1", {"type": "inbox.event", "n": 3})
+        assert await received(listening, channel) == {"type": "inbox.event", "n": 3}
+    finally:
+        await listening.flush()
+        await publishing.flush()
+
+
+@pytest.mark.asyncio
+async def test_no_resync_without_a_break(prefix: str) -> None:
+    layer = PubSubChannelLayer(hosts=[REDIS_URL], prefix=prefix)
+    try:
+        channel = await layer.new_channel()
+        await layer.group_add("team.1", channel)
+        for n in range(3):
+            await layer.group_send("team.1", {"type": "inbox.event", "n": n})
+        got = [await received(layer, channel) for _ in range(3)]
+        assert got == [{"type": "inbox.event", "n": n} for n in range(3)]
+        with pytest.raises(TimeoutError):
+            await received(layer, channel, timeout=1.0)
+    finally:
+        await layer.flush()
+
+
+def test_groups_a_publisher_could_not_reach_are_told_to_resync_once_redis_answers(
+    proxy: TcpProxy, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    layers = {
+        "default": {
+            "BACKEND": "conversations.realtime.PubSubChannelLayer",
+            "CONFIG": {"hosts": [through(proxy)], "prefix": prefix},
+        }
+    }
+    listening = PubSubChannelLayer(hosts=[REDIS_URL], prefix=prefix)
+    loop = asyncio.new_event_loop()
+    try:
+        channel = loop.run_until_complete(listening.new_channel())
+        loop.run_until_complete(listening.group_add("team.9", channel))
+        message = {"type": realtime.RELAY_HANDLER, "event": {"type": "message.created"}}
+        with override_settings(CHANNEL_LAYERS=layers), caplog.at_level(logging.ERROR):
+            proxy.refuse()
+            realtime._send(("team.9",), message)  # what publish() does after commit
+            assert "could not publish message.created" in caplog.text
+            time.sleep(1.0)
+            proxy.restore()
+
+            assert loop.run_until_complete(received(listening, channel, timeout=10)) == {
+                "type": RESYNC_HANDLER
+            }
+    finally:
+        loop.run_until_complete(listening.flush())
+        loop.close()
