@@ -154,8 +154,10 @@ class ConversationMessages(generics.ListCreateAPIView):
     permission_classes = [IsInboxUser]
 
     def conversation(self) -> Conversation:
+        # The thread needs the conversation's own fields, not what the list shows.
+        visible = selectors.conversations_visible_to(self.request.user)
         return get_object_or_404(
-            selectors.conversations_visible_to(self.request.user), pk=self.kwargs["pk"]
+            visible.select_related(None).prefetch_related(None), pk=self.kwargs["pk"]
         )
 
     def get_queryset(self):  # type: ignore[no-untyped-def]

@@ -130,10 +130,17 @@ def conversations_visible_to(user: Any) -> QuerySet[Conversation]:
     access = access_for(user)
     if not access.member:
         return Conversation.objects.none()
+    # Each row has its own contact; the few numbers, teams, operators and labels a
+    # page shows are read once each and shared by its rows instead.
     return (
         Conversation.objects.filter(visibility_filter(access))
-        .select_related("number", "contact", "assignee", "team")
-        .prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
+        .select_related("contact")
+        .prefetch_related(
+            "number",
+            "team",
+            "assignee",
+            Prefetch("labels", queryset=Label.objects.order_by("name"), to_attr="sorted_labels"),
+        )
         .order_by("-last_message_at", "-id")
     )
 
@@ -232,18 +239,26 @@ class ThreadQuerySet(QuerySet[Message]):
             # PostgreSQL read the whole thread again to test them.
             rows = self.model._default_manager.filter(pk__in=page)
             rows.query.select_related = self.query.select_related
+            rows._prefetch_related_lookups = self._prefetch_related_lookups
+            rows._known_related_objects = self._known_related_objects
             return rows.order_by(*self.query.order_by)
         return super().__getitem__(k)
 
 
 def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
-    """A thread, oldest first."""
-    return (
+    """A thread, oldest first. Its messages share ``conversation`` (not joined again
+    for each row) and the few operators who wrote them (read once each)."""
+    messages = (
         ThreadQuerySet(model=Message)
         .filter(conversation=conversation)
-        .select_related("sent_by", "conversation")
+        .prefetch_related("sent_by")
         .order_by("timestamp", "created_at")
     )
+    # What a related manager does for ``conversation.messages.all()``.
+    messages._known_related_objects = {
+        Message._meta.get_field("conversation"): {conversation.pk: conversation}
+    }
+    return messages
 
 
 def messages_visible_to(user: Any) -> QuerySet[Message]:

@@ -146,7 +146,11 @@ def label_payload(label: Label) -> dict[str, Any]:
 def conversation_payload(conversation: Conversation) -> dict[str, Any]:
     """The conversation as the list, the thread header and live events show it.
 
-    Reads ``labels`` through ``.all()``: prefetch them when serializing many."""
+    Reads ``labels`` through ``.all()`` unless ``sorted_labels`` holds them, as
+    ``selectors.conversations_visible_to`` prefetches them for serializing many."""
+    labels = getattr(conversation, "sorted_labels", None)
+    if labels is None:
+        labels = conversation.labels.all()
     return {
         "id": conversation.id,
         "number": number_payload(conversation.number),
@@ -160,7 +164,7 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         "window_expires_at": iso(conversation.window_expires_at()),
         "created_at": iso(conversation.created_at),
         "team": team_summary(conversation.team) if conversation.team_id else None,
-        "labels": [label_payload(label) for label in conversation.labels.all()],
+        "labels": [label_payload(label) for label in labels],
         "snoozed_until": iso(conversation.snoozed_until),
         "waiting_since": iso(conversation.waiting_since),
         "escalated_at": iso(conversation.escalated_at),
