@@ -442,6 +442,8 @@ async def settle(sockets: list[Socket], quiet: float = 1.0, limit: float = 300.0
 async def _measure(stack: Stack, operators: list[Operator], concurrency: int) -> dict[str, Any]:
     from channels_redis.pubsub import RedisPubSubChannelLayer
 
+    from conversations import realtime
+
     pid = stack.servers[0].pid
     # Warm-up, not counted: one socket opened and closed, so that the server's
     # lazily made parts (consumer code, Redis and database connections) are not
@@ -475,7 +477,7 @@ async def _measure(stack: Stack, operators: list[Operator], concurrency: int) ->
     for team_id in team_ids:
         await layer.group_send(
             f"team.{team_id}",
-            {"type": "inbox.event", "event": {"type": "bench.probe", "sent": sent}},
+            realtime.relay_message({"type": "bench.probe", "sent": sent}),
         )
     done, _ = await asyncio.wait(probes, timeout=30)
     probe_ms = (time.perf_counter() - sent) * 1000

@@ -36,6 +36,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels_redis.pubsub import (
@@ -92,9 +93,24 @@ def groups_for_user(*, user_id: int, team_ids: Iterable[int], supervisor: bool) 
 
 def publish(event_type: str, payload: dict[str, Any], *, groups: Iterable[str]) -> None:
     """Send ``payload`` (plain JSON) as event ``event_type`` to ``groups`` after commit."""
-    message = {"type": RELAY_HANDLER, "event": {"type": event_type, **payload}}
+    message = relay_message({"type": event_type, **payload})
     targets = tuple(dict.fromkeys(groups))
     transaction.on_commit(lambda: _send(targets, message))
+
+
+def relay_message(event: dict[str, Any]) -> dict[str, Any]:
+    """The layer message that carries ``event`` to sockets. The frame is encoded
+    once here, not once for every socket that relays it."""
+    return {
+        "type": RELAY_HANDLER,
+        "event_type": event["type"],
+        "frame": orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS).decode(),
+    }
+
+
+def event_of(message: dict[str, Any]) -> dict[str, Any]:
+    """The event a relay message carries, decoded."""
+    return orjson.loads(message["frame"])
 
 
 async def relay_collision(
@@ -147,16 +163,30 @@ class _Shard(RedisSingleShardConnection):
 
 class _PubSub(PubSub):
     """redis-py calls ``on_connect`` each time the subscriptions' connection is made
-    again (not for its first connection), after which it subscribes again."""
+    again (not for its first connection) and sends them again there. Redis confirms
+    them in order, so the first confirmation after that means they are all back:
+    from then on, whatever is published arrives, and the sockets may re-read."""
 
     def __init__(self, connection_pool: Any, layer: _LoopLayer) -> None:
         super().__init__(connection_pool)
         self._layer = layer
+        self._resubscribing = False
 
     async def on_connect(self, connection: Any) -> None:
+        self._resubscribing = True
         await super().on_connect(connection)
-        logger.warning("the channel layer's subscriptions are back after a break")
-        self._layer.tell_everyone_to_resync()
+
+    async def handle_message(self, response: Any, ignore_subscribe_messages: bool = False) -> Any:
+        message = await super().handle_message(response, ignore_subscribe_messages=False)
+        if message is not None and message["type"] == "subscribe" and self._resubscribing:
+            self._resubscribing = False
+            logger.warning("the channel layer's subscriptions are back after a break")
+            self._layer.tell_everyone_to_resync()
+        subscription = message is not None and message["type"] not in (
+            *self.PUBLISH_MESSAGE_TYPES,
+            "pong",
+        )
+        return None if subscription and ignore_subscribe_messages else message
 
 
 _local = threading.local()
@@ -189,7 +219,7 @@ def _send(groups: tuple[str, ...], message: dict[str, Any]) -> None:
             _send_all(layer, groups, message), _publisher_loop()
         )
     except Exception:
-        logger.exception("could not publish %s", message["event"]["type"])
+        logger.exception("could not publish %s", message["event_type"])
         return
     pending = getattr(_local, "pending", None)
     if pending is None:
@@ -206,7 +236,7 @@ def _wait(
     except Exception:
         # The data is committed: the pages of these groups re-read it once Redis
         # takes messages again.
-        logger.exception("could not publish %s", message["event"]["type"])
+        logger.exception("could not publish %s", message["event_type"])
         asyncio.run_coroutine_threadsafe(
             _resync_when_possible(get_channel_layer(), groups), _publisher_loop()
         )

@@ -122,8 +122,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         # Channels first hands every message to the database thread to close stale
         # connections. Relaying an event touches no database: skipping that hop
         # keeps thousands of frames a second off the one thread all sockets share.
-        if message["type"] == realtime.RELAY_HANDLER and message["event"]["type"] != SESSION_CHECK:
-            await self.send_json(message["event"])
+        if message["type"] == realtime.RELAY_HANDLER and message["event_type"] != SESSION_CHECK:
+            await self.send(text_data=message["frame"])
         elif message["type"] == realtime.COLLISION_HANDLER:
             await self.inbox_collision(message)
         elif message["type"] == realtime.PONG_HANDLER:
@@ -135,10 +135,10 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await super().dispatch(message)
 
     async def inbox_event(self, message: dict[str, Any]) -> None:
-        if message["event"]["type"] == SESSION_CHECK:
+        if message["event_type"] == SESSION_CHECK:
             await self._session_lives()
             return
-        await self.send_json(message["event"])
+        await self.send(text_data=message["frame"])
 
     async def _session_lives(self) -> bool:
         """Whether this socket's session still signs its user in; closes it if not."""

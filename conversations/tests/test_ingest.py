@@ -233,7 +233,7 @@ def run(batches: list[list[bytes]], sent: list, capture) -> tuple[dict[str, Any]
         for batch in batches:
             outcomes += ingest.apply_batch(batch)
     assert all(o.status == 200 for o in outcomes)
-    return snapshot(), [(g, without_ids(m["event"])) for g, m in sent]
+    return snapshot(), [(g, without_ids(realtime.event_of(m))) for g, m in sent]
 
 
 def sequential(sent: list, capture) -> tuple[dict[str, Any], list]:
@@ -242,7 +242,7 @@ def sequential(sent: list, capture) -> tuple[dict[str, Any], list]:
     with capture(execute=True):
         for delivery in scenario():
             services.webhook_receive(body=delivery)
-    return snapshot(), [(g, without_ids(m["event"])) for g, m in sent]
+    return snapshot(), [(g, without_ids(realtime.event_of(m))) for g, m in sent]
 
 
 @pytest.mark.django_db
@@ -377,7 +377,7 @@ def test_a_chat_whose_team_answers_automatically_goes_through_the_services(
         with time_machine.travel(at(120), tick=False):
             with django_capture_on_commit_callbacks(execute=True):
                 apply()
-        return snapshot(), [(g, without_ids(m["event"])) for g, m in sent]
+        return snapshot(), [(g, without_ids(realtime.event_of(m))) for g, m in sent]
 
     expected_rows, expected_events = outcome(
         lambda: [services.webhook_receive(body=d) for d in deliveries]

@@ -50,7 +50,9 @@ def media_root(settings, tmp_path):
 def published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Every live event handed to the channel layer after commit."""
     events: list[dict[str, Any]] = []
-    monkeypatch.setattr(realtime, "_send", lambda groups, message: events.append(message["event"]))
+    monkeypatch.setattr(
+        realtime, "_send", lambda groups, message: events.append(realtime.event_of(message))
+    )
     return events
 
 

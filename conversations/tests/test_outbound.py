@@ -86,7 +86,9 @@ def sim(live_server, settings) -> Iterator[Simulator]:
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Every live event handed to the channel layer after commit."""
     events: list[dict[str, Any]] = []
-    monkeypatch.setattr(realtime, "_send", lambda groups, message: events.append(message["event"]))
+    monkeypatch.setattr(
+        realtime, "_send", lambda groups, message: events.append(realtime.event_of(message))
+    )
     return events
 
 

@@ -107,7 +107,7 @@ def test_groups_a_publisher_could_not_reach_are_told_to_resync_once_redis_answer
     try:
         channel = loop.run_until_complete(listening.new_channel())
         loop.run_until_complete(listening.group_add("team.9", channel))
-        message = {"type": realtime.RELAY_HANDLER, "event": {"type": "message.created"}}
+        message = realtime.relay_message({"type": "message.created"})
         with override_settings(CHANNEL_LAYERS=layers), caplog.at_level(logging.ERROR):
             proxy.refuse()
             realtime._send(("team.9",), message)  # what publish() does after commit
