@@ -642,7 +642,8 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
     A customer's message opens the chat again (resolved: "reopened", snoozed:
     "woke", pending: "customer_replied"), starts the customer's waiting time
     unless it runs already, and a click-to-WhatsApp ad's referral opens the
-    72-hour window. A new chat, or a reopened one nobody holds, is routed in its
+    72-hour window; a reaction only shows on its message (and moves the chat up).
+    A new chat, or a reopened one nobody holds, is routed in its
     team (automatic assignment or the queue).
 
     Call inside a transaction: locks the conversation row. Raises IntegrityError
@@ -658,20 +659,26 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
     _media_expect(message, event)
     message.save(force_insert=True)
 
-    fields = ["unread_count"]
-    conversation.unread_count += 1
+    customer_wrote = event.type not in ("system",)
+    # A reaction (a 👍 to "your parcel left") is shown on its message: it asks
+    # nothing of the operators, so it neither counts as unread nor reopens the
+    # chat nor starts a wait for an answer.
+    asks_for_answer = customer_wrote and event.type != "reaction"
+    fields = []
+    if event.type != "reaction":
+        conversation.unread_count += 1
+        fields.append("unread_count")
     if conversation.last_message_at is None or event.timestamp >= conversation.last_message_at:
         conversation.last_message_at = event.timestamp
         conversation.last_message_text = message_preview(message)
         fields += ["last_message_at", "last_message_text"]
-    customer_wrote = event.type not in ("system",)
     if customer_wrote and (
         conversation.last_inbound_at is None or event.timestamp > conversation.last_inbound_at
     ):
         conversation.last_inbound_at = event.timestamp
         fields.append("last_inbound_at")
     status_change: dict[str, Any] | None = None
-    if customer_wrote and conversation.status != Conversation.Status.OPEN:
+    if asks_for_answer and conversation.status != Conversation.Status.OPEN:
         status_change = {
             "from": conversation.status,
             "to": Conversation.Status.OPEN,
@@ -679,7 +686,7 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
         }
         fields += _status_fields(conversation, Conversation.Status.OPEN)
     if (
-        customer_wrote
+        asks_for_answer
         and (conversation.waiting_since is None or event.timestamp < conversation.waiting_since)
         and not _answered_since(conversation.pk, event.timestamp)
     ):
@@ -697,7 +704,8 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
         if conversation.free_entry_until is None or free_until > conversation.free_entry_until:
             conversation.free_entry_until = free_until
             fields.append("free_entry_until")
-    conversation.save(update_fields=list(dict.fromkeys(fields)))
+    if fields:
+        conversation.save(update_fields=list(dict.fromkeys(fields)))
     if status_change is not None:
         _record(conversation, ConversationEvent.Kind.STATUS, actor=None, data=status_change)
     if (created or status_change) and conversation.assignee_id is None:
@@ -707,7 +715,7 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
         _reaction_apply_customer(conversation, event.reacted_wamid)
     if message.media_state == Message.Media.PENDING:
         jobs.enqueue_media_download(message.id)
-    if customer_wrote and event.type != "reaction":
+    if asks_for_answer:
         auto_reply_send_if_due(conversation=conversation)
     return message
 

@@ -499,6 +499,21 @@ def test_a_customer_reaction_shows_on_the_message_it_reacts_to(
     assert updated[0]["message"]["reactions"] == {"business": "🙏", "customer": "❤️"}
 
 
+def test_a_reaction_asks_nothing_of_the_operators(post_webhook, our_reply) -> None:
+    chat = our_reply.conversation
+    chat.status = "resolved"
+    chat.save(update_fields=["status"])
+
+    post_webhook(reaction("wamid.OUR-REPLY", "👍", 0))
+
+    chat.refresh_from_db()
+    assert (chat.status, chat.unread_count, chat.waiting_since) == ("resolved", 0, None)
+    assert chat.last_message_text == "👍"  # still the chat's latest news in the list
+    post_webhook(reaction("wamid.OUR-REPLY", "❤️", 5))
+    chat.refresh_from_db()
+    assert (chat.status, chat.unread_count) == ("resolved", 0)
+
+
 def test_an_empty_emoji_removes_the_customers_reaction(post_webhook, our_reply) -> None:
     post_webhook(reaction("wamid.OUR-REPLY", "👍", 0))
     post_webhook(reaction("wamid.OUR-REPLY", "", 5))
