@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 import posixpath
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from django.http import FileResponse, Http404
@@ -345,7 +346,12 @@ class MessageMedia(generics.GenericAPIView):
                 "`application/pdf`...). Raster images, "
                 "audio and MP4/3GP video inline; everything else as an attachment.",
             ),
+            (206, "*/*"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The part a `Range: bytes=first-last` header asked for (one range).",
+            ),
             404: ERROR_SCHEMA,
+            416: OpenApiResponse(description="The range asked for lies beyond the file."),
         },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:
@@ -370,7 +376,58 @@ class MessageMedia(generics.GenericAPIView):
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "sandbox; default-src 'none'"
         response["Cache-Control"] = "private, max-age=3600"
+        # Players seek in a video or a voice note by asking for a part of it.
+        response["Accept-Ranges"] = "bytes"
+        size = message.media_file.size
+        wanted = _byte_range(request.headers.get("Range", ""), size)
+        if wanted is None:
+            return response
+        if wanted == UNSATISFIABLE:
+            response.status_code = 416
+            response.streaming_content = []
+            response["Content-Length"] = "0"
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        start, end = wanted
+        stream.seek(start)
+        response.status_code = 206
+        response.streaming_content = _read_part(stream, end - start + 1)
+        response["Content-Length"] = str(end - start + 1)
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
         return response
+
+
+UNSATISFIABLE = (-1, -1)
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The first and last byte one ``Range: bytes=...`` header asks for; None to
+    send the whole file (no header, one we do not serve such as several ranges),
+    ``UNSATISFIABLE`` for a range beyond the file."""
+    match = _RANGE.fullmatch(header.strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            return UNSATISFIABLE
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        return UNSATISFIABLE
+    return start, end
+
+
+def _read_part(stream: Any, length: int, chunk: int = 64 * 1024) -> Iterator[bytes]:
+    while length > 0:
+        data = stream.read(min(chunk, length))
+        if not data:
+            return
+        length -= len(data)
+        yield data
 
 
 class MessageMediaRetry(generics.GenericAPIView):

@@ -384,6 +384,30 @@ def test_a_photo_is_served_inline_to_the_team_and_to_supervisors(support_chat) -
         assert response["Content-Security-Policy"] == "sandbox; default-src 'none'"
 
 
+@pytest.mark.parametrize(
+    ("asked", "status", "part", "content_range"),
+    [
+        ("bytes=2-5", 206, b"2345", "bytes 2-5/10"),
+        ("bytes=7-", 206, b"789", "bytes 7-9/10"),
+        ("bytes=-3", 206, b"789", "bytes 7-9/10"),
+        ("bytes=8-99", 206, b"89", "bytes 8-9/10"),
+        ("bytes=10-", 416, b"", "bytes */10"),
+        ("bytes=0-1,4-5", 200, b"0123456789", None),  # several ranges: the whole file
+        ("items=0-1", 200, b"0123456789", None),
+    ],
+)
+def test_a_player_may_ask_for_part_of_a_file(support_chat, asked, status, part, content_range):
+    conversation, olga = support_chat
+    message = stored(conversation, b"0123456789", "video/mp4")
+    response = client_for(olga).get(f"/api/v1/messages/{message.id}/media/", HTTP_RANGE=asked)
+    assert response.status_code == status
+    assert b"".join(response.streaming_content) == part
+    assert response["Content-Length"] == str(len(part))
+    assert response.get("Content-Range") == content_range
+    assert response["Accept-Ranges"] == "bytes"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
 def test_nobody_else_gets_the_file(support_chat, client) -> None:
     conversation, _ = support_chat
     message = stored(conversation, JPEG, "image/jpeg")
