@@ -135,10 +135,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await super().dispatch(message)
 
     async def inbox_event(self, message: dict[str, Any]) -> None:
-        if message["event_type"] == SESSION_CHECK:
-            await self._session_lives()
-            return
-        await self.send(text_data=message["frame"])
+        # Reached only for ``session.check``: ``dispatch`` relays every other event.
+        await self._session_lives()
 
     async def _session_lives(self) -> bool:
         """Whether this socket's session still signs its user in; closes it if not."""

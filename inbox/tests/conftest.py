@@ -13,6 +13,7 @@ and an operator again because the database is emptied after each test.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import socket
@@ -222,10 +223,9 @@ def settle_stack(stack: LiveStack, request: pytest.FixtureRequest) -> None:
     pick the flush as a deadlock's victim)."""
     for context in request.node.stash.get(BROWSER_CONTEXTS, []):
         for open_page in context.pages:
-            try:
+            # A page that is already gone writes nothing either.
+            with contextlib.suppress(PlaywrightError):
                 open_page.goto("about:blank")
-            except PlaywrightError:
-                pass  # a page that is gone writes nothing
     stack.sim.settle()
     workers = redis.Redis.from_url(os.environ["REDIS_URL"])
     deadline = time.monotonic() + STARTUP_TIMEOUT
