@@ -101,7 +101,7 @@ def main() -> int:
         redis.Redis.from_url(redis_url).flushdb()
         ports = [args.port + i for i in range(args.servers)]
         for port in ports:
-            command = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1"]
+            command = [sys.executable, "-m", "inbox.serve", "-v", "0", "-b", "127.0.0.1"]
             command += ["-p", str(port), "inbox.asgi:application"]
             if args.profile:
                 output = Path(args.profile) / f"ingest-{port}.speedscope.json"

@@ -145,7 +145,7 @@ class Stack:
 
     def start_servers(self) -> None:
         for port in self.ports:
-            command = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1"]
+            command = [sys.executable, "-m", "inbox.serve", "-v", "0", "-b", "127.0.0.1"]
             command += ["-p", str(port), "inbox.asgi:application"]
             self.servers.append(subprocess.Popen(command, env=self.env, cwd=ROOT))
         for port in self.ports:

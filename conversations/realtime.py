@@ -142,11 +142,27 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
             _wrap_close(self, loop)
         return layer
 
+    async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
+        """``group_send`` for each (group, message), in order: one round trip per
+        shard, and each message serialized once, however many groups it goes to."""
+        await self._get_layer().group_send_many(sends)
+
 
 class _LoopLayer(RedisPubSubLoopLayer):
     def __init__(self, *args: Any, hosts: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, hosts=hosts, **kwargs)
         self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
+
+    async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
+        serialized: dict[int, bytes] = {}
+        by_shard: dict[_Shard, list[tuple[str, bytes]]] = {}
+        for group, message in sends:
+            data = serialized.get(id(message))
+            if data is None:
+                data = serialized[id(message)] = self.channel_layer.serialize(message)
+            channel = self._get_group_channel_name(group)
+            by_shard.setdefault(self._get_shard(channel), []).append((channel, data))
+        await asyncio.gather(*(shard.publish_many(items) for shard, items in by_shard.items()))
 
     def tell_everyone_to_resync(self) -> None:
         message = self.channel_layer.serialize({"type": RESYNC_HANDLER})
@@ -159,6 +175,15 @@ class _Shard(RedisSingleShardConnection):
         if self._redis is None:
             super()._ensure_redis()
             self._pubsub = _PubSub(self._redis.connection_pool, self.channel_layer)
+
+    async def publish_many(self, items: list[tuple[str, bytes]]) -> None:
+        """PUBLISH each (channel, data), in order, in one pipeline."""
+        async with self._lock:
+            self._ensure_redis()
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for channel, data in items:
+                    pipe.publish(channel, data)
+                await pipe.execute()
 
 
 class _PubSub(PubSub):
@@ -194,49 +219,64 @@ _local = threading.local()
 
 @contextlib.contextmanager
 def batched() -> Iterator[None]:
-    """Within this block, sends from this thread do not wait for each other: they
-    leave together, in order, and the block ends once every one has been sent.
-    For code that commits many changes at once (the webhook's batches)."""
+    """Within this block, sends from this thread wait for the block's end: then they
+    leave together, in order (on Redis, in one round trip per shard), and the block
+    ends once every one has been sent. For code that commits many changes at once
+    (the webhook's batches)."""
     _local.pending = pending = []
     try:
         yield
     finally:
         _local.pending = None
-        for future, groups, message in pending:
-            _wait(future, groups, message)
+        if pending:
+            _send_together(pending)
 
 
 def _send(groups: tuple[str, ...], message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    try:
-        if isinstance(layer, InMemoryChannelLayer):
-            # The embedded layer's queues belong to the server's own loop.
+    if isinstance(layer, InMemoryChannelLayer):
+        # The embedded layer's queues belong to the server's own loop.
+        try:
             async_to_sync(_send_all)(layer, groups, message)
-            return
+        except Exception:
+            logger.exception("could not publish %s", message["event_type"])
+        return
+    pending = getattr(_local, "pending", None)
+    if pending is not None:
+        pending.append((groups, message))
+        return
+    try:
         future = asyncio.run_coroutine_threadsafe(
             _send_all(layer, groups, message), _publisher_loop()
         )
     except Exception:
         logger.exception("could not publish %s", message["event_type"])
         return
-    pending = getattr(_local, "pending", None)
-    if pending is None:
-        _wait(future, groups, message)
-    else:
-        pending.append((future, groups, message))
+    _wait(future, groups, message["event_type"])
 
 
-def _wait(
-    future: concurrent.futures.Future[None], groups: tuple[str, ...], message: dict[str, Any]
-) -> None:
+def _send_together(pending: list[tuple[tuple[str, ...], dict[str, Any]]]) -> None:
+    layer = get_channel_layer()
+    sends = [(group, message) for groups, message in pending for group in groups]
+    groups = tuple(dict.fromkeys(group for group, _ in sends))
+    what = f"{len(pending)} events"
+    try:
+        future = asyncio.run_coroutine_threadsafe(_send_many(layer, sends), _publisher_loop())
+    except Exception:
+        logger.exception("could not publish %s", what)
+        return
+    _wait(future, groups, what)
+
+
+def _wait(future: concurrent.futures.Future[None], groups: tuple[str, ...], what: str) -> None:
     try:
         future.result(timeout=PUBLISH_TIMEOUT)
     except Exception:
         # The data is committed: the pages of these groups re-read it once Redis
         # takes messages again.
-        logger.exception("could not publish %s", message["event_type"])
+        logger.exception("could not publish %s", what)
         asyncio.run_coroutine_threadsafe(
             _resync_when_possible(get_channel_layer(), groups), _publisher_loop()
         )
@@ -260,6 +300,14 @@ async def _resync_when_possible(layer: Any, groups: tuple[str, ...]) -> None:
 
 async def _send_all(layer: Any, groups: tuple[str, ...], message: dict[str, Any]) -> None:
     await asyncio.gather(*(layer.group_send(group, message) for group in groups))
+
+
+async def _send_many(layer: Any, sends: list[tuple[str, dict[str, Any]]]) -> None:
+    if isinstance(layer, PubSubChannelLayer):
+        await layer.group_send_many(sends)
+        return
+    for group, message in sends:
+        await layer.group_send(group, message)
 
 
 _loop: asyncio.AbstractEventLoop | None = None

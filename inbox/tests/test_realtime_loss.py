@@ -121,3 +121,66 @@ def test_groups_a_publisher_could_not_reach_are_told_to_resync_once_redis_answer
     finally:
         loop.run_until_complete(listening.flush())
         loop.close()
+
+
+@pytest.mark.asyncio
+async def test_many_sends_at_once_reach_every_group_in_order(prefix: str) -> None:
+    # Two shards on the suite's Redis: the groups' channels hash to either.
+    publishing = PubSubChannelLayer(hosts=[REDIS_URL, REDIS_URL], prefix=prefix)
+    listening = PubSubChannelLayer(hosts=[REDIS_URL, REDIS_URL], prefix=prefix)
+    groups = [f"team.{n}" for n in range(6)]
+    try:
+        channels = {}
+        for group in groups:
+            channels[group] = await listening.new_channel()
+            await listening.group_add(group, channels[group])
+        messages = [{"type": "inbox.event", "n": n} for n in range(5)]
+        sends = [(group, message) for message in messages for group in groups]
+        sends.append(("team.0", {"type": "inbox.event", "n": "only team.0"}))
+
+        await publishing.group_send_many(sends)
+
+        for group in groups:
+            got = [await received(listening, channels[group]) for _ in messages]
+            assert got == messages, group
+        assert await received(listening, channels["team.0"]) == {
+            "type": "inbox.event",
+            "n": "only team.0",
+        }
+        with pytest.raises(TimeoutError):
+            await received(listening, channels["team.1"], timeout=0.5)
+    finally:
+        await listening.flush()
+        await publishing.flush()
+
+
+def test_a_batch_a_publisher_could_not_send_tells_its_groups_to_resync(
+    proxy: TcpProxy, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    layers = {
+        "default": {
+            "BACKEND": "conversations.realtime.PubSubChannelLayer",
+            "CONFIG": {"hosts": [through(proxy)], "prefix": prefix},
+        }
+    }
+    listening = PubSubChannelLayer(hosts=[REDIS_URL], prefix=prefix)
+    loop = asyncio.new_event_loop()
+    try:
+        channel = loop.run_until_complete(listening.new_channel())
+        loop.run_until_complete(listening.group_add("team.8", channel))
+        with override_settings(CHANNEL_LAYERS=layers), caplog.at_level(logging.ERROR):
+            with realtime.batched():
+                realtime._send(("team.8",), realtime.relay_message({"type": "message.created"}))
+                realtime._send(("team.8",), realtime.relay_message({"type": "message.created"}))
+                # The batch leaves when the block ends; then Redis is away.
+                proxy.refuse()
+            assert "could not publish 2 events" in caplog.text
+            time.sleep(1.0)
+            proxy.restore()
+
+            assert loop.run_until_complete(received(listening, channel, timeout=10)) == {
+                "type": RESYNC_HANDLER
+            }
+    finally:
+        loop.run_until_complete(listening.flush())
+        loop.close()
