@@ -341,13 +341,12 @@ def _conversations(cursor: psycopg.Cursor[Any], ids: list[int]) -> dict[int, Con
             start += width
             if values[0] is not None:
                 setattr(conversation, name, model.from_db(connection.alias, None, values))
-        labels = conversation.labels.all()
-        labels._result_cache = [
+        # Where ``conversation_payload`` reads them, as the list's selector leaves
+        # them: no related manager and queryset made per conversation.
+        conversation.sorted_labels = [
             Label.from_db(connection.alias, None, [values[f.column] for f in label_fields])
             for values in orjson.loads(row[start])
         ]
-        labels._prefetch_done = True
-        conversation._prefetched_objects_cache = {"labels": labels}
         found[conversation.id] = conversation
     return found
 

@@ -20,6 +20,7 @@ from conversations.models import (
     Contact,
     Conversation,
     ConversationEvent,
+    Label,
     Message,
     StatusReport,
     Team,
@@ -121,8 +122,8 @@ def scenario() -> list[bytes]:
 
 
 def fresh_state() -> None:
-    """Empty the inbox, then Cat's earlier chat, resolved, and Dan's, open and
-    answered by an operator (nobody waits)."""
+    """Empty the inbox, then Cat's earlier chat, resolved, and Dan's, open,
+    labelled and answered by an operator (nobody waits)."""
     Message.objects.all().delete()
     StatusReport.objects.all().delete()
     WebhookDelivery.objects.all().delete()
@@ -141,6 +142,10 @@ def fresh_state() -> None:
         last_message_at=at(-30),
         last_message_text="Our answer",
         waiting_since=None,
+    )
+    Label.objects.all().delete()
+    answered.labels.add(
+        Label.objects.create(name="Refund", color="#dc2626"), Label.objects.create(name="Billing")
     )
     Message.objects.create(
         conversation=answered,
