@@ -18,9 +18,11 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, generics, serializers, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from conversations import selectors, services
@@ -87,12 +89,57 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+class UncountedPagination(LimitOffsetPagination):
+    """``limit``/``offset`` pages with ``next`` and ``previous`` links but no total.
+
+    At 100,000 conversations, counting the ones a filter or a search matches took
+    longer than reading the page itself (all of a supervisor's chats, a common word),
+    and the page never shows the total. One row more than asked tells whether
+    there is a next page."""
+
+    BEYOND_ANY_ROW = 2**62
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        self.request = request
+        self.limit = self.get_limit(request)
+        if self.limit is None:
+            return None
+        self.offset = self.get_offset(request)
+        if self.offset > self.BEYOND_ANY_ROW:
+            # Past any table, and past what the database's OFFSET takes.
+            self.has_next = False
+            return []
+        rows = list(queryset[self.offset : self.offset + self.limit + 1])
+        self.has_next = len(rows) > self.limit
+        return rows[: self.limit]
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response(
+            {"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data}
+        )
+
+    def get_next_link(self) -> str | None:
+        if not self.has_next:
+            return None
+        url = self.request.build_absolute_uri()
+        url = replace_query_param(url, self.limit_query_param, self.limit)
+        return replace_query_param(url, self.offset_query_param, self.offset + self.limit)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        paginated = super().get_paginated_response_schema(schema)
+        del paginated["properties"]["count"]
+        paginated["required"] = ["results"]
+        return paginated
+
+
 class ConversationList(generics.ListAPIView):
     """Conversations the user may see, newest activity first (or, with
-    ``sort=window``, unanswered chats whose window closes soonest first)."""
+    ``sort=window``, unanswered chats whose window closes soonest first). Pages
+    have ``next`` and ``previous`` links and no total."""
 
     serializer_class = ConversationSerializer
     permission_classes = [IsInboxUser]
+    pagination_class = UncountedPagination
 
     @extend_schema(
         parameters=[

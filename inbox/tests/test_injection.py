@@ -125,7 +125,7 @@ def test_hostile_filters_answer_200_or_400_within_what_the_user_may_see(
             return
         listed = {row["id"] for row in body["results"]}
         assert listed <= allowed, query
-        assert body["count"] <= len(allowed), query
+        assert len(listed) == len(body["results"]), query  # each chat once
 
     check()
     # Both kinds of answer were exercised, not only refusals.
