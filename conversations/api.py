@@ -169,15 +169,29 @@ class ConversationList(generics.ListAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
+    # A search first looks at this many of the list's first conversations.
+    SEARCH_AMONG = 2000
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if connection.vendor != "postgresql":
             return super().list(request, *args, **kwargs)
-        # The page's ids from the list's query, its rows built by PostgreSQL.
-        rows = self.get_queryset().select_related(None).prefetch_related(None)
-        ids = self.paginate_queryset(rows.values_list("id", flat=True))
+        ids = None
+        if _text_param(request, "search").strip():
+            # Enough matches among the first conversations are the list's first
+            # matches; fewer may not be, and then the search covers them all.
+            ids = self.paginate_queryset(self._ids(search_among=self.SEARCH_AMONG))
+            if not self.paginator.has_next:
+                ids = None
+        if ids is None:
+            ids = self.paginate_queryset(self._ids())
+        # The page's rows, built by PostgreSQL.
         return self.get_paginated_response(orjson.Fragment(conversations_json(ids)))
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def _ids(self, search_among: int | None = None) -> Any:
+        rows = self.get_queryset(search_among=search_among)
+        return rows.select_related(None).prefetch_related(None).values_list("id", flat=True)
+
+    def get_queryset(self, search_among: int | None = None):  # type: ignore[no-untyped-def]
         params = self.request.query_params
         status_filter = params.get("status", "")
         if status_filter and status_filter not in Conversation.Status.values:
@@ -194,6 +208,7 @@ class ConversationList(generics.ListAPIView):
             label=_int_param(self.request, "label"),
             number=_int_param(self.request, "number"),
             sort=sort,
+            search_among=search_among,
         )
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from conversations.api import ConversationList
 from conversations.models import Conversation, Message
 from conversations.tests.factories import ContactFactory, ConversationFactory, UserFactory
 
@@ -64,3 +65,48 @@ def test_thread_pages_keep_the_thread_order(api: APIClient) -> None:
     assert texts == [m.text for m in messages]
     newest = api.get(url, {"limit": 10, "offset": 20}).json()["results"]
     assert [m["text"] for m in newest] == [f"m{i}" for i in range(20, 25)]
+
+
+@pytest.mark.parametrize("sort", ["activity", "window"])
+def test_a_search_lists_the_same_pages_whether_its_matches_are_many_or_few(
+    api: APIClient, monkeypatch: pytest.MonkeyPatch, sort: str
+) -> None:
+    """A search first looks among the list's first conversations (here 8) and
+    covers them all when those do not fill the page: either way, the same pages."""
+    now = timezone.now()
+    chats = []
+    for i in range(14):
+        at = now - dt.timedelta(minutes=i)
+        chat = ConversationFactory(
+            contact=ContactFactory(profile_name="Refund Rob" if i == 9 else f"Customer {i}"),
+            last_message_at=at,
+            last_inbound_at=at,
+            waiting_since=at,
+        )
+        if i % 3 != 1:
+            _message(chat, f"my REFUND for order {i}?", at)
+        if i in (11, 12):
+            _message(chat, "the zeppelin arrived", at)
+        chats.append(chat)
+
+    def pages(search: str) -> list[list[int]]:
+        found = []
+        url = f"/api/v1/conversations/?search={search}&limit=3&sort={sort}"
+        while url:
+            page = api.get(url).json()
+            found.append([c["id"] for c in page["results"]])
+            url = page["next"]
+        return found
+
+    monkeypatch.setattr(ConversationList, "SEARCH_AMONG", 0)  # every search covers all
+    everything = {word: pages(word) for word in ("refund", "zeppelin", "Rob", "nobody")}
+    monkeypatch.setattr(ConversationList, "SEARCH_AMONG", 8)
+
+    assert {word: pages(word) for word in everything} == everything
+    matching = [c.id for i, c in enumerate(chats) if i % 3 != 1 or i == 9]
+    if sort == "window":  # the soonest-closing window first: the oldest message first
+        matching.reverse()
+    assert [chat for page in everything["refund"] for chat in page] == matching
+    zeppelin = [chats[11].id, chats[12].id]  # found beyond the first eight only
+    assert everything["zeppelin"] == [zeppelin if sort == "activity" else zeppelin[::-1]]
+    assert everything["nobody"] == [[]]
