@@ -39,6 +39,7 @@ from playwright.sync_api import Error as PlaywrightError
 from rq import Queue, Worker
 
 from conversations import services
+from conversations.models import AgentConnection
 from simulator import Simulator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -226,6 +227,11 @@ def settle_stack(stack: LiveStack, request: pytest.FixtureRequest) -> None:
             # A page that is already gone writes nothing either.
             with contextlib.suppress(PlaywrightError):
                 open_page.goto("about:blank")
+    # Their sockets' goodbyes (presence, in the database) are handled by the server
+    # after the pages left: wait for those too.
+    deadline = time.monotonic() + 10
+    while AgentConnection.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     stack.sim.settle()
     workers = redis.Redis.from_url(os.environ["REDIS_URL"])
     deadline = time.monotonic() + STARTUP_TIMEOUT
