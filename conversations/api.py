@@ -170,7 +170,7 @@ class ConversationList(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     # A search first looks at this many of the list's first conversations.
-    SEARCH_AMONG = 2000
+    SEARCH_AMONG = 500
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if connection.vendor != "postgresql":
