@@ -185,7 +185,16 @@ def live_stack(
         started.append(
             Service.start(
                 "daphne",
-                [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],
+                [
+                    str(BIN / "python"),
+                    "-m",
+                    "inbox.serve",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "inbox.asgi:application",
+                ],
                 env,
                 logs,
             )

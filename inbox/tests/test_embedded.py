@@ -71,7 +71,7 @@ def embedded(tmp_path: Path) -> Iterator[tuple[str, Simulator, str]]:
         [
             sys.executable,
             "-m",
-            "daphne",
+            "inbox.serve",
             "-b",
             "127.0.0.1",
             "-p",

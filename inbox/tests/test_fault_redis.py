@@ -136,7 +136,16 @@ def stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     daphne = Service.start(
         "daphne",
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],
+        [
+            str(BIN / "python"),
+            "-m",
+            "inbox.serve",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "inbox.asgi:application",
+        ],
         env,
         tmp_path,
     )

@@ -135,7 +135,16 @@ def stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
     try:
         daphne = Service.start(
             "daphne",
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "inbox.asgi:application"],
+            [
+                str(BIN / "python"),
+                "-m",
+                "inbox.serve",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "inbox.asgi:application",
+            ],
             {**env, "WHATSAPP_GRAPH_URL": sim.graph_url},
             tmp_path,
         )
