@@ -107,6 +107,12 @@ class Operator:
     full_name: str
 
 
+def web_command(port: int) -> list[str]:
+    """The production web process (``python -m inbox.serve``) on ``port``."""
+    command = [str(BIN / "python"), "-m", "inbox.serve", "-b", "127.0.0.1", "-p", str(port)]
+    return [*command, "inbox.asgi:application"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -185,16 +191,7 @@ def live_stack(
         started.append(
             Service.start(
                 "daphne",
-                [
-                    str(BIN / "python"),
-                    "-m",
-                    "inbox.serve",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    "inbox.asgi:application",
-                ],
+                web_command(port),
                 env,
                 logs,
             )

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from inbox.tests.conftest import web_command
 from simulator import Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,16 +69,7 @@ def embedded(tmp_path: Path) -> Iterator[tuple[str, Simulator, str]]:
         text=True,
     ).stdout.strip()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "inbox.serve",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "inbox.asgi:application",
-        ],
+        web_command(port),
         env=env,
         cwd=ROOT,
         stderr=subprocess.PIPE,

@@ -22,7 +22,14 @@ from django.db import connection
 from conversations import services
 from conversations.models import Contact, Conversation, Message, StatusReport, WebhookDelivery
 from conversations.tests.factories import body, status_webhook, text_webhook, wamid
-from inbox.tests.conftest import BIN, Service, answers_health, database_url, free_port, wait_until
+from inbox.tests.conftest import (
+    Service,
+    answers_health,
+    database_url,
+    free_port,
+    wait_until,
+    web_command,
+)
 from inbox.tests.tcp_proxy import PG_COMMIT, TcpProxy
 from whatsapp.signature import sign
 
@@ -82,16 +89,7 @@ def stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     daphne = Service.start(
         "daphne",
-        [
-            str(BIN / "python"),
-            "-m",
-            "inbox.serve",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "inbox.asgi:application",
-        ],
+        web_command(port),
         env,
         tmp_path,
     )

@@ -31,7 +31,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from conversations import services
 from inbox.tests.conftest import (
-    BIN,
     OPERATOR_PASSWORD,
     VIEWPORT,
     Service,
@@ -39,6 +38,7 @@ from inbox.tests.conftest import (
     database_url,
     free_port,
     wait_until,
+    web_command,
 )
 from inbox.tests.tcp_proxy import TcpProxy
 from simulator import Simulator
@@ -136,16 +136,7 @@ def stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     daphne = Service.start(
         "daphne",
-        [
-            str(BIN / "python"),
-            "-m",
-            "inbox.serve",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "inbox.asgi:application",
-        ],
+        web_command(port),
         env,
         tmp_path,
     )

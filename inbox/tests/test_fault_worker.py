@@ -38,6 +38,7 @@ from inbox.tests.conftest import (
     database_url,
     free_port,
     wait_until,
+    web_command,
 )
 from inbox.tests.tcp_proxy import TcpProxy
 from inbox.tests.test_scale_out import procfile_commands
@@ -135,16 +136,7 @@ def stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
     try:
         daphne = Service.start(
             "daphne",
-            [
-                str(BIN / "python"),
-                "-m",
-                "inbox.serve",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "inbox.asgi:application",
-            ],
+            web_command(port),
             {**env, "WHATSAPP_GRAPH_URL": sim.graph_url},
             tmp_path,
         )

@@ -22,7 +22,14 @@ from rest_framework.authtoken.models import Token
 from conversations import services
 from conversations.tests.factories import ConversationFactory, body, text_webhook
 from inbox.serve import redact
-from inbox.tests.conftest import BIN, Service, answers_health, database_url, free_port, wait_until
+from inbox.tests.conftest import (
+    Service,
+    answers_health,
+    database_url,
+    free_port,
+    wait_until,
+    web_command,
+)
 from whatsapp.signature import sign
 
 PASSWORD = "correct-horse-battery-2026"
@@ -58,8 +65,7 @@ def web(transactional_db: None, tmp_path: Path) -> Iterator[tuple[str, Service, 
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    command = [str(BIN / "python"), "-m", "inbox.serve", "-b", "127.0.0.1", "-p", str(port)]
-    service = Service.start("web", [*command, "inbox.asgi:application"], env, tmp_path)
+    service = Service.start("web", web_command(port), env, tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: answers_health(base + "/health/"), "/health/", [service])

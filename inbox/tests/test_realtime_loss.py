@@ -93,9 +93,25 @@ async def test_no_resync_without_a_break(prefix: str) -> None:
         await layer.flush()
 
 
+def send_one(proxy: TcpProxy) -> None:
+    proxy.refuse()
+    realtime._send(("team.9",), realtime.relay_message({"type": "message.created"}))
+
+
+def send_a_batch(proxy: TcpProxy) -> None:
+    with realtime.batched():
+        realtime._send(("team.9",), realtime.relay_message({"type": "message.created"}))
+        realtime._send(("team.9",), realtime.relay_message({"type": "message.created"}))
+        proxy.refuse()  # the batch leaves when the block ends; Redis is away by then
+
+
+@pytest.mark.parametrize(
+    ("send", "logged"),
+    [(send_one, "could not publish message.created"), (send_a_batch, "could not publish 2 events")],
+)
 def test_groups_a_publisher_could_not_reach_are_told_to_resync_once_redis_answers(
-    proxy: TcpProxy, prefix: str, caplog: pytest.LogCaptureFixture
-) -> None:
+    proxy: TcpProxy, prefix: str, caplog: pytest.LogCaptureFixture, send, logged: str
+) -> None:  # type: ignore[no-untyped-def]
     layers = {
         "default": {
             "BACKEND": "conversations.realtime.PubSubChannelLayer",
@@ -107,11 +123,9 @@ def test_groups_a_publisher_could_not_reach_are_told_to_resync_once_redis_answer
     try:
         channel = loop.run_until_complete(listening.new_channel())
         loop.run_until_complete(listening.group_add("team.9", channel))
-        message = realtime.relay_message({"type": "message.created"})
         with override_settings(CHANNEL_LAYERS=layers), caplog.at_level(logging.ERROR):
-            proxy.refuse()
-            realtime._send(("team.9",), message)  # what publish() does after commit
-            assert "could not publish message.created" in caplog.text
+            send(proxy)  # what publish() does after commit
+            assert logged in caplog.text
             time.sleep(1.0)
             proxy.restore()
 
@@ -152,35 +166,3 @@ async def test_many_sends_at_once_reach_every_group_in_order(prefix: str) -> Non
     finally:
         await listening.flush()
         await publishing.flush()
-
-
-def test_a_batch_a_publisher_could_not_send_tells_its_groups_to_resync(
-    proxy: TcpProxy, prefix: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    layers = {
-        "default": {
-            "BACKEND": "conversations.realtime.PubSubChannelLayer",
-            "CONFIG": {"hosts": [through(proxy)], "prefix": prefix},
-        }
-    }
-    listening = PubSubChannelLayer(hosts=[REDIS_URL], prefix=prefix)
-    loop = asyncio.new_event_loop()
-    try:
-        channel = loop.run_until_complete(listening.new_channel())
-        loop.run_until_complete(listening.group_add("team.8", channel))
-        with override_settings(CHANNEL_LAYERS=layers), caplog.at_level(logging.ERROR):
-            with realtime.batched():
-                realtime._send(("team.8",), realtime.relay_message({"type": "message.created"}))
-                realtime._send(("team.8",), realtime.relay_message({"type": "message.created"}))
-                # The batch leaves when the block ends; then Redis is away.
-                proxy.refuse()
-            assert "could not publish 2 events" in caplog.text
-            time.sleep(1.0)
-            proxy.restore()
-
-            assert loop.run_until_complete(received(listening, channel, timeout=10)) == {
-                "type": RESYNC_HANDLER
-            }
-    finally:
-        loop.run_until_complete(listening.flush())
-        loop.close()

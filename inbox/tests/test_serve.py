@@ -22,7 +22,14 @@ from twisted.web.test.requesthelper import DummyChannel
 from conversations.models import Message
 from conversations.tests.factories import ConversationFactory, UserFactory
 from inbox import serve
-from inbox.tests.conftest import BIN, Service, answers_health, database_url, free_port, wait_until
+from inbox.tests.conftest import (
+    Service,
+    answers_health,
+    database_url,
+    free_port,
+    wait_until,
+    web_command,
+)
 
 
 def png(width: int, height: int) -> bytes:
@@ -60,8 +67,7 @@ def served(transactional_db: None, tmp_path: Path) -> Iterator[tuple[str, Path]]
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    command = [str(BIN / "python"), "-m", "inbox.serve", "-b", "127.0.0.1", "-p", str(port)]
-    service = Service.start("web", [*command, "inbox.asgi:application"], env, tmp_path)
+    service = Service.start("web", web_command(port), env, tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: answers_health(base + "/health/"), "/health/", [service])
