@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+import redis.asyncio
 from django.test import override_settings
 
 from conversations import realtime
@@ -51,6 +52,25 @@ async def received(layer: PubSubChannelLayer, channel: str, timeout: float = 5.0
     return await asyncio.wait_for(layer.receive(channel), timeout)
 
 
+async def joined(listening: PubSubChannelLayer, group: str, channel: str) -> None:
+    """``group_add``, then wait until Redis has the subscription: redis-py sends
+    SUBSCRIBE without waiting for Redis to confirm it, and a message published
+    before Redis has it reaches nobody. (Waiting on ``receive`` with a timeout would
+    not do: a cancelled receive makes channels-redis drop the channel.)"""
+    await listening.group_add(group, channel)
+    name = listening._get_layer()._get_group_channel_name(group)
+    client = redis.asyncio.Redis.from_url(REDIS_URL)
+    try:
+        for _ in range(200):
+            [(_, subscribers)] = await client.pubsub_numsub(name)
+            if subscribers:
+                return
+            await asyncio.sleep(0.025)
+    finally:
+        await client.aclose()
+    raise AssertionError(f"Redis never had the subscription of {group}")
+
+
 @pytest.mark.asyncio
 async def test_a_socket_is_told_to_resync_when_its_subscriptions_come_back_after_a_break(
     proxy: TcpProxy, prefix: str
@@ -59,7 +79,7 @@ async def test_a_socket_is_told_to_resync_when_its_subscriptions_come_back_after
     publishing = PubSubChannelLayer(hosts=[REDIS_URL], prefix=prefix)
     try:
         channel = await listening.new_channel()
-        await listening.group_add("team.1", channel)
+        await joined(listening, "team.1", channel)
         await publishing.group_send("team.1", {"type": "inbox.event", "n": 1})
         assert await received(listening, channel) == {"type": "inbox.event", "n": 1}
 
@@ -82,7 +102,7 @@ async def test_no_resync_without_a_break(prefix: str) -> None:
     layer = PubSubChannelLayer(hosts=[REDIS_URL], prefix=prefix)
     try:
         channel = await layer.new_channel()
-        await layer.group_add("team.1", channel)
+        await joined(layer, "team.1", channel)
         for n in range(3):
             await layer.group_send("team.1", {"type": "inbox.event", "n": n})
         got = [await received(layer, channel) for _ in range(3)]
@@ -122,7 +142,7 @@ def test_groups_a_publisher_could_not_reach_are_told_to_resync_once_redis_answer
     loop = asyncio.new_event_loop()
     try:
         channel = loop.run_until_complete(listening.new_channel())
-        loop.run_until_complete(listening.group_add("team.9", channel))
+        loop.run_until_complete(joined(listening, "team.9", channel))
         with override_settings(CHANNEL_LAYERS=layers), caplog.at_level(logging.ERROR):
             send(proxy)  # what publish() does after commit
             assert logged in caplog.text
@@ -147,7 +167,7 @@ async def test_many_sends_at_once_reach_every_group_in_order(prefix: str) -> Non
         channels = {}
         for group in groups:
             channels[group] = await listening.new_channel()
-            await listening.group_add(group, channels[group])
+            await joined(listening, group, channels[group])
         messages = [{"type": "inbox.event", "n": n} for n in range(5)]
         sends = [(group, message) for message in messages for group in groups]
         sends.append(("team.0", {"type": "inbox.event", "n": "only team.0"}))
