@@ -8,6 +8,8 @@ team, and chats assigned to them. Everything else is "not found" to them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -217,14 +219,20 @@ def conversation_list(
     return conversations
 
 
+def _contact_holds(search: str, path: str = "") -> Q:
+    """The contact (at ``path``, e.g. ``contact__``) whose name, phone or WhatsApp id
+    holds ``search``, case-insensitive: what a search looks at in a contact."""
+    fields = ("profile_name", "phone", "wa_id")
+    return functools.reduce(
+        operator.or_, (Q(**{f"{path}{field}__icontains": search}) for field in fields)
+    )
+
+
 def _matches(search: str) -> Q:
     """A conversation whose contact or one of whose messages holds ``search``,
     tested conversation by conversation (``conversations_matching`` gathers them)."""
-    return (
-        Q(contact__profile_name__icontains=search)
-        | Q(contact__phone__icontains=search)
-        | Q(contact__wa_id__icontains=search)
-        | Exists(Message.objects.filter(conversation=OuterRef("pk"), text__icontains=search))
+    return _contact_holds(search, "contact__") | Exists(
+        Message.objects.filter(conversation=OuterRef("pk"), text__icontains=search)
     )
 
 
@@ -236,11 +244,7 @@ def conversations_matching(search: str) -> QuerySet[Any]:
     (trigram indexes on PostgreSQL), instead of every listed conversation being
     tested against both."""
     by_contact = Conversation.objects.filter(
-        contact__in=Contact.objects.filter(
-            Q(profile_name__icontains=search)
-            | Q(phone__icontains=search)
-            | Q(wa_id__icontains=search)
-        )
+        contact__in=Contact.objects.filter(_contact_holds(search))
     ).values("id")
     by_message = Message.objects.filter(text__icontains=search).values("conversation_id")
     return by_contact.union(by_message, all=True)
