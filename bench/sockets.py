@@ -477,7 +477,9 @@ async def _measure(stack: Stack, operators: list[Operator], concurrency: int) ->
     for team_id in team_ids:
         await layer.group_send(
             f"team.{team_id}",
-            realtime.relay_message({"type": "bench.probe", "sent": sent}),
+            realtime.relay_message(
+                {"type": "bench.probe", "sent": sent}, groups=(f"team.{team_id}",)
+            ),
         )
     done, _ = await asyncio.wait(probes, timeout=30)
     probe_ms = (time.perf_counter() - sent) * 1000

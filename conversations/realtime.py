@@ -33,6 +33,7 @@ import contextlib
 import logging
 import os
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -59,6 +60,11 @@ COLLISION_HANDLER = "inbox.collision"
 PONG_HANDLER = "inbox.pong"
 # Tells a socket that events may have been lost on the way: the page re-reads.
 RESYNC_HANDLER = "inbox.resync"
+# Tells a user's sockets that who they are or what they may see has changed (a new
+# password, a team joined or left, another role, deactivated): each checks its
+# session, leaves and joins groups to match, and has its page re-read. Never
+# relayed to the browser.
+ACCESS_CHECK = "access.check"
 PUBLISH_TIMEOUT = 5.0
 # How long a publisher keeps trying to tell groups of events it could not publish.
 RESYNC_RETRY_SECONDS = 60.0
@@ -93,19 +99,48 @@ def groups_for_user(*, user_id: int, team_ids: Iterable[int], supervisor: bool) 
 
 def publish(event_type: str, payload: dict[str, Any], *, groups: Iterable[str]) -> None:
     """Send ``payload`` (plain JSON) as event ``event_type`` to ``groups`` after commit."""
-    message = relay_message({"type": event_type, **payload})
     targets = tuple(dict.fromkeys(groups))
+    message = relay_message({"type": event_type, **payload}, groups=targets)
     transaction.on_commit(lambda: _send(targets, message))
 
 
-def relay_message(event: dict[str, Any]) -> dict[str, Any]:
-    """The layer message that carries ``event`` to sockets. The frame is encoded
-    once here, not once for every socket that relays it."""
+def relay_message(event: dict[str, Any], *, groups: Iterable[str]) -> dict[str, Any]:
+    """The layer message that carries ``event`` to the sockets of ``groups``. The
+    frame is encoded once here, not once for every socket that relays it; the
+    groups travel with it so that a socket relays it only while it still belongs
+    to one of them (``reaches``)."""
     return {
         "type": RELAY_HANDLER,
         "event_type": event["type"],
+        "groups": list(groups),
         "frame": orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS).decode(),
     }
+
+
+def reaches(message: dict[str, Any], groups: frozenset[str]) -> bool:
+    """Whether a socket that belongs to ``groups`` now may relay ``message``.
+
+    Leaving a group stops what is published to it from then on, but not what is
+    already waiting in the socket's queue: a socket whose user just left a team
+    could still relay a frame of the team's chats published a moment before it
+    left. Each socket therefore holds every frame to the groups it was meant for."""
+    return not groups.isdisjoint(message["groups"])
+
+
+async def join(layer: Any, channel: str, groups: Iterable[str]) -> None:
+    """Add ``channel`` to ``groups``, and return once the layer delivers what is
+    published to them: redis-py sends SUBSCRIBE without waiting for Redis to
+    confirm it, and whatever is published before Redis has it reaches nobody. A
+    page that re-reads after this can miss nothing."""
+    for group in groups:
+        await layer.group_add(group, channel)
+    if isinstance(layer, PubSubChannelLayer):
+        await layer.subscriptions_confirmed()
+
+
+async def leave(layer: Any, channel: str, groups: Iterable[str]) -> None:
+    for group in groups:
+        await layer.group_discard(group, channel)
 
 
 def event_of(message: dict[str, Any]) -> dict[str, Any]:
@@ -120,8 +155,9 @@ async def relay_collision(
 
     Nothing is stored, so there is no transaction to wait for; receiving sockets
     of ``sender_id`` drop the frame."""
-    message = {"type": COLLISION_HANDLER, "sender_id": sender_id, "event": event}
-    await _send_all(layer, tuple(dict.fromkeys(groups)), message)
+    targets = tuple(dict.fromkeys(groups))
+    message = {"type": COLLISION_HANDLER, "sender_id": sender_id, "groups": targets, "event": event}
+    await _send_all(layer, targets, message)
 
 
 async def heartbeat(*, user_id: int, channel_name: str, layer: Any) -> None:
@@ -147,6 +183,11 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
         shard, and each message serialized once, however many groups it goes to."""
         await self._get_layer().group_send_many(sends)
 
+    async def subscriptions_confirmed(self, timeout: float = PUBLISH_TIMEOUT) -> None:
+        """Return once Redis has taken every SUBSCRIBE this process sent so far (or
+        after ``timeout``: the page's ping then finds out whether it delivers)."""
+        await self._get_layer().subscriptions_confirmed(timeout)
+
 
 class _LoopLayer(RedisPubSubLoopLayer):
     def __init__(self, *args: Any, hosts: Any = None, **kwargs: Any) -> None:
@@ -164,6 +205,14 @@ class _LoopLayer(RedisPubSubLoopLayer):
             by_shard.setdefault(self._get_shard(channel), []).append((channel, data))
         await asyncio.gather(*(shard.publish_many(items) for shard, items in by_shard.items()))
 
+    async def subscriptions_confirmed(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(shard.confirmed() for shard in self._shards)), timeout
+            )
+        except TimeoutError:
+            logger.warning("Redis did not confirm the subscriptions within %.0f s", timeout)
+
     def tell_everyone_to_resync(self) -> None:
         message = self.channel_layer.serialize({"type": RESYNC_HANDLER})
         for queue in self.channels.values():
@@ -175,6 +224,25 @@ class _Shard(RedisSingleShardConnection):
         if self._redis is None:
             super()._ensure_redis()
             self._pubsub = _PubSub(self._redis.connection_pool, self.channel_layer)
+
+    async def confirmed(self) -> None:
+        """Return once Redis has handled every command sent so far on the
+        subscriptions' connection: it answers a PING there in order, after the
+        SUBSCRIBEs before it."""
+        async with self._lock:
+            if self._pubsub is None or not self._subscribed_to:
+                return
+            pubsub = self._pubsub
+            token, answered = pubsub.expect_pong()
+            try:
+                await pubsub.ping(token)
+            except BaseException:
+                pubsub.forget_pong(token)
+                raise
+        try:
+            await answered
+        finally:
+            pubsub.forget_pong(token)
 
     async def publish_many(self, items: list[tuple[str, bytes]]) -> None:
         """PUBLISH each (channel, data), in order, in one pipeline."""
@@ -196,6 +264,16 @@ class _PubSub(PubSub):
         super().__init__(connection_pool)
         self._layer = layer
         self._resubscribing = False
+        self._pongs: dict[str, asyncio.Future[None]] = {}
+
+    def expect_pong(self) -> tuple[str, asyncio.Future[None]]:
+        """A token for a PING, and the future its answer resolves."""
+        token = f"confirm-{uuid.uuid4().hex}"
+        answered = self._pongs[token] = asyncio.get_running_loop().create_future()
+        return token, answered
+
+    def forget_pong(self, token: str) -> None:
+        self._pongs.pop(token, None)
 
     async def on_connect(self, connection: Any) -> None:
         self._resubscribing = True
@@ -203,14 +281,17 @@ class _PubSub(PubSub):
 
     async def handle_message(self, response: Any, ignore_subscribe_messages: bool = False) -> Any:
         message = await super().handle_message(response, ignore_subscribe_messages=False)
+        if message is not None and message["type"] == "pong":
+            token = message["data"].decode() if isinstance(message["data"], bytes) else ""
+            pong = self._pongs.pop(token, None)
+            if pong is not None and not pong.done():
+                pong.set_result(None)
+            return None
         if message is not None and message["type"] == "subscribe" and self._resubscribing:
             self._resubscribing = False
             logger.warning("the channel layer's subscriptions are back after a break")
             self._layer.tell_everyone_to_resync()
-        subscription = message is not None and message["type"] not in (
-            *self.PUBLISH_MESSAGE_TYPES,
-            "pong",
-        )
+        subscription = message is not None and message["type"] not in self.PUBLISH_MESSAGE_TYPES
         return None if subscription and ignore_subscribe_messages else message
 
 

@@ -285,7 +285,7 @@ async def test_a_new_password_ends_the_users_other_sockets() -> None:
     # The session that changed the password keeps its socket.
     await here.send_json_to({"type": "ping"})
     while (frame := await here.receive_json_from(timeout=10))["type"] != "pong":
-        assert frame["type"] != "session.check"
+        assert frame["type"] != "access.check"
     await here.disconnect()
 
 

@@ -16,10 +16,10 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import redis.asyncio
 from django.test import override_settings
 
 from conversations import realtime
@@ -52,25 +52,6 @@ async def received(layer: PubSubChannelLayer, channel: str, timeout: float = 5.0
     return await asyncio.wait_for(layer.receive(channel), timeout)
 
 
-async def joined(listening: PubSubChannelLayer, group: str, channel: str) -> None:
-    """``group_add``, then wait until Redis has the subscription: redis-py sends
-    SUBSCRIBE without waiting for Redis to confirm it, and a message published
-    before Redis has it reaches nobody. (Waiting on ``receive`` with a timeout would
-    not do: a cancelled receive makes channels-redis drop the channel.)"""
-    await listening.group_add(group, channel)
-    name = listening._get_layer()._get_group_channel_name(group)
-    client = redis.asyncio.Redis.from_url(REDIS_URL)
-    try:
-        for _ in range(200):
-            [(_, subscribers)] = await client.pubsub_numsub(name)
-            if subscribers:
-                return
-            await asyncio.sleep(0.025)
-    finally:
-        await client.aclose()
-    raise AssertionError(f"Redis never had the subscription of {group}")
-
-
 @pytest.mark.asyncio
 async def test_a_socket_is_told_to_resync_when_its_subscriptions_come_back_after_a_break(
     proxy: TcpProxy, prefix: str
@@ -79,7 +60,7 @@ async def test_a_socket_is_told_to_resync_when_its_subscriptions_come_back_after
     publishing = PubSubChannelLayer(hosts=[REDIS_URL], prefix=prefix)
     try:
         channel = await listening.new_channel()
-        await joined(listening, "team.1", channel)
+        await realtime.join(listening, channel, ["team.1"])
         await publishing.group_send("team.1", {"type": "inbox.event", "n": 1})
         assert await received(listening, channel) == {"type": "inbox.event", "n": 1}
 
@@ -102,7 +83,7 @@ async def test_no_resync_without_a_break(prefix: str) -> None:
     layer = PubSubChannelLayer(hosts=[REDIS_URL], prefix=prefix)
     try:
         channel = await layer.new_channel()
-        await joined(layer, "team.1", channel)
+        await realtime.join(layer, channel, ["team.1"])
         for n in range(3):
             await layer.group_send("team.1", {"type": "inbox.event", "n": n})
         got = [await received(layer, channel) for _ in range(3)]
@@ -115,13 +96,19 @@ async def test_no_resync_without_a_break(prefix: str) -> None:
 
 def send_one(proxy: TcpProxy) -> None:
     proxy.refuse()
-    realtime._send(("team.9",), realtime.relay_message({"type": "message.created"}))
+    realtime._send(
+        ("team.9",), realtime.relay_message({"type": "message.created"}, groups=("team.9",))
+    )
 
 
 def send_a_batch(proxy: TcpProxy) -> None:
     with realtime.batched():
-        realtime._send(("team.9",), realtime.relay_message({"type": "message.created"}))
-        realtime._send(("team.9",), realtime.relay_message({"type": "message.created"}))
+        realtime._send(
+            ("team.9",), realtime.relay_message({"type": "message.created"}, groups=("team.9",))
+        )
+        realtime._send(
+            ("team.9",), realtime.relay_message({"type": "message.created"}, groups=("team.9",))
+        )
         proxy.refuse()  # the batch leaves when the block ends; Redis is away by then
 
 
@@ -142,7 +129,7 @@ def test_groups_a_publisher_could_not_reach_are_told_to_resync_once_redis_answer
     loop = asyncio.new_event_loop()
     try:
         channel = loop.run_until_complete(listening.new_channel())
-        loop.run_until_complete(joined(listening, "team.9", channel))
+        loop.run_until_complete(realtime.join(listening, channel, ["team.9"]))
         with override_settings(CHANNEL_LAYERS=layers), caplog.at_level(logging.ERROR):
             send(proxy)  # what publish() does after commit
             assert logged in caplog.text
@@ -167,7 +154,7 @@ async def test_many_sends_at_once_reach_every_group_in_order(prefix: str) -> Non
         channels = {}
         for group in groups:
             channels[group] = await listening.new_channel()
-            await joined(listening, group, channels[group])
+            await realtime.join(listening, channels[group], [group])
         messages = [{"type": "inbox.event", "n": n} for n in range(5)]
         sends = [(group, message) for message in messages for group in groups]
         sends.append(("team.0", {"type": "inbox.event", "n": "only team.0"}))
@@ -186,3 +173,61 @@ async def test_many_sends_at_once_reach_every_group_in_order(prefix: str) -> Non
     finally:
         await listening.flush()
         await publishing.flush()
+
+
+@pytest.mark.asyncio
+async def test_join_returns_once_redis_has_the_subscriptions(proxy: TcpProxy, prefix: str) -> None:
+    """redis-py sends SUBSCRIBE without waiting for Redis to take it. Through a link
+    that holds every SUBSCRIBE a while, a message published at once after ``join``
+    would reach nobody unless ``join`` waits for Redis's answer."""
+    listening = PubSubChannelLayer(hosts=[through(proxy)], prefix=prefix)
+    publishing = PubSubChannelLayer(hosts=[REDIS_URL], prefix=prefix)
+    try:
+        channel = await listening.new_channel()
+        proxy.hold(b"SUBSCRIBE", 0.3)
+        await realtime.join(listening, channel, ["team.1", "team.2"])
+        assert proxy.held >= 1
+        await publishing.group_send("team.2", {"type": "inbox.event", "n": 1})
+        assert await received(listening, channel) == {"type": "inbox.event", "n": 1}
+    finally:
+        await listening.flush()
+        await publishing.flush()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_socket_says_hello_once_redis_has_its_subscriptions(
+    proxy: TcpProxy, prefix: str, settings: Any
+) -> None:
+    """The page re-reads when its socket greets it: whatever is committed and
+    published after the greeting must reach the socket, however slowly the
+    socket's SUBSCRIBEs travel to Redis."""
+    from channels.db import database_sync_to_async
+    from channels.layers import get_channel_layer
+
+    from conversations.tests.factories import TeamFactory, UserFactory
+    from inbox.tests.test_consumer import connect, session_cookie
+
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "conversations.realtime.PubSubChannelLayer",
+            "CONFIG": {"hosts": [through(proxy)], "prefix": prefix},
+        }
+    }
+    olga = await database_sync_to_async(UserFactory)(username="olga", role="operator")
+    support = await database_sync_to_async(TeamFactory)(name="Support", members=[olga])
+    team = realtime.team_group(support.pk)
+    publishing = PubSubChannelLayer(hosts=[REDIS_URL], prefix=prefix)
+    socket = await connect(await database_sync_to_async(session_cookie)(olga))
+    try:
+        proxy.hold(b"SUBSCRIBE", 0.3)
+        assert (await socket.connect(timeout=10))[0]
+        assert await socket.receive_json_from(timeout=10) == {"type": "hello", "user_id": olga.pk}
+        await publishing.group_send(team, realtime.relay_message({"type": "probe"}, groups=(team,)))
+        while (frame := await socket.receive_json_from(timeout=5))["type"] != "probe":
+            assert frame["type"] == "presence.updated"
+        assert proxy.held >= 1
+    finally:
+        await socket.disconnect()
+        await publishing.flush()
+        await get_channel_layer().flush()
