@@ -59,3 +59,54 @@ async def test_oversized_body_is_refused() -> None:
 async def test_other_paths_still_reach_django() -> None:
     response = await request("GET", "/health/", headers=[(b"host", b"localhost")])
     assert (response["status"], response["body"]) == (200, b"ok")
+
+
+def forged(raw: bytes) -> dict[str, tuple[bytes, str | None]]:
+    """Ways a POST can claim to come from WhatsApp without being signed by it."""
+    # A new message of the same customer, and a new name: applied, it would change rows.
+    other = (
+        raw.replace(b"Does it come in another color?", b"Send me your password")
+        .replace(b"Sheena Nelson", b"Mallory")
+        .replace(b"wamid.HBgLMTY1MDM4Nzk0Mzk", b"wamid.FORGEDMTY1MDM4Nzk0Mzk")
+    )
+    return {
+        "no signature": (other, None),
+        "signed with another secret": (other, sign(other, "not-the-app-secret")),
+        "the signature of another body": (other, sign(raw, settings.WHATSAPP_APP_SECRET)),
+        "not a sha256 signature": (other, "sha1=" + "0" * 40),
+        "an empty signature": (other, "sha256="),
+    }
+
+
+FORGED_CASES = list(forged(b"Does it come in another color?"))
+
+
+@pytest.mark.parametrize("case", FORGED_CASES)
+async def test_a_forged_post_for_a_registered_number_changes_nothing(case: str) -> None:
+    from channels.db import database_sync_to_async
+
+    from conversations.models import Contact, Conversation
+
+    await database_sync_to_async(NumberFactory)()
+    raw = (FIXTURES_DIR / "webhook_text_message.json").read_bytes()
+    genuine = sign(raw, settings.WHATSAPP_APP_SECRET).encode()
+    response = await request(
+        "POST", "/webhooks/whatsapp/", raw, [(b"x-hub-signature-256", genuine)]
+    )
+    assert response["status"] == 200
+
+    def rows() -> list:
+        return [
+            list(WebhookDelivery.objects.values_list("id", "outcome")),
+            list(Contact.objects.values()),
+            list(Conversation.objects.values()),
+            list(Message.objects.values()),
+        ]
+
+    before = await database_sync_to_async(rows)()
+    body, signature = forged(raw)[case]
+    assert body != raw
+    headers = [] if signature is None else [(b"x-hub-signature-256", signature.encode())]
+    response = await request("POST", "/webhooks/whatsapp/", body, headers)
+    assert response["status"] == 403
+    assert await database_sync_to_async(rows)() == before
