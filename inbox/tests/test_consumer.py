@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -42,6 +44,34 @@ async def connected_as(user) -> WebsocketCommunicator:
         "presence": "online",
     }
     return communicator
+
+
+async def heard_before_marker(*sockets: WebsocketCommunicator) -> list[list[dict]]:
+    """Publish a marker every socket hears, and return what each socket got before it.
+
+    Whatever was published earlier reaches a socket earlier, so an absence asserted
+    on these frames is proven, not guessed from a quiet moment."""
+    from conversations import realtime
+
+    marker = {"type": "test.marker", "token": uuid.uuid4().hex}
+    await sync_to_async(realtime.publish)(
+        marker["type"], {"token": marker["token"]}, groups=(realtime.PRESENCE_GROUP,)
+    )
+    heard = []
+    for socket in sockets:
+        frames = []
+        while (frame := await socket.receive_json_from(timeout=10)) != marker:
+            frames.append(frame)
+        heard.append(frames)
+    return heard
+
+
+async def handled(socket: WebsocketCommunicator) -> None:
+    """Return once the server has handled every frame this socket sent so far: it
+    answers a ping after them, through the layer."""
+    await socket.send_json_to({"type": "ping"})
+    while (await socket.receive_json_from(timeout=10))["type"] != "pong":
+        pass
 
 
 def post_signed(payload: dict) -> int:
@@ -98,7 +128,7 @@ async def test_rejected_delivery_publishes_nothing() -> None:
     communicator = await connected_as(user)
     # No number is registered: the delivery is a dead letter and nobody is told.
     assert await sync_to_async(post_signed)(text_webhook(text="lost?")) == 200
-    assert await communicator.receive_nothing(timeout=0.5)
+    assert await heard_before_marker(communicator) == [[]]
     await communicator.disconnect()
 
 
@@ -147,7 +177,7 @@ async def test_operator_outside_the_team_hears_nothing_of_its_chats() -> None:
         )
         assert (second["type"], second["message"]["text"]) == ("message.created", "Hello Support")
         assert second["conversation"]["team"] == {"id": support.id, "name": "Support"}
-    assert await sockets["boris"].receive_nothing(timeout=0.5)
+    assert await heard_before_marker(sockets["boris"]) == [[]]
     for communicator in sockets.values():
         await communicator.disconnect()
 
@@ -206,9 +236,8 @@ async def test_viewing_and_typing_reach_colleagues_who_may_see_the_chat_only() -
         "state": "viewing",
     }
     assert (await oleg_socket.receive_json_from(timeout=5))["state"] == "typing"
-    assert await oleg_socket.receive_nothing(timeout=0.3)
-    assert await olga_socket.receive_nothing(timeout=0.3)
-    assert await boris_socket.receive_nothing(timeout=0.3)
+    await handled(olga_socket)
+    assert await heard_before_marker(oleg_socket, olga_socket, boris_socket) == [[], [], []]
 
     # Closing the page while viewing tells the colleagues she left.
     await olga_socket.disconnect()
