@@ -34,7 +34,15 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import override_settings
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    expect,
+    sync_playwright,
+)
 from playwright.sync_api import Error as PlaywrightError
 from rq import Queue, Worker
 
@@ -290,6 +298,13 @@ def browser() -> Iterator[Browser]:
             browser.close()
 
 
+def policy_violations(message: ConsoleMessage) -> list[str]:
+    """Chromium reports what the Content-Security-Policy blocked in the console."""
+    if message.type == "error" and "Content Security Policy" in message.text:
+        return [f"blocked by the Content-Security-Policy: {message.text}"]
+    return []
+
+
 @pytest.fixture
 def page(browser: Browser, live_stack: LiveStack, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser profile per test; a JavaScript error fails the test."""
@@ -305,6 +320,7 @@ def page(browser: Browser, live_stack: LiveStack, request: pytest.FixtureRequest
         dialog.dismiss()
 
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.extend(policy_violations(message)))
     page.on("dialog", on_dialog)
     yield page
     context.close()
@@ -380,6 +396,7 @@ def open_page(
             dialog.dismiss()
 
         page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: errors.extend(policy_violations(message)))
         page.on("dialog", on_dialog)
         return page
 

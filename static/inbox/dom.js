@@ -13,6 +13,9 @@ export function h(tag, attrs = {}, ...children) {
       for (const [key, v] of Object.entries(value)) {
         if (v !== null && v !== undefined) el.dataset[key] = String(v);
       }
+    } else if (name === "style") {
+      // Through the CSSOM: the Content-Security-Policy refuses style attributes.
+      el.style.cssText = String(value);
     } else {
       el.setAttribute(name, value === true ? "" : String(value));
     }
