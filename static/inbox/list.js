@@ -1,11 +1,12 @@
-// The conversation list: its filters, its rows, its unread total, and the keys
-// that move through it.
+// The conversation list: its filters, its rows (one element per conversation,
+// updated in place as live events arrive), its unread total, and the keys that
+// move through it.
 import { focusComposer } from "./composer.js";
 import { option, show } from "./dom.js";
 import { format, ngettext } from "./i18n.js";
 import { closePopovers } from "./popover.js";
 import { renderWindowState } from "./render.js";
-import { conversationItem } from "./row.js";
+import { conversationRow, updateConversationRow } from "./row.js";
 import {
   api,
   byTestId,
@@ -41,6 +42,11 @@ const ui = {
 let listed = new Set(); // ids shown under the current filters
 let listLoads = 0; // lets an answer for filters no longer chosen be dropped
 let synced = false;
+const rows = new Map(); // conversation id -> its row element, while it is in the list
+// A pointer is pressed on the list: until it is released no row is added, removed
+// or moved (their contents still update). The browser drops a click whose row was
+// taken out of the page, even to be put back, between the press and the release.
+let held = false;
 
 // --- Filters -------------------------------------------------------------------
 
@@ -145,23 +151,76 @@ function rowState(c) {
   };
 }
 
+/** The indices of a longest run in `positions` that increases (-1: not placed yet, never in it). */
+function longestIncreasingRun(positions) {
+  const tails = []; // tails[k]: the index ending the run of length k + 1 with the smallest position
+  const previous = [];
+  positions.forEach((position, i) => {
+    if (position < 0) return;
+    let low = 0;
+    let high = tails.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (positions[tails[middle]] < position) low = middle + 1;
+      else high = middle;
+    }
+    previous[i] = low > 0 ? tails[low - 1] : -1;
+    tails[low] = i;
+  });
+  const run = new Set();
+  for (let i = tails.length ? tails[tails.length - 1] : -1; i >= 0; i = previous[i]) run.add(i);
+  return run;
+}
+
+/**
+ * Puts `wanted` (every row the list shows, new ones included) into the list in that
+ * order, moving as few rows as possible: the longest run of rows already in the
+ * right order among themselves stays where it is.
+ */
+function placeInOrder(wanted) {
+  const was = new Map([...ui.list.children].map((li, i) => [li, i]));
+  const stay = longestIncreasingRun(wanted.map((li) => was.get(li) ?? -1));
+  let next = null;
+  for (let i = wanted.length - 1; i >= 0; i -= 1) {
+    if (!stay.has(i)) ui.list.insertBefore(wanted[i], next);
+    next = wanted[i];
+  }
+}
+
 export function renderList() {
-  const focused = document.activeElement?.closest?.("[data-conversation-id]");
-  const focusedId = focused ? Number(focused.dataset.conversationId) : null;
   const sorted = sortConversations(
     [...listed].map((id) => conversations.get(id)).filter(Boolean),
   );
   if (state.cursorId === null || !sorted.some((c) => c.id === state.cursorId)) {
     state.cursorId = sorted.some((c) => c.id === state.openId) ? state.openId : (sorted[0]?.id ?? null);
   }
-  ui.list.replaceChildren(...sorted.map((c) => conversationItem(c, rowState(c))));
+  const focused = document.activeElement;
+  const wanted = [];
+  for (const conversation of sorted) {
+    let li = rows.get(conversation.id);
+    if (li) {
+      updateConversationRow(li, conversation, rowState(conversation));
+    } else if (!held) {
+      li = conversationRow(conversation, rowState(conversation));
+      rows.set(conversation.id, li);
+    }
+    if (li) wanted.push(li);
+  }
+  if (!held) {
+    const keep = new Set(wanted);
+    for (const [id, li] of rows) {
+      if (keep.has(li)) continue;
+      li.remove();
+      rows.delete(id);
+    }
+    placeInOrder(wanted);
+    // A row that moved lost the focus it had.
+    if (focused !== document.activeElement && ui.list.contains(focused)) focused.focus();
+  }
   const empty = synced && sorted.length === 0;
   show(ui.listEmpty, empty);
   if (empty && filtered()) ui.listEmpty.textContent = ui.listEmpty.dataset.filtered;
   else if (empty) ui.listEmpty.textContent = ui.listEmpty.dataset.defaultText;
-  if (focusedId !== null) {
-    ui.list.querySelector(`[data-conversation-id="${focusedId}"] button`)?.focus();
-  }
   renderUnreadTotal(sorted);
 }
 
@@ -219,10 +278,28 @@ export async function loadList() {
 
 // --- Wiring ------------------------------------------------------------------------
 
+// One listener for every row, present and future: the row comes from where the
+// click landed, never from an element an update may have replaced.
 ui.list.addEventListener("click", (event) => {
   const item = event.target.closest("[data-conversation-id]");
   if (item) openConversation(Number(item.dataset.conversationId));
 });
+
+ui.list.addEventListener("pointerdown", (event) => {
+  if (event.button === 0) held = true;
+});
+
+function release() {
+  if (!held) return;
+  held = false;
+  renderList();
+}
+
+// After the release's click (dispatched in the same task as the release).
+for (const type of ["pointerup", "pointercancel"]) {
+  window.addEventListener(type, () => setTimeout(release), true);
+}
+window.addEventListener("blur", release);
 
 ui.filters.addEventListener("submit", (event) => {
   event.preventDefault();
