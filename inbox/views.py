@@ -6,7 +6,8 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views import defaults
 from django.views.decorators.http import require_GET
 
@@ -26,6 +27,13 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 def health(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers and crawlers ask for /favicon.ico whatever a page links: the pages'
+    icon. A temporary redirect, since the collected icon's name changes with it."""
+    return redirect(static("inbox/favicon.svg"))
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

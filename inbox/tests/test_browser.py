@@ -307,3 +307,14 @@ def test_a_list_answer_read_before_a_live_chat_arrived_does_not_hide_it(
     page.wait_for_timeout(500)
     expect(conversation(page, "Hugo Lane")).to_be_visible()
     expect(page.get_by_test_id("conversation-item")).to_have_count(2)
+
+
+def test_the_pages_have_their_icon(page: Page, live_stack: LiveStack, operator: Operator) -> None:
+    log_in(page, operator)
+    icon = page.locator('link[rel="icon"]')
+    expect(icon).to_have_attribute("href", "/static/inbox/favicon.svg")
+    # Whatever the page links, browsers and crawlers also ask for /favicon.ico.
+    for address in ("/static/inbox/favicon.svg", "/favicon.ico"):
+        answer = page.request.get(address)
+        assert answer.status == 200, address
+        assert answer.headers["content-type"] == "image/svg+xml", address

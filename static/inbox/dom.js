@@ -27,3 +27,7 @@ export function h(tag, attrs = {}, ...children) {
 export function show(el, visible) {
   el.hidden = !visible;
 }
+
+export function option(value, text) {
+  return h("option", { value }, text);
+}
