@@ -295,16 +295,23 @@ def test_a_list_answer_read_before_a_live_chat_arrived_does_not_hide_it(
     page.evaluate("window.__inbox.socket.close()")
     page.wait_for_function("n => window.__inbox.socket.connections > n", arg=opened)
     expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "live")
-    page.wait_for_timeout(1000)  # every re-read of this reconnect has been asked for
-    assert held, "the page did not re-read the list after reconnecting"
+    # The page reads the list twice: when its socket dropped (it follows the API
+    # while reconnecting), and once the new socket's first pong proves it delivers.
+    deadline = time.monotonic() + 10
+    while len(held) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(20)  # lets Playwright run the route handler
+    assert len(held) == 2, "the page did not re-read the list after reconnecting"
     customer_says(sim, "14155550312", "Just arrived", name="Hugo Lane")
     expect(conversation(page, "Hugo Lane")).to_be_visible()
+
+    expect(page.get_by_test_id("conversation-list")).to_have_attribute("aria-busy", "true")
 
     # The answers read before Hugo wrote arrive last: his chat stays in the list.
     for route, response in held:
         route.fulfill(response=response)
     page.unroute(re.compile(r"/api/v1/conversations/\?"))
-    page.wait_for_timeout(500)
+    # The list says it is busy until it has handled every answer it asked for.
+    expect(page.get_by_test_id("conversation-list")).to_have_attribute("aria-busy", "false")
     expect(conversation(page, "Hugo Lane")).to_be_visible()
     expect(page.get_by_test_id("conversation-item")).to_have_count(2)
 

@@ -41,6 +41,7 @@ const ui = {
 
 let listed = new Set(); // ids shown under the current filters
 let listLoads = 0; // lets an answer for filters no longer chosen be dropped
+let listReading = 0; // list reads asked for and not yet handled
 let synced = false;
 const rows = new Map(); // conversation id -> its row element, while it is in the list
 // A pointer is pressed on the list: until it is released no row is added, removed
@@ -254,6 +255,10 @@ function showListError(error) {
 
 export async function loadList() {
   const load = ++listLoads;
+  // aria-busy while any read is on its way: assistive technology waits for the
+  // list to settle (and the browser tests know when an answer has been handled).
+  listReading += 1;
+  ui.list.setAttribute("aria-busy", "true");
   try {
     const asked = performance.now();
     const answer = await api.listConversations(currentFilters());
@@ -269,11 +274,15 @@ export async function loadList() {
     }
     synced = true;
     showListError(null);
+    renderList();
   } catch (error) {
     if (load !== listLoads) return;
     if (!redirectIfSignedOut(error)) showListError(error);
+    renderList();
+  } finally {
+    listReading -= 1;
+    if (listReading === 0) ui.list.setAttribute("aria-busy", "false");
   }
-  renderList();
 }
 
 // --- Wiring ------------------------------------------------------------------------
