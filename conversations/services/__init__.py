@@ -1,7 +1,7 @@
 """Every write to contacts, conversations and messages, and to the workspace
 around them: assignment and routing, statuses, labels, notes, notifications,
 timers and operators' presence. One module per domain; this module only
-re-exports their public functions.
+re-exports their public API.
 
 Functions take keyword arguments, own their transaction, and publish what
 changed through ``conversations.realtime`` (sent after commit). Every change to
@@ -12,13 +12,14 @@ Lock order, to stay free of deadlocks: a conversation row, then team rows in id
 order; queue draining takes a team row and then only skips locked conversations.
 
 Imports: code outside this package writes ``from conversations import services``
-and calls ``services.<name>``; every public name is re-exported here (``__all__``).
-Inside the package a module imports what it needs from its siblings
-(``from conversations.services.routing import drain_teams_of``), never from the
-package itself and never a sibling's underscore names: helpers several modules
-share live in ``common`` under public names, the refusals in ``errors``. Services
-enqueue jobs through ``conversations.enqueue`` and never import
-``conversations.jobs``: jobs call services, not the other way round.
+and calls ``services.<name>``; every service, refusal, result and constant it may
+use is re-exported here (``__all__``). Inside the package a module imports what it
+needs from its siblings (``from conversations.services.routing import
+drain_teams_of``), never from the package itself and never a sibling's underscore
+names: helpers several modules share live in ``common`` under public names, the
+refusals in ``errors``. Services enqueue jobs through ``conversations.enqueue``
+and never import ``conversations.jobs``: jobs call services, not the other way
+round.
 """
 
 from conversations.services.assignment import UNSET, conversation_assign, conversation_claim
