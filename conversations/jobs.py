@@ -1,8 +1,9 @@
-"""Background jobs of the inbox and the one place that enqueues them.
+"""Background jobs of the inbox.
 
 Jobs take ids, load their row and call one service; running one twice does no
-harm. With ``REDIS_URL`` set they go to django-rq (delays through RQ's
-scheduler); without it they run inline right after the transaction commits.
+harm. Services enqueue them through ``conversations.enqueue`` (by dotted path,
+so that this module and the services do not import each other); a job that
+must be tried again later enqueues itself the same way.
 """
 
 from __future__ import annotations
@@ -10,105 +11,43 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import threading
-from collections.abc import Callable
-from typing import Any
 
-from django.conf import settings
-from django.db import transaction
+from conversations import enqueue, services
 
 logger = logging.getLogger(__name__)
-
-
-def enqueue_on_commit(
-    func: Callable[..., Any], *args: Any, delay: dt.timedelta | None = None
-) -> None:
-    """Run ``func(*args)`` as a job once the current transaction commits."""
-    transaction.on_commit(lambda: _enqueue(func, args, delay))
-
-
-def _enqueue(func: Callable[..., Any], args: tuple[Any, ...], delay: dt.timedelta | None) -> None:
-    if settings.JOBS_INLINE:
-        if delay:
-            timer = threading.Timer(delay.total_seconds(), _run_inline, (func, args))
-            timer.daemon = True
-            timer.start()
-        else:
-            _run_inline(func, args)
-        return
-    import django_rq
-
-    queue = django_rq.get_queue("default")
-    if delay:
-        queue.enqueue_in(delay, func, *args)
-    else:
-        queue.enqueue(func, *args)
-
-
-def _run_inline(func: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    try:
-        func(*args)
-    except Exception:
-        logger.exception("inline job %s failed", func.__name__)
 
 
 def send_message(message_id: str, requested_by_id: int | None = None) -> None:
     """Deliver one queued outbound message; re-enqueues itself when WhatsApp
     asks to try again later. ``requested_by_id``: who asked for a manual retry."""
-    from conversations import services
-
     attempt = services.message_deliver(message_id=message_id, requested_by_id=requested_by_id)
     if attempt.retry_in is not None:
         logger.info("message %s: retrying in %s", message_id, attempt.retry_in)
-        _enqueue(send_message, (message_id,), attempt.retry_in)
-
-
-def enqueue_send(message_id: Any, *, requested_by: Any = None) -> None:
-    requested_by_id = getattr(requested_by, "pk", None)
-    args = (str(message_id),) if requested_by_id is None else (str(message_id), requested_by_id)
-    enqueue_on_commit(send_message, *args)
+        enqueue.enqueue(enqueue.SEND_MESSAGE, (message_id,), attempt.retry_in)
 
 
 def send_read_receipt(conversation_id: int, wamid: str, typing: bool = False) -> None:
     """Mark the customer's message read on WhatsApp (with ``typing``, show the
     typing indicator too); once per message, see ``services.read_receipt_send``."""
-    from conversations import services
-
     services.read_receipt_send(conversation_id=conversation_id, wamid=wamid, typing=typing)
-
-
-def enqueue_read_receipt(conversation_id: int, wamid: str, *, typing: bool = False) -> None:
-    enqueue_on_commit(send_read_receipt, conversation_id, wamid, typing)
 
 
 def download_media(message_id: str) -> None:
     """Download a customer's file into storage; re-enqueues itself with backoff
     while the download keeps failing and attempts remain."""
-    from conversations import services
-
     attempt = services.media_download(message_id=message_id)
     if attempt.retry_in is not None:
         logger.info("media of message %s: retrying in %s", message_id, attempt.retry_in)
-        _enqueue(download_media, (message_id,), attempt.retry_in)
-
-
-def enqueue_media_download(message_id: Any) -> None:
-    enqueue_on_commit(download_media, str(message_id))
+        enqueue.enqueue(enqueue.DOWNLOAD_MEDIA, (message_id,), attempt.retry_in)
 
 
 def push_business_profile(number_id: int, attempt: int = 1) -> None:
     """Send a number's edited business profile to WhatsApp; tries again with a
     growing pause while WhatsApp is unreachable or asks to wait."""
-    from conversations import services
-
     push = services.business_profile_push(number_id=number_id, attempt=attempt)
     if push.retry_in is not None:
         logger.info("business profile of number %s: retrying in %s", number_id, push.retry_in)
-        _enqueue(push_business_profile, (number_id, attempt + 1), push.retry_in)
-
-
-def enqueue_profile_push(number_id: int) -> None:
-    enqueue_on_commit(push_business_profile, number_id)
+        enqueue.enqueue(enqueue.PUSH_BUSINESS_PROFILE, (number_id, attempt + 1), push.retry_in)
 
 
 def run_timers(now: dt.datetime | None = None) -> dict[str, int]:
@@ -116,8 +55,6 @@ def run_timers(now: dt.datetime | None = None) -> dict[str, int]:
     every few seconds): wakes snoozed chats, escalates customers who waited too
     long, assigns queued chats, forgets dead sockets. Running it twice in a row
     does nothing more: every step acts only on rows still due."""
-    from conversations import services
-
     run = services.timers_run(now=now)
     return {
         "pruned": run.pruned,

@@ -251,7 +251,7 @@ def test_failed_status_keeps_whatsapps_code_and_reason(post_webhook, numbers) ->
 def test_status_for_an_unknown_message_waits_and_applies_when_it_appears(
     post_webhook, numbers
 ) -> None:
-    from conversations.services import _accepted
+    from conversations.services.delivery import _accepted
 
     message = outbound(ConversationFactory(number=numbers[0]), status="sending")
     future_wamid = message.wamid

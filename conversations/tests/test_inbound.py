@@ -1,4 +1,5 @@
-"""Statuses, the customer's waiting time, the ad window, labels and notes (services)."""
+"""A customer's message and the chat: it opens the chat again, starts the
+customer's waiting time, and an ad's referral opens the 72-hour window (services)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,11 @@ import responses
 from django.utils import timezone
 
 from conftest import FIXTURES_DIR
-from conversations import selectors, services
-from conversations.models import Conversation, ConversationEvent, Message, Notification
+from conversations import services
+from conversations.models import Conversation, ConversationEvent, Message
 from conversations.tests.factories import (
-    ContactFactory,
     ConversationFactory,
-    LabelFactory,
     NumberFactory,
-    TeamFactory,
     UserFactory,
     text_webhook,
 )
@@ -92,94 +90,6 @@ def test_a_click_to_whatsapp_ad_opens_the_72_hour_window(post_webhook):
     two_days = message.timestamp + dt.timedelta(hours=48)
     assert conversation.window_expires_at(now=two_days) == conversation.free_entry_until
     assert conversation.window_expires_at(now=message.timestamp + dt.timedelta(hours=73)) is None
-
-
-def test_snooze_needs_a_future_time(olga):
-    conversation = ConversationFactory()
-    for until in (None, timezone.now() - dt.timedelta(minutes=1)):
-        with pytest.raises(services.InvalidSnooze):
-            services.conversation_set_status(
-                conversation=conversation, actor=olga, status="snoozed", snoozed_until=until
-            )
-    until = timezone.now() + dt.timedelta(hours=2)
-    snoozed = services.conversation_set_status(
-        conversation=conversation, actor=olga, status="snoozed", snoozed_until=until
-    )
-    assert (snoozed.status, snoozed.snoozed_until) == ("snoozed", until)
-    event = ConversationEvent.objects.get()
-    assert (event.actor, event.data["from"], event.data["to"]) == (olga, "open", "snoozed")
-    assert event.data["snoozed_until"] is not None
-
-
-def test_resolving_ends_the_wait_and_leaves_the_queue(olga, django_capture_on_commit_callbacks):
-    conversation = ConversationFactory(
-        waiting_since=timezone.now(), queued_at=timezone.now(), escalated_at=timezone.now()
-    )
-    with django_capture_on_commit_callbacks() as callbacks:
-        resolved = services.conversation_set_status(
-            conversation=conversation, actor=olga, status="resolved"
-        )
-    assert (resolved.waiting_since, resolved.queued_at, resolved.escalated_at) == (None,) * 3
-    assert len(callbacks) == 2
-    # The same status again changes nothing and records nothing.
-    services.conversation_set_status(conversation=conversation, actor=olga, status="resolved")
-    assert ConversationEvent.objects.count() == 1
-
-
-def test_labels_are_set_and_the_change_recorded(olga):
-    billing, delivery, returns = (LabelFactory(name=n) for n in ("billing", "delivery", "returns"))
-    conversation = ConversationFactory()
-    services.conversation_set_labels(
-        conversation=conversation, actor=olga, label_ids=[billing.pk, delivery.pk]
-    )
-    services.conversation_set_labels(
-        conversation=conversation, actor=olga, label_ids=[delivery.pk, returns.pk]
-    )
-    assert sorted(conversation.labels.values_list("name", flat=True)) == ["delivery", "returns"]
-    data = [e.data for e in ConversationEvent.objects.order_by("id")]
-    assert data == [
-        {"added": ["billing", "delivery"], "removed": []},
-        {"added": ["returns"], "removed": ["billing"]},
-    ]
-    with pytest.raises(services.InvalidLabel):
-        services.conversation_set_labels(conversation=conversation, actor=olga, label_ids=[999])
-
-
-def test_note_mentions_notify_only_colleagues_who_may_see_the_chat(
-    olga, django_capture_on_commit_callbacks
-):
-    oleg = UserFactory(username="oleg", role="operator")
-    boris = UserFactory(username="boris", role="operator")
-    support = TeamFactory(name="Support", members=[olga, oleg])
-    TeamFactory(name="Sales", members=[boris])
-    conversation = ConversationFactory(team=support)
-    with django_capture_on_commit_callbacks() as callbacks:
-        note = services.note_create(
-            conversation=conversation,
-            author=olga,
-            text="@oleg can you check? @boris too. Not @nobody or @olga.",
-        )
-    assert list(note.mentions.all()) == [oleg]
-    notification = Notification.objects.get()
-    assert (notification.user, notification.kind, notification.note) == (oleg, "mention", note)
-    assert notification.text.startswith("Olga mentioned you: @oleg can you check?")
-    # The page says it in the operator's language from these.
-    assert notification.data == {"author": "Olga", "note": note.text}
-    assert len(callbacks) == 2  # note.created and oleg's notification.created
-    with pytest.raises(services.ServiceError):
-        services.note_create(conversation=conversation, author=olga, text="   ")
-
-
-def test_canned_reply_variables_are_filled_for_the_chat(olga):
-    conversation = ConversationFactory(
-        contact=ContactFactory(
-            profile_name="Maria Lopez", wa_id="34600111222", phone="+34600111222"
-        )
-    )
-    text = "Hello {{first_name}} ({{name}}, {{ phone }}), {{agent}} here. {{unknown}}"
-    assert selectors.canned_reply_render(text, conversation=conversation, agent=olga) == (
-        "Hello Maria (Maria Lopez, +34600111222), Olga here. {{unknown}}"
-    )
 
 
 def test_a_reply_to_a_chat_started_from_an_ad_is_allowed_after_24_hours(olga, settings):

@@ -1,0 +1,299 @@
+"""What operators send, queued for the send job: text and files (checked against
+WhatsApp's types and sizes), replies quoting a message, reactions, and a manual
+retry of a failed message. Every send checks the 24-hour window.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import uuid
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from conversations import selectors
+from conversations.enqueue import enqueue_send
+from conversations.models import Conversation, Message
+from conversations.services.common import lock_conversation, message_preview, publish_message
+from conversations.services.errors import (
+    InvalidMedia,
+    InvalidReaction,
+    InvalidReplyTo,
+    NotRetryable,
+    ServiceError,
+    WindowClosed,
+)
+from whatsapp import errors as wa_errors
+from whatsapp.client import MIME_ALIASES, SEND_MEDIA_RULES, send_media_kind
+
+WINDOW_CLOSED_TEXT = (
+    "The 24-hour customer service window is closed: the customer last wrote "
+    "more than 24 hours ago, so only an approved template can be sent."
+)
+CAPTION_MAX = 1024
+# File signatures of the image types WhatsApp accepts: a file that only claims
+# to be one would be refused by the platform after the upload.
+_IMAGE_SIGNATURES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",)}
+
+
+def message_send_text(
+    *, conversation: Conversation, text: str, user: Any, reply_to: str | Message | None = ""
+) -> Message:
+    """Queue a free-form text reply; the send job delivers it after commit. The
+    customer is no longer waiting (``waiting_since`` and ``escalated_at`` clear).
+
+    Raises ``WindowClosed`` when the customer's last message is more than 24
+    hours old (only an approved template may be sent then). ``reply_to`` (our
+    message id, or its wamid) quotes a message of this chat: ``InvalidReplyTo``
+    when it is not one that reached WhatsApp.
+    """
+    text = text.strip()
+    if not text:
+        raise ServiceError("The message is empty.")
+    if len(text) > 4096:
+        raise ServiceError("A WhatsApp text message holds at most 4096 characters.")
+    with transaction.atomic():
+        conversation = lock_conversation(conversation.pk)
+        if conversation.window_expires_at() is None:
+            raise WindowClosed(
+                "The 24-hour customer service window is closed: the customer last wrote "
+                "more than 24 hours ago, so only an approved template can be sent."
+            )
+        now = timezone.now()
+        message = Message.objects.create(
+            conversation=conversation,
+            direction=Message.Direction.OUT,
+            type="text",
+            text=text,
+            content={"body": text},
+            context_wamid=_reply_context(conversation, reply_to),
+            status=Message.Status.QUEUED,
+            timestamp=now,
+            sent_by=user if getattr(user, "pk", None) else None,
+        )
+        _queued_in_conversation(conversation, message)
+    return message
+
+
+def _reply_context(conversation: Conversation, reply_to: str | Message | None) -> str:
+    """The wamid quoted by a reply: ``reply_to`` is a message of this chat (the
+    row, our id, or its wamid) that reached WhatsApp."""
+    if reply_to is None or reply_to == "":
+        return ""
+    if isinstance(reply_to, Message):
+        target: Message | None = reply_to if reply_to.conversation_id == conversation.pk else None
+    else:
+        try:
+            by = Q(pk=uuid.UUID(str(reply_to)))
+        except ValueError:
+            by = Q(wamid=str(reply_to))
+        target = Message.objects.filter(by, conversation_id=conversation.pk).first()
+    if target is None or not target.wamid or target.type in ("reaction", "system"):
+        raise InvalidReplyTo("Only a message of this chat that reached WhatsApp can be replied to.")
+    return target.wamid
+
+
+def _queued_in_conversation(conversation: Conversation, message: Message) -> None:
+    """An operator's message is queued: the chat's preview moves, the customer is
+    no longer waiting, and the send job runs after commit. Conversation row locked."""
+    conversation.last_message_at = message.timestamp
+    conversation.last_message_text = message_preview(message)
+    conversation.unread_count = 0
+    conversation.waiting_since = None
+    conversation.escalated_at = None
+    conversation.save(
+        update_fields=[
+            "last_message_at",
+            "last_message_text",
+            "unread_count",
+            "waiting_since",
+            "escalated_at",
+        ]
+    )
+    publish_message(message, conversation, "message.created")
+    enqueue_send(message.id)
+
+
+def _upload_kind(file: UploadedFile) -> tuple[str, str]:
+    """The message type and mime type of an operator's file; ``InvalidMedia`` when
+    WhatsApp does not accept it."""
+    name = os.path.basename(file.name or "")
+    declared = (getattr(file, "content_type", "") or "").split(";")[0].strip().lower()
+    if declared in ("", "application/octet-stream"):
+        declared = (mimetypes.guess_type(name)[0] or declared).lower()
+    mime_type = MIME_ALIASES.get(declared, declared)
+    kind = send_media_kind(mime_type)
+    if kind is None:
+        raise InvalidMedia(
+            f"WhatsApp does not accept {mime_type or 'this kind of'} files: send JPEG or PNG "
+            "images, AAC, AMR, MP3, M4A or OGG audio, MP4 or 3GP video, or a PDF, text or "
+            "office document."
+        )
+    limit = SEND_MEDIA_RULES[kind][1]
+    size = file.size or 0
+    if size == 0:
+        raise InvalidMedia("The file is empty.")
+    if size > limit:
+        raise InvalidMedia(
+            f"The file is too large: WhatsApp accepts {kind} files up to "
+            f"{limit // 2**20} MB, this one has {size / 2**20:.1f} MB."
+        )
+    signatures = _IMAGE_SIGNATURES.get(mime_type)
+    if signatures:
+        file.seek(0)
+        head = file.read(16)
+        file.seek(0)
+        if not head.startswith(signatures):
+            raise InvalidMedia(f"The file is not really a {mime_type.split('/')[1].upper()} image.")
+    return kind, mime_type
+
+
+def message_send_media(
+    *,
+    conversation: Conversation,
+    user: Any,
+    file: UploadedFile,
+    caption: str = "",
+    reply_to: str | Message | None = None,
+) -> Message:
+    """Queue a file as an image, audio, video or document message (chosen from
+    its type); the send job uploads it to WhatsApp once and sends it by media id.
+
+    The bytes are stored with the message at once (``media_state`` ready), so
+    the thread shows them through the media URL. The customer is no longer
+    waiting. Raises ``InvalidMedia`` for a type or size WhatsApp refuses,
+    ``WindowClosed`` like ``message_send_text``, ``InvalidReplyTo`` for a
+    ``reply_to`` that is not a message of this chat on WhatsApp. Publishes
+    ``message.created``."""
+    caption = (caption or "").strip()
+    kind, mime_type = _upload_kind(file)
+    if caption and kind == "audio":
+        raise InvalidMedia("WhatsApp shows no caption with audio: send the text on its own.")
+    if len(caption) > CAPTION_MAX:
+        raise InvalidMedia(f"A caption holds at most {CAPTION_MAX} characters.")
+    filename = (
+        os.path.basename(file.name or "")[:200]
+        or f"file{mimetypes.guess_extension(mime_type) or ''}"
+    )
+    with transaction.atomic():
+        conversation = lock_conversation(conversation.pk)
+        if conversation.window_expires_at() is None:
+            raise WindowClosed(WINDOW_CLOSED_TEXT)
+        now = timezone.now()
+        message = Message(
+            conversation=conversation,
+            direction=Message.Direction.OUT,
+            type=kind,
+            text=caption,
+            content={"mime_type": mime_type, "filename": filename, "caption": caption},
+            context_wamid=_reply_context(conversation, reply_to),
+            status=Message.Status.QUEUED,
+            timestamp=now,
+            sent_by=user if getattr(user, "pk", None) else None,
+            media_state=Message.Media.READY,
+            media_size=file.size,
+        )
+        extension = os.path.splitext(filename)[1].lower()[:10] or (
+            mimetypes.guess_extension(mime_type) or ""
+        )
+        file.seek(0)
+        message.media_file.save(f"{message.id.hex}{extension}", file, save=False)
+        message.save(force_insert=True)
+        _queued_in_conversation(conversation, message)
+    return message
+
+
+def message_react(*, message: Message, user: Any, emoji: str) -> Message:
+    """React to a message of the chat on WhatsApp (an empty ``emoji`` removes the
+    business's reaction). The reaction is an outbound message of type
+    ``reaction`` sent by the same job; the target's ``reactions["business"]``
+    changes at once. It is not an answer: the customer's waiting time goes on.
+
+    Raises ``WindowClosed`` outside the window (WhatsApp refuses reactions
+    then), ``InvalidReaction`` for a target that never reached WhatsApp or for
+    something that is not an emoji. Publishes ``message.created`` for the
+    reaction and ``message.updated`` for the target."""
+    emoji = (emoji or "").strip()
+    if len(emoji) > 16 or any(char.isascii() and char.isalnum() for char in emoji):
+        raise InvalidReaction("A reaction is a single emoji.")
+    with transaction.atomic():
+        conversation = lock_conversation(message.conversation_id)
+        target = Message.objects.select_for_update(of=("self",)).get(pk=message.pk)
+        if not target.wamid or target.type in ("reaction", "system"):
+            raise InvalidReaction("Only a message that reached WhatsApp can get a reaction.")
+        if conversation.window_expires_at() is None:
+            raise WindowClosed(WINDOW_CLOSED_TEXT)
+        now = timezone.now()
+        reaction = Message.objects.create(
+            conversation=conversation,
+            direction=Message.Direction.OUT,
+            type="reaction",
+            text=emoji,
+            content={"message_id": target.wamid, "emoji": emoji},
+            status=Message.Status.QUEUED,
+            timestamp=now,
+            sent_by=user if getattr(user, "pk", None) else None,
+        )
+        reactions = dict(target.reactions or {})
+        if emoji:
+            reactions["business"] = emoji
+        else:
+            reactions.pop("business", None)
+        target.reactions = reactions or None
+        target.save(update_fields=["reactions"])
+        publish_message(reaction, conversation, "message.created")
+        publish_message(target, conversation, "message.updated")
+        enqueue_send(reaction.id)
+    return reaction
+
+
+def message_retry(*, message: Message, user: Any) -> Message:
+    """Send a failed message again: back to ``queued`` with its error and wamid
+    cleared (late reports of the earlier try are kept, not applied), and the send
+    job records a new attempt requested by ``user``. A file WhatsApp could not
+    take is uploaded again.
+
+    Raises ``NotRetryable`` when the message has not failed, or trying again
+    cannot help (see ``selectors.message_retryable``). Publishes
+    ``message.updated``."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("conversation")
+            .get(pk=message.pk)
+        )
+        if not selectors.message_retryable(message):
+            if message.status != Message.Status.FAILED or message.direction != "out":
+                raise NotRetryable("Only a message that failed to send can be sent again.")
+            if message.conversation.window_expires_at() is None:
+                raise NotRetryable(WINDOW_CLOSED_TEXT)
+            raise NotRetryable(
+                "Sending it again would fail the same way: "
+                + (message.error_title or "WhatsApp refused it.")
+            )
+        if message.error_code in wa_errors.MEDIA_ERROR_CODES and message.media_file:
+            message.content = {k: v for k, v in (message.content or {}).items() if k != "id"}
+        message.status = Message.Status.QUEUED
+        message.wamid = None
+        message.error_code = None
+        message.error_title = ""
+        message.error_details = ""
+        message.status_at = timezone.now()
+        message.save(
+            update_fields=[
+                "status",
+                "wamid",
+                "error_code",
+                "error_title",
+                "error_details",
+                "status_at",
+                "content",
+            ]
+        )
+        publish_message(message, None, "message.updated")
+        enqueue_send(message.id, requested_by=user)
+    return message
