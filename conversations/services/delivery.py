@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, Max, OuterRef
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
 from conversations.enqueue import enqueue_send
@@ -239,34 +239,42 @@ def _unconfirmed(message: Message, details: str) -> Message | None:
 
 
 def _accepted(message: Message, wamid: str) -> Message | None:
+    """WhatsApp took the message. Its status webhooks may have come first (matched
+    through our id): what they said stands, a failure with WhatsApp's reason too.
+    Only a failure the clock presumed (no answer came in time) gives way."""
     with transaction.atomic():
         message = _still_there(message)
         if message is None:
             return None
         if not message.wamid:
             message.wamid = wamid
-        if STATUS_RANK[message.status] < STATUS_RANK[Message.Status.ACCEPTED]:
+        fields = ["wamid"]
+        if STATUS_RANK[message.status] < STATUS_RANK[Message.Status.ACCEPTED] or _presumed_failed(
+            message
+        ):
             message.status = Message.Status.ACCEPTED
             message.status_at = timezone.now()
-        message.error_code = None
-        message.error_title = ""
-        message.error_details = ""
-        message.save(
-            update_fields=[
-                "wamid",
-                "status",
-                "status_at",
-                "error_code",
-                "error_title",
-                "error_details",
-            ]
-        )
+            message.error_code = None
+            message.error_title = ""
+            message.error_details = ""
+            fields += ["status", "status_at", "error_code", "error_title", "error_details"]
+        message.save(update_fields=fields)
         waiting = list(
             StatusReport.objects.select_for_update().filter(wamid=message.wamid, applied=False)
         )
         if not (waiting and apply_reports(message, waiting)):
             publish_message(message, None, "message.updated")
     return message
+
+
+def _presumed_failed(message: Message) -> bool:
+    """Failed by the clock (``sends_interrupted_resolve``), not by WhatsApp's word."""
+    if message.status != Message.Status.FAILED:
+        return False
+    reported = StatusReport.objects.filter(
+        Q(message=message) | Q(wamid=message.wamid), status=Message.Status.FAILED
+    )
+    return not reported.exists()
 
 
 def sends_interrupted_resolve(*, now: dt.datetime | None = None) -> int:

@@ -66,12 +66,15 @@ def note_create(*, conversation: Conversation, author: Any, text: str) -> Note:
 
     Every ``@username`` of someone who may see the chat (other than the author)
     is a mention: a ``mention`` notification, published to that user as
-    ``notification.created``. Publishes ``note.created`` to the chat's groups."""
+    ``notification.created``. Publishes ``note.created`` to the chat's groups as
+    they are now (the row is read again, locked: the chat may have moved to another
+    team since the caller read it)."""
     text = text.strip()
     if not text:
         raise ServiceError("The note is empty.")
     usernames = {name.rstrip(".") for name in MENTION.findall(text)}
     with transaction.atomic():
+        conversation = lock_conversation(conversation.pk)
         note = Note.objects.create(conversation=conversation, author=author, text=text)
         mentioned = [
             user

@@ -277,3 +277,62 @@ def test_a_chat_deleted_while_its_reply_is_on_the_way_ends_the_job_quietly(opera
         attempt = services.message_deliver(message_id=message.pk)
     assert attempt.message is None
     assert not Message.objects.filter(pk=message.pk).exists()
+
+
+FAILED_131049 = {
+    "code": 131049,
+    "title": "This message was not delivered to maintain healthy ecosystem engagement.",
+    "message": "This message was not delivered to maintain healthy ecosystem engagement.",
+    "error_data": {"details": "In order to maintain a healthy ecosystem engagement..."},
+}
+
+
+@pytest.mark.parametrize("reported", ["sent", "delivered", "read", "failed"])
+def test_whatsapps_late_answer_never_moves_back_a_status_its_webhook_already_gave(
+    operator, post_webhook, reported
+) -> None:
+    """The status webhook can overtake the answer to the send itself: matched through
+    our id (callback data), it is applied first, and the job's own "accepted" must
+    not undo it."""
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Fast", user=operator)
+    answer = fixture("send_text_response.json")
+    wamid = answer["messages"][0]["id"]
+
+    def status_first(request):  # type: ignore[no-untyped-def]
+        errors = [FAILED_131049] if reported == "failed" else None
+        webhook = status_webhook(
+            message_id=wamid, status=reported, callback_data=str(message.id), errors=errors
+        )
+        assert post_webhook(webhook).status_code == 200
+        assert Message.objects.get(pk=message.pk).status == reported
+        return 200, {}, json.dumps(answer)
+
+    with responses.RequestsMock() as graph:
+        graph.add_callback("POST", SEND_URL, callback=status_first)
+        services.message_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert (message.status, message.wamid) == (reported, wamid)
+    if reported == "failed":
+        assert (message.error_code, message.error_title) == (131049, FAILED_131049["title"])
+
+
+def test_whatsapps_answer_after_the_clock_gave_up_on_the_send_makes_it_accepted(
+    operator,
+) -> None:
+    """The clock fails a send that stayed unanswered too long ("it may or may not
+    have reached the customer"). When WhatsApp's acceptance comes after all, the
+    doubt is gone: the message is accepted, without the clock's reason."""
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Slow", user=operator)
+
+    def answer_late(request):  # type: ignore[no-untyped-def]
+        services.timers_run(now=timezone.now() + dt.timedelta(minutes=10))
+        assert Message.objects.get(pk=message.pk).error_title == "Sending was interrupted"
+        return 200, {}, json.dumps(fixture("send_text_response.json"))
+
+    with responses.RequestsMock() as graph:
+        graph.add_callback("POST", SEND_URL, callback=answer_late)
+        services.message_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert (message.status, message.error_title, message.error_details) == ("accepted", "", "")

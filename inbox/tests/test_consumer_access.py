@@ -217,6 +217,28 @@ async def test_a_deleted_user_is_disconnected(workspace: dict[str, Any]) -> None
     assert await closed_with(socket) == 4401
 
 
+async def test_a_chat_moved_to_another_team_is_no_longer_heard_by_the_first(
+    workspace: dict[str, Any],
+) -> None:
+    w = workspace
+    supervisor = await sync_to_async(UserFactory)(username="sam", role="supervisor")
+    socket = await connected_as(w["boris"])
+    chat = w["support_chat"]
+
+    def move_to_sales() -> None:
+        services.conversation_assign(conversation=chat, actor=supervisor, team=w["sales"].pk)
+        services.note_create(conversation=chat, author=w["olga"], text="secret")
+        services.note_create(conversation=w["open_chat"], author=w["olga"], text="marker")
+
+    await sync_to_async(move_to_sales)()
+    frames = await frames_until(socket, note_in(w["open_chat"].pk, "marker"))
+    # Boris hears that it left his team (his list drops it), then nothing of it.
+    moved = [f for f in about(frames, chat.pk) if f["type"] == "conversation.updated"]
+    assert moved and moved[-1]["conversation"]["team"]["name"] == "Sales"
+    assert [f for f in about(frames, chat.pk) if f["type"] == "note.created"] == []
+    await socket.disconnect()
+
+
 async def test_colleagues_see_a_viewer_leave_a_chat_they_may_no_longer_see(
     workspace: dict[str, Any],
 ) -> None:
