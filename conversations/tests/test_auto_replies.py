@@ -283,3 +283,51 @@ def test_the_automatic_reply_reaches_whatsapp_through_the_send_job(support, post
     conversation.refresh_from_db()
     assert conversation.waiting_since is not None
     assert conversation.unread_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("chat", ["a new customer", "an existing chat"])
+def test_two_messages_at_once_get_one_automatic_reply(support, chat) -> None:
+    """Two webhooks for one customer handled at the same moment (two server
+    processes, or two threads of one): the period is checked and recorded under the
+    chat's row lock, so exactly one of them answers."""
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    from conversations.models import Contact
+    from conversations.tests.conftest import WebhookPoster
+
+    def both_write(wa_id: str) -> list[int]:
+        barrier = threading.Barrier(2)
+        statuses: list[int] = []
+
+        def write(text: str) -> None:
+            try:
+                barrier.wait(timeout=5)
+                poster = WebhookPoster(Client())
+                answer = poster(text_webhook(wa_id=wa_id, name="Ann", text=text))
+                statuses.append(answer.status_code)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=write, args=(t,)) for t in ("Hello?", "Anyone?")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return statuses
+
+    with time_machine.travel(rome(23, 20, 30), tick=False):
+        for round_ in range(8):  # the race goes either way; the promise must hold every time
+            wa_id = f"4477009001{round_:02d}"
+            if chat == "an existing chat":
+                number = support.numbers.get()
+                contact = Contact.objects.create(wa_id=wa_id, profile_name="Ann")
+                Conversation.objects.create(number=number, contact=contact, team=support)
+            assert both_write(wa_id) == [200, 200]
+            conversation = Conversation.objects.get(contact__wa_id=wa_id)
+            assert Message.objects.filter(conversation=conversation, direction="in").count() == 2
+            replies = Message.objects.filter(conversation=conversation, automatic=True)
+            assert replies.count() == 1, f"round {round_}: {replies.count()} automatic replies"
