@@ -92,6 +92,12 @@ def receive_one(body: bytes) -> Outcome:
     return Outcome(200, delivery.outcome)
 
 
+def batches() -> bool:
+    """Whether plain customer messages take the batched path: its SQL is PostgreSQL's.
+    Elsewhere (the embedded mode's SQLite) every delivery goes through the services."""
+    return connection.vendor == "postgresql"
+
+
 def apply_batch(bodies: list[bytes]) -> list[Outcome]:
     """Apply signed deliveries; the outcome of each, in order.
 
@@ -101,7 +107,7 @@ def apply_batch(bodies: list[bytes]) -> list[Outcome]:
     """
     outcomes: list[Outcome | None] = [None] * len(bodies)
     plain = []
-    if connection.vendor == "postgresql":
+    if batches():
         plain = [p for p in (_plain(i, body) for i, body in enumerate(bodies)) if p is not None]
     if plain:
         try:

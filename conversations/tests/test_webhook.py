@@ -188,19 +188,46 @@ def test_several_changes_in_one_post_are_all_applied(post_webhook, numbers) -> N
 # --- Duplicates and order -----------------------------------------------------
 
 
-def test_duplicate_delivery_creates_one_message(post_webhook, numbers) -> None:
+@pytest.fixture(params=["services", "batched"])
+def webhook_path(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, list[int]]:
+    """Deliveries go through the services one by one (as in the embedded mode), or
+    plain messages of a known chat take the batched path (PostgreSQL). Returns the
+    path's name and a list that grows with each delivery the services apply."""
+    from conversations import ingest, services
+
+    if request.param == "batched" and not ingest.batches():
+        pytest.skip("the batched path needs PostgreSQL")
+    if request.param == "services":
+        monkeypatch.setattr(ingest, "batches", lambda: False)
+    through_services: list[int] = []
+    receive = services.webhook_receive
+    monkeypatch.setattr(
+        services, "webhook_receive", lambda **kw: through_services.append(1) or receive(**kw)
+    )
+    return request.param, through_services
+
+
+def test_duplicate_delivery_creates_one_message(post_webhook, numbers, webhook_path) -> None:
     raw = fixture_bytes("webhook_text_message.json")
     for _ in range(3):
         assert post_webhook(raw).status_code == 200
     assert Message.objects.count() == 1
     assert Conversation.objects.get().unread_count == 1
+    # The first delivery makes the chat; the repeats took the path under test.
+    path, through_services = webhook_path
+    assert len(through_services) == {"services": 3, "batched": 1}[path]
 
 
-def test_the_first_delivery_of_a_message_id_stands(post_webhook, numbers) -> None:
+def test_the_first_delivery_of_a_message_id_stands(post_webhook, numbers, webhook_path) -> None:
     message_id = wamid()
-    post_webhook(text_webhook(message_id=message_id, text="original"))
-    post_webhook(text_webhook(message_id=message_id, text="changed"))
+    for text in ("original", "changed", "changed again"):
+        assert post_webhook(text_webhook(message_id=message_id, text=text)).status_code == 200
     assert Message.objects.get().text == "original"
+    assert Conversation.objects.get().last_message_text == "original"
+    path, through_services = webhook_path
+    assert len(through_services) == {"services": 3, "batched": 1}[path]
 
 
 def test_older_message_arriving_late_does_not_move_the_window_back(post_webhook, numbers) -> None:
