@@ -94,6 +94,11 @@ def apply_reports(message: Message, reports: list[StatusReport]) -> bool:
             message.error_code = error.get("code")
             message.error_title = error.get("title") or ""
             message.error_details = error.get("details") or ""
+        elif report.status != Message.Status.FAILED:
+            # Past a failure only the clock presumed (the send was never answered):
+            # it reached the customer after all.
+            message.error_code = None
+            message.error_title = message.error_details = ""
         changed = True
     if changed:
         message.save(

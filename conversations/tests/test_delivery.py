@@ -226,6 +226,7 @@ def test_a_send_interrupted_midway_fails_with_the_reason_and_is_never_sent_again
     )
     message.refresh_from_db()
     assert (message.status, message.wamid) == ("delivered", "wamid.HALF")
+    assert (message.error_title, message.error_details) == ("", "")
 
 
 def test_an_unconfirmed_send_fails_once_whatsapp_stayed_silent_for_long(operator) -> None:

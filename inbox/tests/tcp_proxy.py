@@ -4,12 +4,14 @@ touching the real server other tests use.
 
 ``refuse()`` drops every open connection and refuses new ones until ``restore()``;
 ``hold(marker, seconds)`` delays each client chunk carrying ``marker`` (a request
-line) before passing it on, so a test can act while a request is in flight (with
-``drop_if_gone``, a request whose client went away meanwhile is not passed on);
-``kill_at(marker)`` lets traffic through until a client sends ``marker`` (for
-PostgreSQL, the ``COMMIT`` of a transaction), then drops that connection and every
-other one instead of forwarding it: the server never sees the commit and rolls the
-transaction back, as it does when the network fails at the worst moment.
+line) before passing it on; ``stall(marker, after=n)`` lets ``n`` client chunks
+carrying ``marker`` through and holds the next one until ``release(deliver=...)``
+passes it on or drops its connection (it never reaches the server), so a test acts
+while a request is in flight without racing a timer; ``kill_at(marker)`` lets
+traffic through until a client sends ``marker`` (for PostgreSQL, the ``COMMIT`` of
+a transaction), then drops that connection and every other one instead of
+forwarding it: the server never sees the commit and rolls the transaction back, as
+it does when the network fails at the worst moment.
 """
 
 from __future__ import annotations
@@ -35,9 +37,13 @@ class TcpProxy:
         self._refusing = False
         self._marker: bytes | None = None
         self.killed = threading.Event()
-        self._hold: tuple[bytes, float, bool] | None = None
+        self._hold: tuple[bytes, float] | None = None
         self.holding = 0  # requests being held right now
         self.held = 0  # requests held so far
+        self._stall: tuple[bytes, int] | None = None
+        self.stalled = threading.Event()  # the stalled request has arrived
+        self._released = threading.Event()
+        self._deliver = True
         self._stopped = False
         self._thread = threading.Thread(target=self._accept, name="tcp-proxy", daemon=True)
 
@@ -55,9 +61,23 @@ class TcpProxy:
             self._refusing = False
             self._marker = None
 
-    def hold(self, marker: bytes, seconds: float, *, drop_if_gone: bool = False) -> None:
+    def hold(self, marker: bytes, seconds: float) -> None:
         with self._lock:
-            self._hold = (marker, seconds, drop_if_gone)
+            self._hold = (marker, seconds)
+
+    def stall(self, marker: bytes, *, after: int) -> None:
+        with self._lock:
+            self._stall = (marker, after)
+            self.stalled.clear()
+            self._released.clear()
+
+    def release(self, *, deliver: bool) -> None:
+        """Pass the stalled request on, or drop it with its connection: it never
+        reaches the server."""
+        with self._lock:
+            self._stall = None
+            self._deliver = deliver
+        self._released.set()
 
     def kill_at(self, marker: bytes) -> None:
         self.killed.clear()
@@ -66,6 +86,7 @@ class TcpProxy:
 
     def stop(self) -> None:
         self._stopped = True
+        self._released.set()
         with self._lock:
             self._drop_all()
         self._listener.close()
@@ -88,6 +109,17 @@ class TcpProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
         self._pairs.clear()
+
+    def _stalls(self, data: bytes) -> bool:
+        """Whether this chunk is the one to stall (only one is)."""
+        with self._lock:
+            if self._stall is None or self.stalled.is_set() or self._stall[0] not in data:
+                return False
+            marker, after = self._stall
+            if after > 0:
+                self._stall = (marker, after - 1)
+                return False
+            return True
 
     def _accept(self) -> None:
         while not self._stopped:
@@ -120,6 +152,11 @@ class TcpProxy:
                     if not data:
                         return
                     if sock is client:
+                        if self._stalls(data):
+                            self.stalled.set()
+                            self._released.wait()
+                            if not self._deliver:
+                                return
                         with self._lock:
                             hold = self._hold
                         if hold is not None and hold[0] in data:
@@ -129,8 +166,6 @@ class TcpProxy:
                             time.sleep(hold[1])
                             with self._lock:
                                 self.holding -= 1
-                            if hold[2] and _closed_by_peer(client):
-                                return
                         with self._lock:
                             marker = self._marker
                             if marker is not None and marker in data:
@@ -147,12 +182,3 @@ class TcpProxy:
                     self._pairs.remove((client, server))
             for sock in (client, server):
                 sock.close()
-
-
-def _closed_by_peer(sock: socket.socket) -> bool:
-    """Whether the other end has closed (or reset) the connection."""
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
-    except OSError:
-        return True
