@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test import Client
 
+from conversations import realtime
 from conversations.tests.factories import NumberFactory, body
 from whatsapp.signature import sign
 
@@ -45,3 +47,23 @@ def numbers(db: None) -> list:
             phone_number_id="103007756220088", display_phone_number="155501000755", name="Old line"
         ),
     ]
+
+
+@dataclass(frozen=True)
+class Published:
+    """A live event handed to the channel layer after commit, and who it went to."""
+
+    groups: tuple[str, ...]
+    event: dict[str, Any]
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> list[Published]:
+    """Every live event handed to the channel layer after commit, with its groups."""
+    events: list[Published] = []
+    monkeypatch.setattr(
+        realtime,
+        "_send",
+        lambda groups, message: events.append(Published(tuple(groups), realtime.event_of(message))),
+    )
+    return events

@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from rq import SimpleWorker
 
 from conftest import FIXTURES_DIR
-from conversations import ingest, jobs, realtime, services
+from conversations import ingest, jobs, services
 from conversations.models import Message
 from conversations.tests.factories import (
     ContactFactory,
@@ -44,16 +44,6 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF photo of a broken handle"
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every live event handed to the channel layer after commit."""
-    events: list[dict[str, Any]] = []
-    monkeypatch.setattr(
-        realtime, "_send", lambda groups, message: events.append(realtime.event_of(message))
-    )
-    return events
 
 
 def fixture_message(name: str, **changes: Any) -> dict[str, Any]:
@@ -142,8 +132,10 @@ def test_each_kind_of_media_is_downloaded_and_stored(
     else:
         assert message.media_file.name.endswith(f"/{media_id}{extension}")
     assert as_received(message) == received
-    media = published[-1]["message"]["media"]
-    assert published[-1]["type"] == "message.updated"
+    media = published[-1].event["message"]["media"]
+    assert published[-1].event["type"] == "message.updated"
+    # To whoever may see the chat: its number's team (none here) and the supervisors.
+    assert published[-1].groups == ("team.none", "supervisors")
     assert (media["state"], media["size"]) == ("ready", len(data))
     assert media["url"] == f"/api/v1/messages/{message.id}/media/"
 
@@ -243,8 +235,9 @@ def test_a_damaged_file_is_retried_with_backoff_then_failed_with_the_message_int
     assert "checksum" in message.media_error
     assert not message.media_file
     assert as_received(message) == received
-    assert published[-1]["message"]["media"]["state"] == "failed"
-    assert published[-1]["message"]["media"]["url"] is None
+    assert published[-1].event["message"]["media"]["state"] == "failed"
+    assert published[-1].event["message"]["media"]["url"] is None
+    assert published[-1].groups == ("team.none", "supervisors")
     # A fifth run (a duplicated job) changes nothing.
     with responses.RequestsMock() as graph:
         services.media_download(message_id=message.id)
@@ -518,9 +511,10 @@ def test_a_customer_reaction_shows_on_the_message_it_reacts_to(
     our_reply.refresh_from_db()
     assert our_reply.reactions == {"business": "🙏", "customer": "❤️"}
     assert Message.objects.filter(type="reaction", content__emoji="❤️").count() == 1
-    updated = [e for e in published if e["type"] == "message.updated"]
-    assert [e["message"]["id"] for e in updated] == [str(our_reply.id)]
-    assert updated[0]["message"]["reactions"] == {"business": "🙏", "customer": "❤️"}
+    updated = [p for p in published if p.event["type"] == "message.updated"]
+    assert [p.event["message"]["id"] for p in updated] == [str(our_reply.id)]
+    assert updated[0].event["message"]["reactions"] == {"business": "🙏", "customer": "❤️"}
+    assert updated[0].groups == ("team.none", "supervisors")
 
 
 def test_a_reaction_asks_nothing_of_the_operators(post_webhook, our_reply) -> None:
@@ -558,7 +552,9 @@ def test_a_reaction_to_a_message_we_do_not_have_is_kept_harmlessly(
     with django_capture_on_commit_callbacks(execute=True):
         assert post_webhook(reaction("wamid.UNKNOWN", "👍", 0)).status_code == 200
     assert Message.objects.get().type == "reaction"
-    assert [e["type"] for e in published if e["type"].startswith("message.")] == ["message.created"]
+    created = [p for p in published if p.event["type"].startswith("message.")]
+    assert [p.event["type"] for p in created] == ["message.created"]
+    assert created[0].groups == ("team.none", "supervisors")
 
 
 def test_the_documented_reaction_webhook_is_applied(post_webhook, numbers) -> None:

@@ -8,7 +8,6 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import django_rq
 import pytest
@@ -18,7 +17,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rq import SimpleWorker
 
-from conversations import realtime, services
+from conversations import services
 from conversations.models import Conversation, Message, SendAttempt
 from conversations.tests.factories import (
     ConversationFactory,
@@ -80,16 +79,6 @@ def sim(live_server, settings) -> Iterator[Simulator]:
     ) as simulator:
         settings.WHATSAPP_GRAPH_URL = simulator.graph_url
         yield simulator
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every live event handed to the channel layer after commit."""
-    events: list[dict[str, Any]] = []
-    monkeypatch.setattr(
-        realtime, "_send", lambda groups, message: events.append(realtime.event_of(message))
-    )
-    return events
 
 
 def customer_writes(sim: Simulator, text: str = "Hi, where is my order?") -> Message:
@@ -286,7 +275,7 @@ def test_a_reply_to_a_message_of_another_chat_is_refused(api) -> None:
 # --- Reactions -------------------------------------------------------------------------
 
 
-def test_a_reaction_reaches_the_customer_and_shows_on_the_message(sim, api, sent) -> None:
+def test_a_reaction_reaches_the_customer_and_shows_on_the_message(sim, api, published) -> None:
     thanks = customer_writes(sim, "Thanks a lot!")
     waiting_since = Conversation.objects.get(pk=thanks.conversation_id).waiting_since
     response = api.post(f"/api/v1/messages/{thanks.id}/reaction/", {"emoji": "👍"}, format="json")
@@ -298,8 +287,9 @@ def test_a_reaction_reaches_the_customer_and_shows_on_the_message(sim, api, sent
     )
     thanks.refresh_from_db()
     assert thanks.reactions == {"business": "👍"}
-    updated = [e for e in sent if e["type"] == "message.updated"]
-    assert [e["message"]["reactions"] for e in updated] == [{"business": "👍"}]
+    updated = [p for p in published if p.event["type"] == "message.updated"]
+    assert [p.event["message"]["reactions"] for p in updated] == [{"business": "👍"}]
+    assert updated[0].groups == ("team.none", "supervisors")
     run_jobs()
     assert sim.wait_for_sent()["payload"]["reaction"] == {"message_id": thanks.wamid, "emoji": "👍"}
 
