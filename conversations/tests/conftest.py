@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 
 from conversations import realtime
-from conversations.tests.factories import NumberFactory, body
+from conversations.tests.factories import NumberFactory, TeamFactory, UserFactory, body
 from whatsapp.signature import sign
 
 
@@ -67,3 +67,19 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[Published]:
         lambda groups, message: events.append(Published(tuple(groups), realtime.event_of(message))),
     )
     return events
+
+
+# Support, a team of two operators: routing and assignment tests share them.
+@pytest.fixture
+def olga() -> Any:
+    return UserFactory(username="olga", role="operator", first_name="Olga", last_name="Ivanova")
+
+
+@pytest.fixture
+def oleg() -> Any:
+    return UserFactory(username="oleg", role="operator")
+
+
+@pytest.fixture
+def support(olga: Any, oleg: Any) -> Any:
+    return TeamFactory(name="Support", members=[olga, oleg])

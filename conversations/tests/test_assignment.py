@@ -15,21 +15,6 @@ from conversations.tests.factories import ConversationFactory, TeamFactory, User
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def olga():
-    return UserFactory(username="olga", role="operator", first_name="Olga", last_name="Ivanova")
-
-
-@pytest.fixture
-def oleg():
-    return UserFactory(username="oleg", role="operator")
-
-
-@pytest.fixture
-def support(olga, oleg):
-    return TeamFactory(name="Support", members=[olga, oleg])
-
-
 def test_claim_takes_an_unassigned_chat_and_records_who(
     olga, support, django_capture_on_commit_callbacks
 ):

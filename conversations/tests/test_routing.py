@@ -13,28 +13,12 @@ from conversations.models import AgentProfile, Conversation, ConversationEvent
 from conversations.tests.factories import (
     ConversationFactory,
     NumberFactory,
-    TeamFactory,
     UserFactory,
     online,
     text_webhook,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def olga():
-    return UserFactory(username="olga", role="operator", first_name="Olga", last_name="Ivanova")
-
-
-@pytest.fixture
-def oleg():
-    return UserFactory(username="oleg", role="operator")
-
-
-@pytest.fixture
-def support(olga, oleg):
-    return TeamFactory(name="Support", members=[olga, oleg])
 
 
 def test_new_chat_goes_to_the_numbers_team(support, post_webhook):

@@ -30,11 +30,6 @@ def client_for(user) -> APIClient:
 
 
 @pytest.fixture
-def olga():
-    return UserFactory(username="olga", role="operator", first_name="Olga", last_name="Ivanova")
-
-
-@pytest.fixture
 def boris():
     return UserFactory(username="boris", role="operator")
 
