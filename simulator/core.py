@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from simulator import samples, scripts, templates, wire
+from simulator import samples, scripts, template_content, template_sends, templates, wire
 from simulator.server import SimulatorHTTPServer
 
 logger = logging.getLogger("simulator")
@@ -927,6 +927,7 @@ class Simulator:
         message_type = wire.validate_send(body)
         to = body["to"]
         wa_id = wire.wa_id_from(to)
+        # Not in Meta's send schema, but documented and echoed by the platform in statuses.
         callback_data = body.get("biz_opaque_callback_data")
         with self._lock:
             template = self._check_references(message_type, body)
@@ -1214,7 +1215,7 @@ class Simulator:
         ``wire.GraphFault`` when the platform would refuse it). Posts no webhook. Returns the
         template as ``templates`` lists it."""
         reason = templates.check_status(status, None) if status != "PENDING" else "NONE"
-        submission = templates.parse_submission(body)
+        submission = template_content.parse_submission(body)
         with self._lock:
             template = self._templates.add(
                 submission, template_id=self._fresh_object_id(), now=self.clock()
@@ -1268,11 +1269,13 @@ class Simulator:
         """``POST /{version}/{waba_id}/message_templates``: submit a template for review.
 
         Answers ``{"id", "status": "PENDING", "category"}``; review ends after
-        ``template_review_delay`` with a status webhook (see ``set_review_outcome``).
+        ``template_review_delay`` with a status webhook (see ``set_review_outcome``). Meta's
+        schema shows APPROVED in the answer; every example of it, and the platform, say
+        PENDING.
         """
         if waba_id != self.waba_id:
             raise wire.unknown_object(waba_id, "post")
-        submission = templates.parse_submission(body)
+        submission = template_content.parse_submission(body)
         with self._lock:
             template = self._templates.add(
                 submission, template_id=self._fresh_object_id(), now=self.clock()
@@ -1387,7 +1390,7 @@ class Simulator:
             return None
         request = body["template"]
         template = self._templates.find(str(request["name"]), str(request["language"]["code"]))
-        templates.check_send(template, request, self._media.__contains__)
+        template_sends.check_send(template, request, self._media.__contains__)
         return template
 
     def _mark_read(self, body: dict[str, Any]) -> ApiAnswer:

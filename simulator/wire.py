@@ -645,6 +645,8 @@ def validate_send(body: Any) -> str:
             "Invalid parameter", "The request body must be a JSON object describing a message."
         )
     _validate_messaging_product(body)
+    # Meta's schema requires recipient_type ("individual"); its examples and the platform
+    # do without it, so it is not asked for.
     to = body.get("to")
     if not isinstance(to, str) or not to.strip():
         raise required("", "to")
@@ -763,7 +765,9 @@ PROFILE_VERTICALS = (
     "TRAVEL",
     "RESTAURANT",
     "NOT_A_BIZ",
-    # In Meta's schema (WhatsAppBusinessVertical) but not in the simulator's older list.
+    # These four are in Meta's schema (WhatsAppBusinessVertical), not in the list above;
+    # the schema in turn leaves out UNDEFINED, which the platform answers for a vertical
+    # never set, and NOT_A_BIZ.
     "ALCOHOL",
     "ONLINE_GAMBLING",
     "PHYSICAL_GAMBLING",
