@@ -88,7 +88,7 @@ def parse_submission(body: Any) -> Submission:
     language = body.get("language")
     if language in (None, ""):
         raise wire.required("", "language")
-    if language not in LANGUAGES:
+    if not isinstance(language, str) or language not in LANGUAGES:
         raise wire.invalid_parameter(
             f'Param language must be a supported template language - got "{language}".',
             f"WhatsApp has no template language {language!r} (codes look like en or en_US).",
@@ -212,7 +212,11 @@ def _check_examples(
     if parameter_format == "NAMED":
         samples = example.get(named_key)
         names = (
-            [s.get("param_name") for s in samples if isinstance(s, dict) and s.get("example")]
+            [
+                s["param_name"]
+                for s in samples
+                if isinstance(s, dict) and isinstance(s.get("param_name"), str) and s.get("example")
+            ]
             if isinstance(samples, list)
             else []
         )

@@ -254,11 +254,12 @@ class TemplateBook:
                     "Edit limit reached",
                     "An approved template can be edited once in 24 hours.",
                 )
-            template.approved_edit_at = now
-        raw = body.get("components", template.components)
-        template.components = template_content.parse_components(
-            raw, category, template.parameter_format
+        components = template_content.parse_components(
+            body.get("components", template.components), category, template.parameter_format
         )
+        if template.status == "APPROVED":
+            template.approved_edit_at = now
+        template.components = components
         template.category = category
         template.status = "PENDING"
         template.reason = "NONE"

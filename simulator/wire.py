@@ -564,10 +564,10 @@ def _validate_interactive(body: dict[str, Any]) -> None:
                 f"Invalid sections count. Min allowed sections: 1, "
                 f"Max allowed sections: {LIST_SECTIONS_MAX}"
             )
-        rows = sum(
-            len(section.get("rows") or []) if isinstance(section, dict) else 0
-            for section in sections
-        )
+        rows = 0
+        for section in sections:
+            section_rows = section.get("rows") if isinstance(section, dict) else None
+            rows += len(section_rows) if isinstance(section_rows, list) else 0
         if rows > LIST_ROWS_MAX:
             raise invalid_value(f"Total row count exceed max allowed count: {LIST_ROWS_MAX}")
 

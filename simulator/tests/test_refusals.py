@@ -9,6 +9,7 @@ No Django here: the "app" is the stub from ``test_simulator``, which records eve
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,9 +20,11 @@ from simulator import Simulator
 from simulator.tests.test_simulator import (
     ACCESS_TOKEN,
     APP_SECRET,
+    DOCUMENTED_REQUESTS,
     FIXTURES_DIR,
     PHONE_NUMBER_ID,
     AppStub,
+    documented_world,
     eventually,
     send,
     settle,
@@ -322,3 +325,53 @@ def test_coordinates_written_as_strings_are_taken(sim: Simulator) -> None:
 
     assert send(sim, body).status_code == 200
     assert isinstance(body["location"]["latitude"], str)
+
+
+# --- never a server error -------------------------------------------------------------------
+
+ODD_VALUES: list[Any] = [None, "", 0, -1, 2.5, True, [], {}, [{}], {"x": 1}, "x" * 5000, "{{1}}"]
+
+
+def mutated(value: Any, rng: random.Random) -> Any:
+    """``value`` (JSON) with one part, at any depth, replaced by an odd value or left out."""
+    paths: list[tuple[Any, ...]] = []
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        paths.append(path)
+        if isinstance(node, dict):
+            for key, item in node.items():
+                walk(item, (*path, key))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, (*path, index))
+
+    walk(value, ())
+    copy = json.loads(json.dumps(value))
+    path = rng.choice(paths[1:])
+    parent = copy
+    for step in path[:-1]:
+        parent = parent[step]
+    if isinstance(parent, dict) and rng.random() < 0.3:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = rng.choice(ODD_VALUES)
+    return copy
+
+
+def test_mutated_documented_requests_are_answered_never_with_a_server_error() -> None:
+    rng = random.Random(1234)
+    bodies = [json.loads((FIXTURES_DIR / name).read_bytes()) for name in DOCUMENTED_REQUESTS]
+    with Simulator("http://127.0.0.1:9/unused", "secret", "token", webhook_retries=0) as sim:
+        documented_world(sim, *bodies)
+        session = requests.Session()
+        statuses = set()
+        for _ in range(400):
+            answer = session.post(
+                f"{sim.graph_url}/{sim.phone_number_id}/messages",
+                json=mutated(rng.choice(bodies), rng),
+                headers={"Authorization": "Bearer token"},
+                timeout=5,
+            )
+            assert answer.status_code in (200, 400, 404), answer.text
+            statuses.add(answer.status_code)
+    assert statuses == {200, 400, 404}

@@ -1069,15 +1069,16 @@ def media_ids_in(value: Any) -> set[str]:
     return found
 
 
-def documented_world(sim: Simulator, request: dict[str, Any]) -> None:
-    """What the documented requests take for granted: the customer wrote (so the window is
-    open and the message marked read exists), the media they send by id was uploaded, and
-    the templates they send exist and are approved."""
-    sim.customer_sends(
-        "16505551234", "text", {"body": "hello"}, wamid=request.get("message_id") or None
-    )
-    for media_id in media_ids_in(request):
-        sim.upload_media(b"\xff\xd8\xff\xe0 example", "image/jpeg", media_id=media_id)
+def documented_world(sim: Simulator, *requests: dict[str, Any]) -> None:
+    """What the documented ``requests`` take for granted: the customer wrote (so the window
+    is open and the messages marked read exist), the media they send by id was uploaded,
+    and the templates they send exist and are approved."""
+    sim.customer_says("16505551234", "hello")
+    for request in requests:
+        if request.get("status") == "read":
+            sim.customer_sends("16505551234", "text", {"body": "hi"}, wamid=request["message_id"])
+        for media_id in media_ids_in(request):
+            sim.upload_media(b"\xff\xd8\xff\xe0 example", "image/jpeg", media_id=media_id)
     for created in (
         "template_create_request_utility_named_params.json",
         "template_create_request_marketing_positional_copy_code.json",

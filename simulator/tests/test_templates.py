@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 import requests
 
 from simulator import Simulator, template_content, wire
+from simulator.tests.test_refusals import mutated
 from simulator.tests.test_simulator import (
     ACCESS_TOKEN,
     APP_SECRET,
@@ -823,3 +825,20 @@ def test_the_templates_control_lists_what_the_account_has(sim: Simulator) -> Non
 
     assert listed == [added]
     assert listed[0]["status"] == "APPROVED"
+
+
+def test_mutated_creations_and_edits_are_answered_never_with_a_server_error(
+    sim: Simulator,
+) -> None:
+    rng = random.Random(99)
+    created = [fixture(NAMED), fixture(POSITIONAL)]
+    edit = fixture("template_edit_components_request.json")
+    target = sim.add_template(fixture(POSITIONAL) | {"name": "edited"})
+    answers = set()
+    for number in range(150):
+        body = mutated(rng.choice(created), rng)
+        if isinstance(body.get("name"), str):
+            body["name"] = f"template_{number}"
+        answers.add(create(sim, body).status_code)
+        answers.add(graph(sim, "POST", target["id"], json=mutated(edit, rng)).status_code)
+    assert answers == {200, 400}
