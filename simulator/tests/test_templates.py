@@ -446,6 +446,19 @@ def coupon_like_send(sim: Simulator, name: str) -> requests.Response:
     return send(sim, template_send(name, [body_parameters("a", "b", "c")]))
 
 
+def test_a_refused_edit_does_not_use_up_the_days_edit(sim: Simulator) -> None:
+    added = sim.add_template(VALID)
+
+    refused = graph(sim, "POST", added["id"], json={"components": [{"type": "FOOTER"}]})
+    accepted = graph(
+        sim, "POST", added["id"], json=fixture("template_edit_components_request.json")
+    )
+
+    assert refused.status_code == 400
+    assert accepted.json() == {"success": True}
+    assert sim.templates[0]["status"] == "PENDING"
+
+
 def test_the_category_of_an_approved_template_cannot_change(sim: Simulator) -> None:
     added = sim.add_template(VALID)
 
