@@ -1145,7 +1145,7 @@ class Simulator:
         file_type = (query.get("file_type") or [""])[0].strip().lower()
         if not length_text:
             raise wire.required("", "file_length")
-        if not length_text.isdigit() or int(length_text) <= 0:
+        if not wire.is_digits(length_text) or int(length_text) <= 0:
             raise wire.invalid_parameter(
                 "Param file_length must be a positive integer.",
                 "file_length is the file's size in bytes.",

@@ -183,7 +183,7 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             method == "POST"
             and len(segments) == 2
             and segments[1] == "uploads"
-            and (segments[0] == "app" or segments[0].isdigit())
+            and (segments[0] == "app" or wire.is_digits(segments[0]))
         ):
             # The Resumable Upload API's path names the app by id; "app" is Graph's alias
             # for the app of the access token.

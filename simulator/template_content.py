@@ -129,7 +129,7 @@ def variables(text: str, parameter_format: str, where: str) -> list[str]:
     for raw in VARIABLE.findall(text):
         variable = raw.strip()
         valid = (
-            variable.isdigit()
+            wire.is_digits(variable)
             if parameter_format == "POSITIONAL"
             else bool(_NAMED_VARIABLE.match(variable))
         )

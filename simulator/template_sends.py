@@ -148,7 +148,7 @@ def _button_index(component: dict[str, Any], path: str) -> int:
     index = component.get("index")
     # The docs send the index as a number and as a string ("index": "0"); both are taken.
     if isinstance(index, bool) or not (
-        isinstance(index, int) or (isinstance(index, str) and index.isdigit())
+        isinstance(index, int) or (isinstance(index, str) and wire.is_digits(index))
     ):
         raise wire.required(path, "index")
     if not component.get("sub_type"):

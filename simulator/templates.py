@@ -17,7 +17,6 @@ from typing import Any
 
 from simulator import template_content, wire
 
-STATUSES = ("PENDING", "APPROVED", "REJECTED", "PAUSED", "DISABLED")
 # The statuses review and quality rating move a template to; each posts its webhook event.
 STATUS_EVENTS = ("APPROVED", "REJECTED", "PAUSED", "DISABLED")
 # The webhook's ``reason`` values (NONE for everything but a rejection).
@@ -265,7 +264,7 @@ class TemplateBook:
         template.reason = "NONE"
         template.revision += 1
 
-    def delete(self, name: str, hsm_id: str | None, *, now: float) -> list[Template]:
+    def delete(self, name: str, hsm_id: str | None, *, now: float) -> None:
         """Apply ``DELETE /{WABA-ID}/message_templates?name=...[&hsm_id=...]``: every
         language of ``name``, or only the template ``hsm_id`` (which must bear that name)."""
         doomed = [
@@ -282,7 +281,6 @@ class TemplateBook:
         for template in doomed:
             del self._templates[template.id]
             self._deleted[(template.name, template.language)] = now
-        return doomed
 
     def page(
         self, query: dict[str, str], page_url: Callable[[dict[str, str]], str]
@@ -293,7 +291,7 @@ class TemplateBook:
         ``page_url`` makes the ``next``/``previous`` links from query parameters."""
         fields = parse_fields(query.get("fields"))
         limit_text = query.get("limit", str(LIST_LIMIT))
-        if not limit_text.isdigit() or int(limit_text) == 0:
+        if not wire.is_digits(limit_text) or int(limit_text) == 0:
             raise wire.invalid_parameter(
                 "Param limit must be a positive integer.", "limit is the number per page."
             )
@@ -337,7 +335,7 @@ def _cursor_serial(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, serial = text.partition(":")
-        if prefix != "template" or not serial.isdigit():
+        if prefix != "template" or not wire.is_digits(serial):
             raise ValueError
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise wire.invalid_parameter(

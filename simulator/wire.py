@@ -254,6 +254,12 @@ def sign(body: bytes, app_secret: str) -> str:
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def is_digits(text: str) -> bool:
+    """Whether ``text`` is a non-negative integer in ASCII digits (``str.isdigit`` also
+    takes "²" and other digits ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def wa_id_from(to: str) -> str:
     """The WhatsApp id of a recipient given as ``to``: its digits, without ``+`` or spaces."""
     return "".join(ch for ch in to if ch.isdigit())
@@ -541,7 +547,8 @@ def _validate_interactive(body: dict[str, Any]) -> None:
     action = interactive["action"]
     if not isinstance(action, dict):
         raise required("interactive", "action")
-    # The sentences are the platform's own (131009 answers captured from the Cloud API).
+    # The buttons-count and row-count sentences are the platform's own (131009 answers
+    # captured from the Cloud API); the others follow their form.
     if interactive["type"] == "button":
         buttons = action.get("buttons")
         if not isinstance(buttons, list) or not 1 <= len(buttons) <= REPLY_BUTTONS_MAX:

@@ -260,6 +260,7 @@ def test_upload_checks_the_session_signature_offset_and_length(sim: Simulator) -
     [
         ({"file_type": "image/jpeg"}, "file_length"),
         ({"file_length": "0", "file_type": "image/jpeg"}, "file_length"),
+        ({"file_length": "²", "file_type": "image/jpeg"}, "file_length"),
         ({"file_length": "10"}, "file_type"),
         ({"file_length": "10", "file_type": "text/html"}, "file_type"),
     ],

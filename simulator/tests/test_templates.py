@@ -6,6 +6,7 @@ No Django here: the "app" is the stub from ``test_simulator``, which records eve
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import random
@@ -231,6 +232,7 @@ def with_body(text: str, example: Any = None) -> dict[str, Any]:
         (with_body("Order {{1}}.", {"body_text": [["#1", "x"]]}), "exactly 1 sample value"),
         (with_body("Order {{1}} ships {{3}}.", {"body_text": [["a", "b"]]}), "in sequence"),
         (with_body("Order {{number}}.", {"body_text": [["a"]]}), "POSITIONAL parameters"),
+        (with_body("Order {{²}}.", {"body_text": [["a"]]}), "POSITIONAL parameters"),
         (with_body("x" * 1025), "at most 1024 characters"),
         (
             changed(
@@ -389,6 +391,37 @@ def test_the_list_filters_by_name_status_language_and_category(
     answer = graph(sim, "GET", f"{WABA_ID}/message_templates", params=params).json()
 
     assert [t["name"] for t in answer["data"]] == names
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": "²"},
+        {"limit": "0"},
+        {"after": "garbage"},
+        {"before": base64.urlsafe_b64encode(b"template:\xc2\xb2").decode()},
+    ],
+)
+def test_paging_values_the_list_did_not_answer_are_refused(
+    sim: Simulator, params: dict[str, str]
+) -> None:
+    add_three(sim)
+
+    answer = graph(sim, "GET", f"{WABA_ID}/message_templates", params=params)
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == 100
+
+
+def test_a_button_index_that_is_no_number_is_refused(sim: Simulator) -> None:
+    sim.add_template(fixture(POSITIONAL))
+
+    answer = send(sim, coupon_send(body_parameters("a", "b"), {**COUPON_BUTTON, "index": "²"}))
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"] == (
+        "(#100) The parameter template['components'][1]['index'] is required."
+    )
 
 
 def test_reading_a_field_templates_do_not_have_is_refused(sim: Simulator) -> None:
