@@ -63,6 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between a send and each of its sent/delivered/read webhooks (default 1)",
     )
     parser.add_argument(
+        "--template-review-delay",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds until a submitted message template is approved (or rejected, see "
+        "POST /_sim/template-review) and its status webhook posted (default 5; a negative "
+        "value: templates stay PENDING until POST /_sim/template-status)",
+    )
+    parser.add_argument(
         "--chatter",
         action="store_true",
         help="customers write support requests on their own now and then",
@@ -132,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         status_delay=args.status_delay,
         auto_reply=args.auto_reply,
+        template_review_delay=(
+            args.template_review_delay if args.template_review_delay >= 0 else None
+        ),
         webhook_retries=args.webhook_retries,
         seed=args.seed,
     )

@@ -22,10 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 
-from simulator import samples, scripts, wire
+from simulator import samples, scripts, template_content, template_sends, templates, wire
 from simulator.server import SimulatorHTTPServer
 
 logger = logging.getLogger("simulator")
@@ -101,9 +102,11 @@ class Simulator:
     service windows are closed); other numbers become customers on first contact.
 
     ``auto_reply`` makes a customer answer each text the business sends them, a random
-    ``auto_reply_delay`` (seconds, as ``(low, high)``) after it was read. A webhook the app
-    does not answer with 200 is posted again up to ``webhook_retries`` times, after
-    ``webhook_backoff``, then twice that, and so on. ``seed`` makes the customers' choice of
+    ``auto_reply_delay`` (seconds, as ``(low, high)``) after it was read. A template the
+    business submits is reviewed ``template_review_delay`` seconds later (None: it stays
+    PENDING until ``set_template_status``). A webhook the app does not answer with 200 is
+    posted again up to ``webhook_retries`` times, after ``webhook_backoff``, then twice that,
+    and so on. ``seed`` makes the customers' choice of
     words repeatable; ``clock`` (epoch seconds) replaces the wall clock.
 
     Thread-safe. ``start()`` serves HTTP in a background thread; ``stop()`` ends the server
@@ -125,6 +128,7 @@ class Simulator:
         *,
         auto_reply: bool = False,
         auto_reply_delay: tuple[float, float] = (2.0, 5.0),
+        template_review_delay: float | None = 1.0,
         webhook_retries: int = 3,
         webhook_backoff: float = 0.5,
         webhook_timeout: float = 10.0,
@@ -142,6 +146,7 @@ class Simulator:
         self.status_delay = status_delay
         self.auto_reply = auto_reply
         self.auto_reply_delay = auto_reply_delay
+        self.template_review_delay = template_review_delay
         self.webhook_retries = webhook_retries
         self.webhook_backoff = webhook_backoff
         self.webhook_timeout = webhook_timeout
@@ -153,9 +158,6 @@ class Simulator:
         """Known customers: wa_id -> WhatsApp profile name."""
         self.customer_last_message_at: dict[str, float] = {}
         """wa_id -> epoch seconds of the customer's last message; set it to move a window."""
-        self.template_categories: dict[str, str] = {}
-        """Template name -> category ("marketing", "utility", "authentication") for pricing;
-        templates not listed are priced as utility."""
         self.read_receipts: list[dict[str, Any]] = []
         """Mark-as-read requests: ``{"message_id", "typing_indicator", "received_at"}``
         (a typing indicator marks the message read too; see ``typing_indicators``)."""
@@ -164,7 +166,8 @@ class Simulator:
         "code", "received_at"}``, oldest first."""
         self.webhook_log: list[tuple[str, str, int | None]] = []
         """One ``(kind, wamid, app's HTTP status or None if unreachable)`` per delivery
-        attempt; kind is "message" or a status ("sent", "delivered", "read", "failed")."""
+        attempt; kind is "message" or a status ("sent", "delivered", "read", "failed"), or
+        "template" for a template's status update (with the template id for the wamid)."""
         self.business_profile: dict[str, Any] = {
             "about": "",
             "address": "",
@@ -174,8 +177,8 @@ class Simulator:
             "vertical": "",
             "profile_picture_url": "",
         }
-        """The number's business profile as the platform keeps it; empty values are
-        left out of what ``GET .../whatsapp_business_profile`` answers."""
+        """The number's business profile as the platform keeps it (an empty ``vertical``
+        reads as UNDEFINED)."""
         self.profile_updates: list[dict[str, Any]] = []
         """Every accepted profile update request body, oldest first."""
 
@@ -183,6 +186,11 @@ class Simulator:
         self._sent_changed = threading.Condition(self._lock)
         self._sent: list[dict[str, Any]] = []
         self._media: dict[str, Media] = {}
+        # Ids of the messages customers sent to the number: the ones it may mark read.
+        self._received: set[str] = set()
+        self._templates = templates.TemplateBook()
+        # How review ends for the next templates submitted: (status, reason).
+        self._review_outcomes: deque[tuple[str, str | None]] = deque()
         # Queued download failures: an HTTP status, or None for damaged bytes.
         self._media_failures: deque[int | None] = deque()
         self._uploads: dict[str, tuple[str, int, str]] = {}
@@ -344,9 +352,11 @@ class Simulator:
         name: str | None = None,
         timestamp: int | None = None,
         context_wamid: str | None = None,
+        wamid: str | None = None,
     ) -> dict[str, Any]:
         """Post the webhook of any message type; ``content`` is the object under its type key
-        (for ``contacts``, the list of cards).
+        (for ``contacts``, the list of cards). ``wamid`` gives the message a chosen id (a
+        documented example's, say) instead of a fresh one.
 
         ``customer_says`` and the media helpers are built on this; see ``customer_says`` for
         the other arguments and the result.
@@ -354,12 +364,13 @@ class Simulator:
         wa_id = wire.wa_id_from(wa_id)
         if not wa_id:
             raise ValueError("a customer's wa_id must contain digits")
+        wamid = wamid or wire.inbound_wamid(wa_id)
         with self._lock:
             profile_name = self._remember_customer(wa_id, name)
             sent_at = int(self.clock()) if timestamp is None else int(timestamp)
             previous = self.customer_last_message_at.get(wa_id, float("-inf"))
             self.customer_last_message_at[wa_id] = max(previous, float(sent_at))
-        wamid = wire.inbound_wamid(wa_id)
+            self._received.add(wamid)
         context = (
             {"from": self.display_phone_number, "id": context_wamid} if context_wamid else None
         )
@@ -916,8 +927,10 @@ class Simulator:
         message_type = wire.validate_send(body)
         to = body["to"]
         wa_id = wire.wa_id_from(to)
+        # Not in Meta's send schema, but documented and echoed by the platform in statuses.
         callback_data = body.get("biz_opaque_callback_data")
         with self._lock:
+            template = self._check_references(message_type, body)
             if self._failures:
                 failure = self._failures.popleft()
                 self.refused.append(
@@ -940,10 +953,7 @@ class Simulator:
             error = None
             if message_type != "template" and not window_open:
                 error = wire.error_object(131047, *wire.KNOWN_ERRORS[131047])
-            if message_type == "template":
-                category = self.template_categories.get(body["template"]["name"], "utility")
-            else:
-                category = "service"
+            category = template.category.lower() if template is not None else "service"
             conversation, pricing = self._pricing(wa_id, category, window_open, now)
             wamid = wire.outbound_wamid(wa_id)
             self._sent.append(
@@ -1065,17 +1075,32 @@ class Simulator:
     # --- the Graph API: business profile and resumable uploads ------------------------------
 
     def api_business_profile_get(self, phone_number_id: str, fields: str | None) -> ApiAnswer:
-        """``GET /{version}/{phone_number_id}/whatsapp_business_profile?fields=...``."""
+        """``GET /{version}/{phone_number_id}/whatsapp_business_profile?fields=...``.
+
+        Answers every field asked for (all of them when none are), those without a value
+        too: ``""``, ``[]`` for websites, and UNDEFINED for a vertical never set, as the
+        platform reads an empty one. Meta's schema wraps each entry in ``business_profile``;
+        its documentation and the platform answer the fields themselves, as here.
+        """
         if phone_number_id != self.phone_number_id:
             raise wire.unknown_object(phone_number_id, "get")
         wanted = [f.strip() for f in (fields or "").split(",") if f.strip()]
+        for name in wanted:
+            if name not in wire.PROFILE_READ_FIELDS and name != "messaging_product":
+                raise wire.nonexisting_field(name, "WhatsAppBusinessProfile")
         with self._lock:
             profile = dict(self.business_profile)
         entry: dict[str, Any] = {}
         for name in wanted or wire.PROFILE_READ_FIELDS:
+            if name == "messaging_product":
+                continue
             value = profile.get(name)
-            if value not in (None, "", []):
-                entry[name] = list(value) if isinstance(value, list) else value
+            if isinstance(value, list):
+                entry[name] = list(value)
+            elif name == "vertical":
+                entry[name] = value or "UNDEFINED"
+            else:
+                entry[name] = value if value is not None else ""
         entry["messaging_product"] = "whatsapp"
         return ApiAnswer(200, {"data": [entry]})
 
@@ -1114,12 +1139,13 @@ class Simulator:
         return ApiAnswer(200, {"success": True})
 
     def api_upload_session(self, query: dict[str, list[str]]) -> ApiAnswer:
-        """``POST /{version}/app/uploads?file_length=&file_type=``: open an upload session."""
+        """``POST /{version}/{app_id}/uploads?file_length=&file_type=``: open an upload
+        session (``app`` stands for the app of the access token, as on the platform)."""
         length_text = (query.get("file_length") or [""])[0]
         file_type = (query.get("file_type") or [""])[0].strip().lower()
         if not length_text:
             raise wire.required("", "file_length")
-        if not length_text.isdigit() or int(length_text) <= 0:
+        if not wire.is_digits(length_text) or int(length_text) <= 0:
             raise wire.invalid_parameter(
                 "Param file_length must be a positive integer.",
                 "file_length is the file's size in bytes.",
@@ -1172,6 +1198,175 @@ class Simulator:
         with self._lock:
             return self._profile_pictures.get(token)
 
+    # --- message templates: what tests see and set ------------------------------------------
+
+    @property
+    def templates(self) -> list[dict[str, Any]]:
+        """The account's templates with every field the Graph API shows (``rejected_reason``
+        too), oldest first."""
+        with self._lock:
+            return [
+                t.view((*templates.FIELDS, *templates.EXTRA_FIELDS)) for t in self._templates.all()
+            ]
+
+    def add_template(self, body: dict[str, Any], *, status: str = "APPROVED") -> dict[str, Any]:
+        """Give the account a template that has been through review already: ``body`` is
+        what ``POST /{WABA-ID}/message_templates`` takes, checked the same way (raises
+        ``wire.GraphFault`` when the platform would refuse it). Posts no webhook. Returns the
+        template as ``templates`` lists it."""
+        reason = templates.check_status(status, None) if status != "PENDING" else "NONE"
+        submission = template_content.parse_submission(body)
+        with self._lock:
+            template = self._templates.add(
+                submission, template_id=self._fresh_object_id(), now=self.clock()
+            )
+            template.status, template.reason = status, reason
+            return template.view((*templates.FIELDS, *templates.EXTRA_FIELDS))
+
+    def set_template_status(
+        self, name: str, language: str, status: str, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Move a template to ``status`` as review or its quality rating would, and post the
+        ``message_template_status_update`` webhook (event ``status``, with ``reason``).
+
+        ``status`` is APPROVED, REJECTED, PAUSED or DISABLED; ``reason`` defaults to
+        INVALID_FORMAT for a rejection and NONE otherwise. A review under way is forgotten.
+        Raises ``LookupError`` for a template the account does not have and ``ValueError``
+        for another status or a reason that does not fit it. Returns ``{"template_id",
+        "status_code", "body"}``: the app's final HTTP status and the payload posted.
+        """
+        reason = templates.check_status(status, reason)
+        with self._lock:
+            template = self._templates.find(name, language)
+            if template is None:
+                raise LookupError(f"the account has no template {name!r} in {language!r}")
+            payload = self._change_template_status(template, status, reason)
+        status_code = self._deliver("template", template.id, payload)
+        return {"template_id": template.id, "status_code": status_code, "body": payload}
+
+    def set_review_outcome(
+        self, status: str = "APPROVED", reason: str | None = None, *, count: int = 1
+    ) -> None:
+        """Decide how review ends for the next ``count`` templates submitted (created or
+        edited): APPROVED, or REJECTED with ``reason`` (default INVALID_FORMAT). Those after
+        them are approved again."""
+        if status not in ("APPROVED", "REJECTED"):
+            raise ValueError("review ends with APPROVED or REJECTED")
+        reason = templates.check_status(status, reason)
+        with self._lock:
+            self._review_outcomes.extend([(status, reason)] * count)
+
+    def upload_media(
+        self, data: bytes, mime_type: str, filename: str = "", *, media_id: str | None = None
+    ) -> str:
+        """Store a file as if the business had uploaded it (``POST .../media``) and return its
+        id; ``media_id`` keeps it under a chosen id (a documented example's, say)."""
+        return self._store_media(data, mime_type, filename, media_id)[0]
+
+    # --- the Graph API: message templates ----------------------------------------------------
+
+    def api_template_create(self, waba_id: str, body: Any) -> ApiAnswer:
+        """``POST /{version}/{waba_id}/message_templates``: submit a template for review.
+
+        Answers ``{"id", "status": "PENDING", "category"}``; review ends after
+        ``template_review_delay`` with a status webhook (see ``set_review_outcome``). Meta's
+        schema shows APPROVED in the answer; every example of it, and the platform, say
+        PENDING.
+        """
+        if waba_id != self.waba_id:
+            raise wire.unknown_object(waba_id, "post")
+        submission = template_content.parse_submission(body)
+        with self._lock:
+            template = self._templates.add(
+                submission, template_id=self._fresh_object_id(), now=self.clock()
+            )
+            self._submit_for_review(template)
+            revision = template.revision
+        answer = {"id": template.id, "status": template.status, "category": template.category}
+        return ApiAnswer(200, answer, after=lambda: self._schedule_review(template, revision))
+
+    def api_template_list(self, waba_id: str, query: dict[str, list[str]]) -> ApiAnswer:
+        """``GET /{version}/{waba_id}/message_templates?name=&status=&language=&fields=&limit=``,
+        paged with ``after``/``before`` cursors."""
+        if waba_id != self.waba_id:
+            raise wire.unknown_object(waba_id, "get")
+        params = {key: values[0] for key, values in query.items() if values}
+        params.pop("access_token", None)
+
+        def page_url(page_params: dict[str, str]) -> str:
+            return f"{self.graph_url}/{waba_id}/message_templates?{urlencode(page_params)}"
+
+        with self._lock:
+            return ApiAnswer(200, self._templates.page(params, page_url))
+
+    def api_template_delete(self, waba_id: str, query: dict[str, list[str]]) -> ApiAnswer:
+        """``DELETE /{version}/{waba_id}/message_templates?name=...[&hsm_id=...]``: every
+        language of the name, or only the template ``hsm_id``."""
+        if waba_id != self.waba_id:
+            raise wire.unknown_object(waba_id, "delete")
+        name = (query.get("name") or [""])[0]
+        if not name:
+            raise wire.required("", "name")
+        hsm_id = (query.get("hsm_id") or [None])[0]
+        with self._lock:
+            self._templates.delete(name, hsm_id, now=self.clock())
+        return ApiAnswer(200, {"success": True})
+
+    def api_object_get(self, object_id: str, query: dict[str, list[str]]) -> ApiAnswer:
+        """``GET /{version}/{id}``: a template (``fields`` as in the list) or a media file."""
+        with self._lock:
+            template = self._templates.get(object_id)
+            if template is not None:
+                fields = templates.parse_fields((query.get("fields") or [None])[0])
+                return ApiAnswer(200, template.view(fields))
+        return self.api_media_info(object_id)
+
+    def api_template_edit(self, template_id: str, body: Any) -> ApiAnswer:
+        """``POST /{version}/{template_id}``: new components and/or category; the template
+        is reviewed again."""
+        with self._lock:
+            template = self._templates.get(template_id)
+            if template is None:
+                raise wire.unknown_object(template_id, "post")
+            self._templates.edit(template, body, now=self.clock())
+            self._submit_for_review(template)
+            revision = template.revision
+        return ApiAnswer(
+            200, {"success": True}, after=lambda: self._schedule_review(template, revision)
+        )
+
+    def _submit_for_review(self, template: templates.Template) -> None:
+        """Decide how this submission's review ends; needs the lock."""
+        outcome = self._review_outcomes.popleft() if self._review_outcomes else ("APPROVED", None)
+        template.review = (outcome[0], templates.check_status(*outcome))
+
+    def _schedule_review(self, template: templates.Template, revision: int) -> None:
+        if self.template_review_delay is not None:
+            self._later(self.template_review_delay, self._review, template, revision)
+
+    def _review(self, template: templates.Template, revision: int) -> None:
+        with self._lock:
+            if template.revision != revision or template.id not in self._templates:
+                return  # edited, deleted or decided by hand meanwhile
+            payload = self._change_template_status(template, *template.review)
+        self._deliver("template", template.id, payload)
+
+    def _change_template_status(
+        self, template: templates.Template, status: str, reason: str
+    ) -> dict[str, Any]:
+        """Apply a status change and return the webhook that reports it; needs the lock."""
+        was = template.status
+        if status == "PAUSED":
+            template.pauses += 1
+        template.status = status
+        template.reason = reason
+        template.revision += 1
+        now = int(self.clock())
+        value = templates.status_update(template, status, reason, now=now, was=was)
+        return wire.account_webhook(
+            waba_id=self.waba_id, field="message_template_status_update", value=value, time=now
+        )
+
     # --- internals ---------------------------------------------------------------------------
 
     def _remember_customer(self, wa_id: str, name: str | None) -> str:
@@ -1182,9 +1377,31 @@ class Simulator:
             self.customers[wa_id] = f"Customer {wa_id[-4:]}"
         return self.customers[wa_id]
 
+    def _check_references(
+        self, message_type: str, body: dict[str, Any]
+    ) -> templates.Template | None:
+        """Refuse a send that names media or a template the account does not have (or a
+        template it may not send); returns the template of a template send. Needs the lock.
+        """
+        for where, media_ref in wire.media_references(body, message_type):
+            if media_ref not in self._media:
+                raise wire.not_a_media_id(where)
+        if message_type != "template":
+            return None
+        request = body["template"]
+        template = self._templates.find(str(request["name"]), str(request["language"]["code"]))
+        template_sends.check_send(template, request, self._media.__contains__)
+        return template
+
     def _mark_read(self, body: dict[str, Any]) -> ApiAnswer:
         message_id = wire.validate_mark_read(body)
         with self._lock:
+            if message_id not in self._received:
+                # The platform's documented answer to an id that is not a received message
+                # (the business's own messages included): 131009.
+                raise wire.invalid_value(
+                    f"Message {message_id} is not a message this phone number received."
+                )
             self.read_receipts.append(
                 {
                     "message_id": message_id,
@@ -1222,7 +1439,12 @@ class Simulator:
         return conversation, pricing
 
     def _start_statuses(self, outbound: _Outbound) -> None:
-        steps = ("failed",) if outbound.error else ("sent", "delivered", "read")
+        if outbound.error:
+            steps: tuple[str, ...] = ("failed",)
+        elif outbound.message_type == "reaction":
+            steps = ("sent",)  # the platform reports only that a reaction was sent
+        else:
+            steps = ("sent", "delivered", "read")
         self._later(self.status_delay, self._post_status, outbound, steps, 0)
 
     def _post_status(self, outbound: _Outbound, steps: tuple[str, ...], index: int) -> None:
@@ -1267,16 +1489,23 @@ class Simulator:
         self._later(delay, self._chatter_tick, generation)
         self.chatter_once()
 
-    def _store_media(self, data: bytes, mime_type: str, filename: str) -> tuple[str, Media]:
+    def _store_media(
+        self, data: bytes, mime_type: str, filename: str, media_id: str | None = None
+    ) -> tuple[str, Media]:
         media = Media(
             data=data, mime_type=mime_type, filename=filename, token=secrets.token_urlsafe(16)
         )
         with self._lock:
-            media_id = wire.media_id()
-            while media_id in self._media:
-                media_id = wire.media_id()
+            media_id = media_id or self._fresh_object_id()
             self._media[media_id] = media
         return media_id, media
+
+    def _fresh_object_id(self) -> str:
+        """An id no media file or template has; needs the lock."""
+        while True:
+            object_id = wire.object_id()
+            if object_id not in self._media and object_id not in self._templates:
+                return object_id
 
     def _media_url(self, media_id: str, media: Media) -> str:
         return f"{self.base_url}/media-download/{media_id}?token={media.token}"

@@ -8,6 +8,13 @@ let a demo or a test in any language drive the customers and read what the busin
 * ``GET /_sim/webhooks`` -> the webhook log as ``[{"kind", "wamid", "status_code"}]``
 * ``GET /_sim/read-receipts`` -> the mark-as-read requests received
 * ``GET /_sim/business-profile`` -> the number's business profile as the platform keeps it
+* ``GET /_sim/templates`` -> the account's message templates (``Simulator.templates``)
+* ``POST /_sim/template-status`` ``{"name", "language", "status", "reason"?}`` -> moves a
+  template to APPROVED, REJECTED, PAUSED or DISABLED and posts the
+  ``message_template_status_update`` webhook, like ``Simulator.set_template_status``
+  (404 for a template the account does not have)
+* ``POST /_sim/template-review`` ``{"status"?, "reason"?, "count"?}`` -> how review ends for
+  the next templates submitted, like ``Simulator.set_review_outcome``
 * ``POST /_sim/customers/{wa_id}/messages`` ``{"text", "name"?, "context_wamid"?}`` -> the
   result of ``Simulator.customer_says``. With ``"type"`` the customer sends any kind of
   message, made up where fields are left out (see ``CUSTOMER_MESSAGE_FIELDS``):
@@ -155,8 +162,15 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         elif method == "POST" and len(segments) == 2 and segments[1] == "media":
             content_type = self.headers.get("Content-Type", "")
             answer = self.simulator.api_media_upload(segments[0], content_type, body)
+        elif len(segments) == 2 and segments[1] == "message_templates":
+            if method == "POST":
+                answer = self.simulator.api_template_create(segments[0], _json_body(body))
+            elif method == "GET":
+                answer = self.simulator.api_template_list(segments[0], query)
+            elif method == "DELETE":
+                answer = self.simulator.api_template_delete(segments[0], query)
         elif method == "GET" and len(segments) == 1:
-            answer = self.simulator.api_media_info(segments[0])
+            answer = self.simulator.api_object_get(segments[0], query)
         elif method == "DELETE" and len(segments) == 1:
             answer = self.simulator.api_media_delete(segments[0])
         elif len(segments) == 2 and segments[1] == "whatsapp_business_profile":
@@ -165,7 +179,14 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
                 answer = self.simulator.api_business_profile_get(segments[0], fields)
             elif method == "POST":
                 answer = self.simulator.api_business_profile_update(segments[0], _json_body(body))
-        elif method == "POST" and segments == ["app", "uploads"]:
+        elif (
+            method == "POST"
+            and len(segments) == 2
+            and segments[1] == "uploads"
+            and (segments[0] == "app" or wire.is_digits(segments[0]))
+        ):
+            # The Resumable Upload API's path names the app by id; "app" is Graph's alias
+            # for the app of the access token.
             answer = self.simulator.api_upload_session(query)
         elif method == "POST" and len(segments) == 1 and segments[0].startswith("upload:"):
             answer = self.simulator.api_upload_data(
@@ -174,6 +195,8 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
                 self.headers.get("file_offset"),
                 body,
             )
+        elif method == "POST" and len(segments) == 1:
+            answer = self.simulator.api_template_edit(segments[0], _json_body(body))
         if answer is None:
             raise wire.unknown_path(rest)
         try:
@@ -228,6 +251,38 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             self._write_json(200, [dict(receipt) for receipt in list(sim.read_receipts)])
         elif method == "GET" and route == "/_sim/business-profile":
             self._write_json(200, dict(sim.business_profile))
+        elif method == "GET" and route == "/_sim/templates":
+            self._write_json(200, sim.templates)
+        elif method == "POST" and route == "/_sim/template-status":
+            data = _control_body(body)
+            for field in ("name", "language", "status"):
+                if not isinstance(data.get(field), str) or not data[field]:
+                    raise ControlError(400, f'"{field}" must be a non-empty string')
+            _optional_text(data, "reason", allow_empty=False)
+            try:
+                result = sim.set_template_status(
+                    data["name"], data["language"], data["status"], data.get("reason")
+                )
+            except LookupError as exc:
+                raise ControlError(404, str(exc)) from exc
+            except ValueError as exc:
+                raise ControlError(400, str(exc)) from exc
+            self._write_json(
+                200, {"template_id": result["template_id"], "status_code": result["status_code"]}
+            )
+        elif method == "POST" and route == "/_sim/template-review":
+            data = _control_body(body)
+            count = data.get("count", 1)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise ControlError(400, '"count" must be a positive integer')
+            _optional_text(data, "reason", allow_empty=False)
+            try:
+                sim.set_review_outcome(
+                    data.get("status", "APPROVED"), data.get("reason"), count=count
+                )
+            except ValueError as exc:
+                raise ControlError(400, str(exc)) from exc
+            self._write_json(200, {"queued": count})
         elif method == "POST" and (match := CUSTOMER_MESSAGES_PATH.match(path)):
             data = _control_body(body)
             wa_id = unquote(match.group("wa_id"))

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import string
 from typing import Any
@@ -144,8 +145,10 @@ KNOWN_ERRORS: dict[int, tuple[str, str]] = {
         "Too many messages sent from the sender phone number to the same recipient phone "
         "number in a short period of time.",
     ),
+    # The template codes carry the wording of the platform's error envelopes, which differs
+    # from the titles of the error-code table (132001 is "Template does not exist" there).
     132000: (
-        "Template Param Count Mismatch",
+        "Number of parameters does not match the expected number of params",
         "The number of variable parameter values included in the request did not match the "
         "number of variable parameters defined in the template.",
     ),
@@ -153,6 +156,19 @@ KNOWN_ERRORS: dict[int, tuple[str, str]] = {
         "Template name does not exist in the translation",
         "The template does not exist in the specified language or the template has not been "
         "approved.",
+    ),
+    132012: (
+        "Parameter format does not match format in the created template",
+        "Variable parameter values formatted incorrectly.",
+    ),
+    132015: (
+        "Template is Paused",
+        "Template is paused due to low quality so it cannot be sent in a template message.",
+    ),
+    132016: (
+        "Template is Disabled",
+        "Template has been paused too many times due to low quality and is now permanently "
+        "disabled.",
     ),
     133010: (
         "Phone number not registered",
@@ -202,6 +218,11 @@ def media_id() -> str:
     return str(10**15 + secrets.randbelow(9 * 10**15))
 
 
+def object_id() -> str:
+    """A fresh Graph object id (a template's, say): a 16-digit number like a media id."""
+    return media_id()
+
+
 def conversation_id() -> str:
     """A fresh pricing-conversation id (32 hex digits)."""
     return secrets.token_hex(16)
@@ -233,12 +254,29 @@ def sign(body: bytes, app_secret: str) -> str:
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def is_digits(text: str) -> bool:
+    """Whether ``text`` is a non-negative integer in ASCII digits (``str.isdigit`` also
+    takes "²" and other digits ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def wa_id_from(to: str) -> str:
     """The WhatsApp id of a recipient given as ``to``: its digits, without ``+`` or spaces."""
     return "".join(ch for ch in to if ch.isdigit())
 
 
 # --- webhook bodies --------------------------------------------------------------------------
+
+
+def account_webhook(
+    *, waba_id: str, field: str, value: dict[str, Any], time: int
+) -> dict[str, Any]:
+    """A webhook about the business account itself (``message_template_status_update``...),
+    keys in the order of the platform's examples."""
+    return {
+        "entry": [{"id": waba_id, "time": time, "changes": [{"value": value, "field": field}]}],
+        "object": "whatsapp_business_account",
+    }
 
 
 def webhook(
@@ -353,13 +391,77 @@ def unknown_path(path: str) -> GraphFault:
 
 
 def invalid_parameter(message: str, details: str) -> GraphFault:
-    """A code-100 refusal of a malformed request; ``details`` is the sentence for humans."""
+    """A code-100 refusal of a malformed request; ``details`` is the sentence for humans.
+
+    Code 100 is what Graph itself answers when it parses a request: a parameter its
+    description requires is missing, has the wrong type or is not one of the allowed values
+    (``(#100) The parameter text['body'] is required.``, as captured from the platform).
+    What WhatsApp then finds wrong with the values is 131008 or 131009, below.
+    """
     return GraphFault(400, graph_error(100, f"(#100) {message}", details=details))
 
 
 def injected_error(code: int, title: str, details: str) -> dict[str, Any]:
     """The envelope of a platform refusal such as 130429 or 131047."""
     return graph_error(code, f"(#{code}) {title}", details=details)
+
+
+def platform_error(
+    code: int, details: str, *, http_status: int = 400, subcode: int | None = None
+) -> GraphFault:
+    """A refusal with one of ``KNOWN_ERRORS``' codes and its title, and ``details``."""
+    return GraphFault(
+        http_status,
+        graph_error(code, f"(#{code}) {KNOWN_ERRORS[code][0]}", details=details, subcode=subcode),
+    )
+
+
+def missing_parameter(details: str) -> GraphFault:
+    """131008: a value the message needs is missing (a template parameter's text, the
+    parameter of a button that takes one)."""
+    return platform_error(131008, details)
+
+
+def invalid_value(details: str) -> GraphFault:
+    """131009: a value is there but not valid (a recipient that is not a phone number, the
+    id of a message this number never received, too many buttons)."""
+    return platform_error(131009, details)
+
+
+def not_a_media_id(path: str) -> GraphFault:
+    """The refusal of a media id the business account does not have (code 100), as the
+    platform words it; ``path`` is where the id was, like ``image['id']``."""
+    return invalid_parameter(
+        f"Param {path} is not a valid whatsapp business account media attachment ID",
+        f"No media with this id was uploaded to this business account: {path}.",
+    )
+
+
+def user_error(title: str, message: str, *, subcode: int | None = None) -> GraphFault:
+    """A refusal of the business management endpoints (templates): code 100, ``Invalid
+    parameter``, with the sentences for people in ``error_user_title``/``error_user_msg``."""
+    error: dict[str, Any] = {"message": "Invalid parameter", "type": "OAuthException", "code": 100}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    error.update(
+        {
+            "is_transient": False,
+            "error_user_title": title,
+            "error_user_msg": message,
+            "fbtrace_id": fbtrace_id(),
+        }
+    )
+    return GraphFault(400, {"error": error})
+
+
+def nonexisting_field(field: str, node_type: str) -> GraphFault:
+    """The refusal of a ``fields`` value the object does not have (code 100)."""
+    return GraphFault(
+        400,
+        graph_error(
+            100, f"(#100) Tried accessing nonexisting field ({field}) on node type ({node_type})"
+        ),
+    )
 
 
 # --- validation of send requests -------------------------------------------------------------
@@ -405,9 +507,24 @@ def _validate_media(body: dict[str, Any]) -> None:
 
 def _validate_location(body: dict[str, Any]) -> None:
     location = _object(body, "location")
-    for field in ("latitude", "longitude"):
-        if location.get(field) in (None, ""):
+    for field, limit in (("latitude", 90), ("longitude", 180)):
+        value = location.get(field)
+        if value in (None, ""):
             raise required("location", field)
+        # Meta's schema types latitude and longitude as strings, and the documented request
+        # (send_location_request.json) sends strings; the platform's other examples and its
+        # webhooks use numbers. The example and the docs win: both are taken, as long as
+        # they are a coordinate.
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not -limit <= number <= limit:
+            raise invalid_value(
+                f"location['{field}'] must be a number between -{limit} and {limit}; got {value!r}."
+            )
 
 
 def _validate_contacts(body: dict[str, Any]) -> None:
@@ -416,11 +533,50 @@ def _validate_contacts(body: dict[str, Any]) -> None:
         raise required("", "contacts")
 
 
+REPLY_BUTTONS_MAX = 3
+REPLY_BUTTON_TITLE_MAX = 20
+LIST_ROWS_MAX = 10
+LIST_SECTIONS_MAX = 10
+
+
 def _validate_interactive(body: dict[str, Any]) -> None:
     interactive = _object(body, "interactive")
     for field in ("type", "action"):
         if not interactive.get(field):
             raise required("interactive", field)
+    action = interactive["action"]
+    if not isinstance(action, dict):
+        raise required("interactive", "action")
+    # The buttons-count and row-count sentences are the platform's own (131009 answers
+    # captured from the Cloud API); the others follow their form.
+    if interactive["type"] == "button":
+        buttons = action.get("buttons")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= REPLY_BUTTONS_MAX:
+            raise invalid_value(
+                f"Invalid buttons count. Min allowed buttons: 1, "
+                f"Max allowed buttons: {REPLY_BUTTONS_MAX}"
+            )
+        for button in buttons:
+            reply = button.get("reply") if isinstance(button, dict) else None
+            title = reply.get("title") if isinstance(reply, dict) else None
+            if not isinstance(title, str) or not 1 <= len(title) <= REPLY_BUTTON_TITLE_MAX:
+                raise invalid_value(
+                    "Button title length invalid. Min length: 1, "
+                    f"Max length: {REPLY_BUTTON_TITLE_MAX}"
+                )
+    elif interactive["type"] == "list":
+        sections = action.get("sections")
+        if not isinstance(sections, list) or not 1 <= len(sections) <= LIST_SECTIONS_MAX:
+            raise invalid_value(
+                f"Invalid sections count. Min allowed sections: 1, "
+                f"Max allowed sections: {LIST_SECTIONS_MAX}"
+            )
+        rows = 0
+        for section in sections:
+            section_rows = section.get("rows") if isinstance(section, dict) else None
+            rows += len(section_rows) if isinstance(section_rows, list) else 0
+        if rows > LIST_ROWS_MAX:
+            raise invalid_value(f"Total row count exceed max allowed count: {LIST_ROWS_MAX}")
 
 
 def _validate_template(body: dict[str, Any]) -> None:
@@ -430,6 +586,21 @@ def _validate_template(body: dict[str, Any]) -> None:
     language = template.get("language")
     if not isinstance(language, dict) or not language.get("code"):
         raise required("template", "language")
+    # Meta's schema requires language['policy'], which its examples and the platform leave
+    # out; when it is there, "deterministic" is its only value.
+    policy = language.get("policy", "deterministic")
+    if policy != "deterministic":
+        raise invalid_parameter(
+            f"Param template['language']['policy'] must be one of {{DETERMINISTIC}} "
+            f'- got "{policy}".',
+            'A template\'s language policy is "deterministic".',
+        )
+    components = template.get("components", [])
+    if not isinstance(components, list) or not all(isinstance(c, dict) for c in components):
+        raise invalid_parameter(
+            "Param template['components'] must be an array of objects.",
+            "A template's components are a list of objects, one per component.",
+        )
 
 
 def _validate_reaction(body: dict[str, Any]) -> None:
@@ -464,23 +635,30 @@ def _validate_messaging_product(body: dict[str, Any]) -> None:
         )
 
 
+# A recipient as the platform takes it: digits, with an optional "+" and the separators
+# people write numbers with; a letter makes it no number at all (it is not cut away).
+_PHONE_NUMBER = re.compile(r"^\+?[0-9 ().-]*[0-9][0-9 ().-]*$")
+
+
 def validate_send(body: Any) -> str:
     """Check a ``/messages`` send request as the platform does and return its message type.
 
-    Raises ``GraphFault`` (HTTP 400, code 100) naming the first problem found.
+    Raises ``GraphFault`` (HTTP 400) naming the first problem found: code 100 for what Graph
+    finds parsing the request, 131008/131009 for values WhatsApp then refuses. References
+    to things the platform keeps (media ids, templates) are checked by the caller.
     """
     if not isinstance(body, dict):
         raise invalid_parameter(
             "Invalid parameter", "The request body must be a JSON object describing a message."
         )
     _validate_messaging_product(body)
+    # Meta's schema requires recipient_type ("individual"); its examples and the platform
+    # do without it, so it is not asked for.
     to = body.get("to")
     if not isinstance(to, str) or not to.strip():
         raise required("", "to")
-    if not wa_id_from(to):
-        raise invalid_parameter(
-            "Invalid parameter", f"'{to}' is not a phone number or WhatsApp id."
-        )
+    if not _PHONE_NUMBER.match(to.strip()):
+        raise invalid_value(f"The recipient '{to}' is not a phone number or WhatsApp id.")
     message_type = body.get("type", "text")
     if message_type not in MESSAGE_TYPES:
         allowed = ", ".join(t.upper() for t in sorted(MESSAGE_TYPES))
@@ -490,6 +668,24 @@ def validate_send(body: Any) -> str:
         )
     _VALIDATORS[message_type](body)
     return message_type
+
+
+def media_references(body: dict[str, Any], message_type: str) -> list[tuple[str, str]]:
+    """``(where, media id)`` for every uploaded file a valid send refers to by id, outside
+    templates: the message's own media, and an interactive message's media header."""
+    found: list[tuple[str, str]] = []
+    if message_type in MEDIA_TYPES:
+        media_ref = body[message_type].get("id")
+        if media_ref:
+            found.append((f"{message_type}['id']", str(media_ref)))
+    elif message_type == "interactive":
+        header = body["interactive"].get("header")
+        if isinstance(header, dict) and header.get("type") in MEDIA_TYPES:
+            kind = header["type"]
+            media = header.get(kind)
+            if isinstance(media, dict) and media.get("id"):
+                found.append((f"interactive['header']['{kind}']['id']", str(media["id"])))
+    return found
 
 
 def validate_mark_read(body: dict[str, Any]) -> str:
@@ -576,7 +772,16 @@ PROFILE_VERTICALS = (
     "TRAVEL",
     "RESTAURANT",
     "NOT_A_BIZ",
+    # These four are in Meta's schema (WhatsAppBusinessVertical), not in the list above;
+    # the schema in turn leaves out UNDEFINED, which the platform answers for a vertical
+    # never set, and NOT_A_BIZ.
+    "ALCOHOL",
+    "ONLINE_GAMBLING",
+    "PHYSICAL_GAMBLING",
+    "OTC_DRUGS",
 )
+# Meta's schema limits description to 256 characters; its business profile reference and
+# the platform allow 512, which is what is held to here.
 PROFILE_TEXT_LIMITS = {"about": 139, "address": 256, "description": 512, "email": 128}
 PROFILE_WEBSITES_MAX = 2
 PROFILE_WEBSITE_MAX = 256

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,12 @@ from simulator import Simulator
 ACCESS_TOKEN = "test-access-token"
 PHONE_NUMBER_ID = "106540352242922"
 JPEG = b"\xff\xd8\xff\xe0" + b"photo" * 40
+CONTRACT = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "contracts"
+    / "whatsapp-business-messaging-openapi-v23.0.yaml"
+)
 
 
 @pytest.fixture
@@ -32,9 +39,9 @@ def profile_path() -> str:
     return f"{PHONE_NUMBER_ID}/whatsapp_business_profile"
 
 
-def upload(sim: Simulator, data: bytes, file_type: str = "image/jpeg") -> str:
+def upload(sim: Simulator, data: bytes, file_type: str = "image/jpeg", app: str = "app") -> str:
     session = graph(
-        sim, "POST", "app/uploads", params={"file_length": len(data), "file_type": file_type}
+        sim, "POST", f"{app}/uploads", params={"file_length": len(data), "file_type": file_type}
     )
     assert session.status_code == 200
     upload_id = session.json()["id"]
@@ -44,10 +51,49 @@ def upload(sim: Simulator, data: bytes, file_type: str = "image/jpeg") -> str:
     return answer.json()["h"]
 
 
-def test_a_new_number_answers_an_empty_profile(sim: Simulator) -> None:
-    answer = graph(sim, "GET", profile_path(), params={"fields": "about,websites,vertical"})
+def contract_profile_fields() -> list[str]:
+    """The fields of Meta's ``WhatsAppBusinessProfile`` schema."""
+    yaml = pytest.importorskip("yaml")
+    contract = yaml.safe_load(CONTRACT.read_text())
+    return list(contract["components"]["schemas"]["WhatsAppBusinessProfile"]["properties"])
+
+
+def test_a_new_number_answers_every_field_of_the_profile_schema(sim: Simulator) -> None:
+    answer = graph(sim, "GET", profile_path())
+
     assert answer.status_code == 200
-    assert answer.json() == {"data": [{"messaging_product": "whatsapp"}]}
+    (entry,) = answer.json()["data"]
+    assert entry == {
+        "about": "",
+        "address": "",
+        "description": "",
+        "email": "",
+        "websites": [],
+        "vertical": "UNDEFINED",
+        "profile_picture_url": "",
+        "messaging_product": "whatsapp",
+    }
+    assert sorted(entry) == sorted(contract_profile_fields())
+
+
+def test_the_fields_asked_for_are_answered_even_empty(sim: Simulator) -> None:
+    answer = graph(sim, "GET", profile_path(), params={"fields": "about,websites,vertical"})
+
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "data": [
+            {"about": "", "websites": [], "vertical": "UNDEFINED", "messaging_product": "whatsapp"}
+        ]
+    }
+
+
+def test_a_field_the_profile_does_not_have_is_refused(sim: Simulator) -> None:
+    answer = graph(sim, "GET", profile_path(), params={"fields": "about,colour"})
+
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == 100
+    assert "nonexisting field (colour)" in error["message"]
 
 
 def test_update_changes_only_the_given_fields_and_get_answers_the_requested_ones(
@@ -66,6 +112,9 @@ def test_update_changes_only_the_given_fields_and_get_answers_the_requested_ones
     assert entry == {
         "about": "Succulent specialists!",
         "address": "1 Hacker Way",
+        "description": "",
+        "email": "",
+        "profile_picture_url": "",
         "websites": ["https://www.luckyshrub.com", "http://shop.luckyshrub.com/"],
         "vertical": "RETAIL",
         "messaging_product": "whatsapp",
@@ -162,6 +211,27 @@ def test_uploaded_photo_becomes_the_profile_picture_served_at_a_new_url(sim: Sim
     assert sim.business_profile["profile_picture_url"] not in ("", url)
 
 
+@pytest.mark.parametrize("app", ["app", "1234567890123456"])
+def test_an_upload_session_opens_under_the_app_alias_or_an_app_id(sim: Simulator, app: str) -> None:
+    handle = upload(sim, JPEG, app=app)
+
+    answer = graph(
+        sim,
+        "POST",
+        profile_path(),
+        json={"messaging_product": "whatsapp", "profile_picture_handle": handle},
+    )
+    assert answer.status_code == 200
+    assert sim.business_profile["profile_picture_url"].startswith(f"{sim.base_url}/pps/")
+
+
+def test_uploads_under_something_else_than_an_app_are_refused(sim: Simulator) -> None:
+    answer = graph(sim, "POST", "me/uploads", params={"file_length": 4, "file_type": "image/png"})
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == 2500
+
+
 def test_a_pdf_handle_cannot_become_the_profile_picture(sim: Simulator) -> None:
     handle = upload(sim, b"%PDF-1.7 menu", "application/pdf")
     body = {"messaging_product": "whatsapp", "profile_picture_handle": handle}
@@ -190,6 +260,7 @@ def test_upload_checks_the_session_signature_offset_and_length(sim: Simulator) -
     [
         ({"file_type": "image/jpeg"}, "file_length"),
         ({"file_length": "0", "file_type": "image/jpeg"}, "file_length"),
+        ({"file_length": "²", "file_type": "image/jpeg"}, "file_length"),
         ({"file_length": "10"}, "file_type"),
         ({"file_length": "10", "file_type": "text/html"}, "file_type"),
     ],

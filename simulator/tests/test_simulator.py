@@ -352,15 +352,33 @@ def test_status_webhook_has_the_same_keys_as_the_documented_example(
     assert list(sent["conversation"]) == list(theirs["conversation"])
 
 
+ORDER_UPDATE = {
+    "name": "order_update",
+    "language": "en_US",
+    "category": "UTILITY",
+    "components": [
+        {
+            "type": "BODY",
+            "text": "Your order {{1}} ships today.",
+            "example": {"body_text": [["#48213"]]},
+        }
+    ],
+}
+
+
 def test_template_send_is_accepted_even_with_the_window_closed(
     sim: Simulator, app: AppStub
 ) -> None:
-    sim.template_categories["order_update"] = "utility"
+    sim.add_template(ORDER_UPDATE)
     template = {
         "messaging_product": "whatsapp",
         "to": "447700900123",
         "type": "template",
-        "template": {"name": "order_update", "language": {"code": "en_US"}},
+        "template": {
+            "name": "order_update",
+            "language": {"code": "en_US"},
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": "#5"}]}],
+        },
     }
 
     answer = send(sim, template).json()
@@ -1005,12 +1023,76 @@ def test_every_documented_send_request_is_there() -> None:
     assert len(DOCUMENTED_REQUESTS) == 15
 
 
+# The template the limited-time-offer send example is for, as the same page creates it.
+LIMITED_TIME_OFFER_TEMPLATE = {
+    "name": "limited_time_offer_caribbean_pkg_2023",
+    "language": "en_US",
+    "category": "MARKETING",
+    "components": [
+        {"type": "header", "format": "image", "example": {"header_handle": ["4::aW..."]}},
+        {
+            "type": "limited_time_offer",
+            "limited_time_offer": {"text": "Expiring offer!", "has_expiration": True},
+        },
+        {
+            "type": "body",
+            "text": "Good news, {{1}}! Use code {{2}} to get 25% off all Caribbean packages!",
+            "example": {"body_text": [["Pablo", "CARIBE25"]]},
+        },
+        {
+            "type": "buttons",
+            "buttons": [
+                {"type": "copy_code", "example": "CARIBE25"},
+                {
+                    "type": "url",
+                    "text": "Book now!",
+                    "url": "https://awesomedestinations.com/offers?code={{1}}",
+                    "example": ["https://awesomedestinations.com/offers?ref=n3mtql"],
+                },
+            ],
+        },
+    ],
+}
+
+
+def media_ids_in(value: Any) -> set[str]:
+    """The ids of uploaded media a request refers to, wherever they are."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("image", "video", "audio", "document", "sticker") and isinstance(item, dict):
+                found.update([str(item["id"])] if "id" in item else [])
+            found |= media_ids_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= media_ids_in(item)
+    return found
+
+
+def documented_world(sim: Simulator, *requests: dict[str, Any]) -> None:
+    """What the documented ``requests`` take for granted: the customer wrote (so the window
+    is open and the messages marked read exist), the media they send by id was uploaded,
+    and the templates they send exist and are approved."""
+    sim.customer_says("16505551234", "hello")
+    for request in requests:
+        if request.get("status") == "read":
+            sim.customer_sends("16505551234", "text", {"body": "hi"}, wamid=request["message_id"])
+        for media_id in media_ids_in(request):
+            sim.upload_media(b"\xff\xd8\xff\xe0 example", "image/jpeg", media_id=media_id)
+    for created in (
+        "template_create_request_utility_named_params.json",
+        "template_create_request_marketing_positional_copy_code.json",
+    ):
+        sim.add_template(json.loads((FIXTURES_DIR / created).read_bytes()))
+    sim.add_template(LIMITED_TIME_OFFER_TEMPLATE)
+
+
 @pytest.mark.parametrize("name", DOCUMENTED_REQUESTS)
 def test_the_graph_api_accepts_every_documented_request(name: str) -> None:
     """The platform's own example requests pass the simulator's checks as they are."""
     body = (FIXTURES_DIR / name).read_bytes()
     with Simulator("http://127.0.0.1:9/unused", "secret", "token", webhook_retries=0) as sim:
-        sim.customer_says("16505551234", "hello")  # opens the window; the app is unreachable
+        documented_world(sim, json.loads(body))  # the app is unreachable
         response = requests.post(
             f"{sim.graph_url}/{sim.phone_number_id}/messages",
             data=body,
