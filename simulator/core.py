@@ -200,6 +200,9 @@ class Simulator:
         self._conversations: dict[tuple[str, str], tuple[str, int]] = {}
         self._timers: set[threading.Timer] = set()
         self._running_timers = 0
+        self._answers_pending = (
+            0  # answers whose follow-up (statuses, a review) is not yet scheduled
+        )
         self._timers_idle = threading.Condition(self._lock)
         self._settling = False
         self._stopping = threading.Event()
@@ -258,6 +261,20 @@ class Simulator:
             server.server_close()
         if thread is not None:
             thread.join(timeout=5)
+
+    def idle(self, timeout: float = 15.0) -> bool:
+        """Wait, cancelling nothing, until the simulator has nothing left to post:
+        every status webhook, reply, review and retry it scheduled has been posted.
+        Then whatever a test expected not to arrive provably did not. (Chatter keeps
+        scheduling: stop it first.) Returns whether it became idle in time."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._timers or self._running_timers or self._answers_pending:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._timers_idle.wait(min(left, 0.05))
+            return True
 
     def settle(self, timeout: float = 15.0) -> bool:
         """Drop pending status webhooks, replies and chatter, and wait for those under
@@ -985,7 +1002,9 @@ class Simulator:
             "contacts": [{"input": to, "wa_id": wa_id}],
             "messages": [message],
         }
-        return ApiAnswer(200, payload, after=lambda: self._start_statuses(outbound))
+        return ApiAnswer(
+            200, payload, after=self._afterwards(lambda: self._start_statuses(outbound))
+        )
 
     def api_media_upload(self, phone_number_id: str, content_type: str, body: bytes) -> ApiAnswer:
         """``POST /{version}/{phone_number_id}/media``: store an uploaded file, answer its id."""
@@ -1283,7 +1302,9 @@ class Simulator:
             self._submit_for_review(template)
             revision = template.revision
         answer = {"id": template.id, "status": template.status, "category": template.category}
-        return ApiAnswer(200, answer, after=lambda: self._schedule_review(template, revision))
+        return ApiAnswer(
+            200, answer, after=self._afterwards(lambda: self._schedule_review(template, revision))
+        )
 
     def api_template_list(self, waba_id: str, query: dict[str, list[str]]) -> ApiAnswer:
         """``GET /{version}/{waba_id}/message_templates?name=&status=&language=&fields=&limit=``,
@@ -1332,7 +1353,9 @@ class Simulator:
             self._submit_for_review(template)
             revision = template.revision
         return ApiAnswer(
-            200, {"success": True}, after=lambda: self._schedule_review(template, revision)
+            200,
+            {"success": True},
+            after=self._afterwards(lambda: self._schedule_review(template, revision)),
         )
 
     def _submit_for_review(self, template: templates.Template) -> None:
@@ -1549,6 +1572,22 @@ class Simulator:
             if status == 200:
                 break
         return status
+
+    def _afterwards(self, function: Callable[[], None]) -> Callable[[], None]:
+        """``function``, for the server to run once an answer is written; ``idle()``
+        counts it as work to do from now until it has run."""
+        with self._lock:
+            self._answers_pending += 1
+
+        def run() -> None:
+            try:
+                function()
+            finally:
+                with self._lock:
+                    self._answers_pending -= 1
+                    self._timers_idle.notify_all()
+
+        return run
 
     def _later(self, delay: float, function: Callable[..., None], *args: Any) -> None:
         """Run ``function(*args)`` after ``delay`` seconds on its own thread, unless stopped."""

@@ -56,7 +56,7 @@ def assert_refused_and_nothing_delivered(
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
     assert error["code"] == code
-    settle()
+    settle(sim)
     assert sim.sent_messages() == []
     assert not any("statuses" in d.value for d in app.deliveries)
     return error
@@ -206,7 +206,7 @@ def test_a_reaction_gets_only_the_sent_status(sim: Simulator, app: AppStub) -> N
 
     (status,) = app.statuses(wamid, 1)
     assert status["status"] == "sent"
-    settle()
+    settle(sim)
     eventually(lambda: len(sim.webhook_log) == 2)
     assert [kind for kind, _, _ in sim.webhook_log] == ["message", "sent"]
 

@@ -170,9 +170,10 @@ def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def settle() -> None:
-    """Long enough for any stray status webhook (status_delay is 0.05 s) to have arrived."""
-    time.sleep(0.3)
+def settle(sim: Simulator) -> None:
+    """Return once the simulator has posted everything it scheduled (status webhooks,
+    replies, reviews): only then does "nothing else arrived" prove anything."""
+    assert sim.idle(), "the simulator still had webhooks to post"
 
 
 # --- customers writing ----------------------------------------------------------------------
@@ -421,7 +422,7 @@ def test_send_outside_the_window_is_accepted_then_fails_with_131047(
         }
     ]
     assert "pricing" not in failed
-    settle()
+    settle(sim)
     assert [entry[0] for entry in sim.webhook_log] == ["failed"]
 
 
@@ -448,7 +449,7 @@ def test_wrong_token_is_refused_with_code_190(sim: Simulator, app: AppStub) -> N
     assert error["type"] == "OAuthException"
     assert error["code"] == 190
     assert error["fbtrace_id"]
-    settle()
+    settle(sim)
     assert sim.sent_messages() == []
     assert [entry[0] for entry in sim.webhook_log] == ["message"]
 
@@ -567,7 +568,7 @@ def test_mark_as_read_is_recorded_apart_from_sends(sim: Simulator, app: AppStub)
         (incoming["wamid"], True)
     ]
     assert [r["message_id"] for r in sim.typing_indicators] == [incoming["wamid"]]
-    settle()
+    settle(sim)
     assert sim.sent_messages() == []
     assert len(app.deliveries) == 1
 
@@ -931,6 +932,23 @@ def test_stop_cancels_pending_status_webhooks(app: AppStub) -> None:
     assert [entry[0] for entry in sim.webhook_log] == ["message"]
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{sim.base_url}/_sim/health", timeout=1)
+
+
+def test_idle_waits_for_every_scheduled_webhook_and_cancels_none(
+    sim: Simulator, app: AppStub
+) -> None:
+    sim.customer_says("16505551234", "Hi")
+    wamid = send(sim, text("16505551234")).json()["messages"][0]["id"]
+
+    assert sim.idle() is True
+
+    # Nothing left to wait for: all three statuses are already in the app's hands.
+    statuses = [d.value["statuses"][0] for d in app.deliveries if "statuses" in d.value]
+    assert [(s["id"], s["status"]) for s in statuses] == [
+        (wamid, "sent"),
+        (wamid, "delivered"),
+        (wamid, "read"),
+    ]
 
 
 def test_settle_drops_pending_webhooks_and_ends_retries_but_keeps_serving(

@@ -117,7 +117,7 @@ COUPON_BUTTON = {
 
 def assert_nothing_sent(sim: Simulator, app: AppStub) -> None:
     """The refused send was not recorded, and no status webhook followed it."""
-    settle()
+    settle(sim)
     assert sim.sent_messages() == []
     assert not any("statuses" in d.value for d in app.deliveries)
 
@@ -275,7 +275,7 @@ def test_a_template_the_platform_would_refuse_is_refused_and_not_kept(
     assert error["type"] == "OAuthException"
     assert error["fbtrace_id"]
     assert message in (error.get("error_user_msg") or error["message"])
-    settle()
+    settle(sim)
     assert sim.templates == []
     assert app.deliveries == []
 
