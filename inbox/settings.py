@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "csp",
     "whatsapp",
     "conversations",
+    "templates_app",
     "inbox",
 ]
 

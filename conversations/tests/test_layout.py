@@ -25,7 +25,14 @@ OURS = {
     "analytics",
 }
 # The packages whose modules are parsed (their tests and migrations left out).
-PARSED = ("conversations", "whatsapp", "inbox")
+PARSED = ("conversations", "whatsapp", "templates_app", "inbox")
+# Who may import whom: ``inbox`` -> ``analytics``, ``campaigns`` -> ``templates_app``
+# -> ``conversations`` -> ``whatsapp``. What a package may never import:
+NEVER = {
+    "whatsapp": {"conversations", "templates_app", "campaigns", "analytics", "inbox"},
+    "conversations": {"templates_app", "campaigns", "analytics", "inbox"},
+    "templates_app": {"campaigns", "analytics", "inbox"},
+}
 SERVICES = "conversations.services"
 SERVICES_MAX_LINES = 600
 
@@ -159,6 +166,19 @@ def test_a_circle_is_seen_through_a_function_level_import() -> None:
 def test_whatsapp_imports_nothing_of_ours(module: str) -> None:
     ours = {target for target in _edges(module) if target.split(".")[0] != "whatsapp"}
     assert ours == set()
+
+
+@pytest.mark.parametrize("package", sorted(NEVER))
+def test_dependencies_point_one_way(package: str) -> None:
+    """The core offers hooks to the apps built on it; it never imports them."""
+    wrong = sorted(
+        f"{module} -> {target}"
+        for module in MODULES
+        if module.split(".")[0] == package
+        for target in _edges(module)
+        if target.split(".")[0] in NEVER[package]
+    )
+    assert wrong == []
 
 
 def test_nothing_imports_the_simulator() -> None:
