@@ -80,6 +80,33 @@ def text_message(
     return payload
 
 
+def template_message(
+    *,
+    to: str,
+    name: str,
+    language: str,
+    components: list[dict[str, Any]],
+    callback_data: str | None = None,
+) -> dict[str, Any]:
+    """The body of a template send: the approved template ``name`` in ``language`` (the
+    API's spelling, ``en_US``), ``components`` the filled parameters as
+    ``whatsapp.templates.template_components`` builds them (left out when empty, as for
+    a template without variables)."""
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if components:
+        template["components"] = components
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "template": template,
+    }
+    if callback_data:
+        payload["biz_opaque_callback_data"] = callback_data
+    return payload
+
+
 # Types sent by the id of media uploaded first, and which of them carry what.
 MEDIA_SEND_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
 _CAPTIONED = frozenset({"image", "video", "document"})
@@ -100,10 +127,24 @@ def outbound_message(
     ``kind`` is the message type; ``content`` the stored type object (media:
     ``id`` of the uploaded file, ``caption``, ``filename``; reaction:
     ``message_id`` and ``emoji``; location and contacts as the platform shapes
-    them). ``reply_to`` is the wamid quoted (not for reactions: the platform
-    refuses a context on them). Raises ``ValueError`` for a type it cannot build
-    or media not uploaded yet."""
+    them; template: ``name``, ``language`` and the filled ``components``).
+    ``reply_to`` is the wamid quoted (not for reactions: the platform refuses a
+    context on them). Raises ``ValueError`` for a type it cannot build, media not
+    uploaded yet, or a template without its name or language."""
     content = content or {}
+    if kind == "template":
+        name, language = content.get("name"), content.get("language")
+        components = content.get("components") or []
+        if not isinstance(name, str) or not name or not isinstance(language, str) or not language:
+            raise ValueError("A template message needs the template's name and language.")
+        if not isinstance(components, list) or not all(isinstance(c, dict) for c in components):
+            raise ValueError("A template message's components must be a list of objects.")
+        payload = template_message(
+            to=to, name=name, language=language, components=components, callback_data=callback_data
+        )
+        if reply_to:
+            payload["context"] = {"message_id": reply_to}
+        return payload
     if kind == "text":
         body = text or str(content.get("body", ""))
         preview = content.get("preview_url")
@@ -273,12 +314,39 @@ class GraphClient:
         self._post(f"{phone_number_id}/messages", payload)
 
     def _post(self, path: str, payload: dict[str, Any] | None, **body: Any) -> dict[str, Any]:
+        return self._request(
+            "POST", path, json=payload, unanswered="the message may have been sent", **body
+        )
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        data: Any = None,
+        files: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        unanswered: str = "the request may have arrived",
+    ) -> dict[str, Any]:
+        """One call to the Graph API with the bearer token and the timeout: the decoded
+        answer, or ``GraphAPIError`` / ``GraphUnreachable``. ``maybe_delivered`` is False
+        only when no connection could be made, so the request never left; ``unanswered``
+        says what a timeout means to the caller."""
         url = f"{self.base_url}/{path}"
-        headers = {"Authorization": f"Bearer {self.access_token}"}
-        if payload is not None:
-            body["json"] = payload
+        sent_headers = {"Authorization": f"Bearer {self.access_token}", **(headers or {})}
         try:
-            response = self.session.post(url, headers=headers, timeout=self.timeout, **body)
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                data=data,
+                files=files,
+                headers=sent_headers,
+                timeout=self.timeout,
+            )
         except requests.ConnectionError as exc:
             # A refused or failed connection never carried the request.
             maybe = not isinstance(exc, requests.exceptions.ConnectTimeout) and _after_connect(exc)
@@ -287,7 +355,7 @@ class GraphClient:
             ) from exc
         except requests.Timeout as exc:
             raise GraphUnreachable(
-                "WhatsApp did not answer in time; the message may have been sent.",
+                f"WhatsApp did not answer in time; {unanswered}.",
                 maybe_delivered=True,
             ) from exc
         except requests.RequestException as exc:
@@ -302,7 +370,7 @@ class GraphClient:
         """What customers see of the number on WhatsApp: ``about``, ``address``,
         ``description``, ``email``, ``profile_picture_url``, ``websites``,
         ``vertical`` (the platform leaves out the fields it has no value for)."""
-        data = self._profile_call(
+        data = self._request(
             "GET",
             f"{phone_number_id}/whatsapp_business_profile",
             params={"fields": ",".join(profiles.READ_FIELDS)},
@@ -317,7 +385,7 @@ class GraphClient:
     def update_business_profile(self, phone_number_id: str, fields: dict[str, Any]) -> None:
         """Change only the given fields (an empty string or list clears one);
         ``profile_picture_handle`` (from ``upload_file``) sets a new photo."""
-        self._profile_call(
+        self._request(
             "POST",
             f"{phone_number_id}/whatsapp_business_profile",
             json={"messaging_product": "whatsapp", **fields},
@@ -329,14 +397,14 @@ class GraphClient:
         params: dict[str, Any] = {"file_length": len(data), "file_type": mime_type}
         if file_name:
             params["file_name"] = file_name
-        session = self._profile_call("POST", "app/uploads", params=params)
+        session = self._request("POST", "app/uploads", params=params)
         upload_id = session.get("id")
         if not isinstance(upload_id, str) or not upload_id.startswith("upload:"):
             raise GraphAPIError(
                 code=None, title="WhatsApp's answer had no upload session", details=str(session)
             )
         # The session id may carry its own query (``?sig=...``): it is used as it came.
-        uploaded = self._profile_call(
+        uploaded = self._request(
             "POST",
             upload_id,
             data=data,
@@ -348,36 +416,6 @@ class GraphClient:
                 code=None, title="WhatsApp's answer had no file handle", details=str(uploaded)
             )
         return handle
-
-    def _profile_call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: dict[str, Any] | None = None,
-        data: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """One request whose repetition does no harm (reads, profile updates, uploads):
-        every failure to get an answer is ``GraphUnreachable``."""
-        url = f"{self.base_url}/{path}"
-        sent_headers = {"Authorization": f"Bearer {self.access_token}", **(headers or {})}
-        try:
-            response = self.session.request(
-                method,
-                url,
-                params=params,
-                json=json,
-                data=data,
-                headers=sent_headers,
-                timeout=self.timeout,
-            )
-        except requests.RequestException as exc:
-            raise GraphUnreachable(
-                f"WhatsApp could not be reached: {exc}", maybe_delivered=True
-            ) from exc
-        return _decode(response)
 
 
 def _after_connect(exc: requests.ConnectionError) -> bool:
