@@ -125,7 +125,22 @@ class StatusUpdate:
 
 @dataclass(frozen=True, slots=True)
 class TemplateUpdate:
-    """Template review status, quality or category change, for the templates module."""
+    """A template's review status, quality or category changed (or is about to), for
+    the templates module.
+
+    ``event`` is what the change is, in one word: for ``message_template_status_update``
+    the platform's event (APPROVED, REJECTED, PENDING, PAUSED, DISABLED, FLAGGED,
+    REINSTATED, IN_APPEAL, LOCKED, ARCHIVED, UNARCHIVED, PENDING_DELETION, DELETED,
+    LIMIT_EXCEEDED...); for ``message_template_quality_update`` the new quality score;
+    for ``template_category_update`` the category the template has now, or, when
+    ``impending``, the one it will be given at ``category_update_at``. ``reason`` is
+    the platform's reason followed by its explanation of a rejection, for people to
+    read; the typed fields below hold each part as the platform sent it ("" when
+    absent).
+
+    ``language`` is written as the webhook writes it (``en-US``), ``language_code`` as
+    the Graph API and sends write it (``en_US``).
+    """
 
     field: str
     waba_id: str
@@ -135,6 +150,28 @@ class TemplateUpdate:
     event: str
     reason: str
     data: dict[str, Any]
+    # message_template_status_update
+    category: str = ""
+    reason_code: str = ""  # NONE, PROMOTIONAL, INVALID_FORMAT...; "" when null (deletion)
+    rejection_reason: str = ""
+    rejection_recommendation: str = ""
+    other_info_title: str = ""  # FIRST_PAUSE, SECOND_PAUSE, RATE_LIMITING_PAUSE, UNPAUSE...
+    other_info_description: str = ""
+    disable_date: dt.datetime | None = None  # when disabled, or (FLAGGED) when it will be
+    # message_template_quality_update
+    previous_quality_score: str = ""
+    new_quality_score: str = ""
+    # template_category_update: when impending, new_category is the category it has now
+    # (the platform's spelling) and correct_category the one it will be given.
+    previous_category: str = ""
+    new_category: str = ""
+    correct_category: str = ""
+    impending: bool = False
+    category_update_at: dt.datetime | None = None
+
+    @property
+    def language_code(self) -> str:
+        return self.language.replace("-", "_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,22 +406,69 @@ def _status_update(status: Any, phone_number_id: str) -> StatusUpdate:
 
 
 def _template_update(waba_id: str, field_name: str, value: dict[str, Any]) -> TemplateUpdate:
-    event = value.get("event") or value.get("new_quality_score") or value.get("new_category") or ""
-    reason = value.get("reason") or ""
-    rejection = value.get("rejection_info")
-    if isinstance(rejection, dict) and rejection.get("reason"):
+    rejection = _object(value, "rejection_info")
+    other = _object(value, "other_info")
+    disable = _object(value, "disable_info")
+    reason_code = reason = _text(value, "reason")
+    if rejection.get("reason"):
         reason = (
             f"{reason}: {rejection['reason']}"
             if reason and reason != "NONE"
-            else rejection["reason"]
+            else str(rejection["reason"])
         )
+    correct_category = _text(value, "correct_category")
+    new_category = _text(value, "new_category")
+    impending = field_name == "template_category_update" and bool(correct_category)
+    if field_name == "message_template_status_update":
+        event = _text(value, "event")
+    elif field_name == "message_template_quality_update":
+        event = _text(value, "new_quality_score")
+    elif field_name == "template_category_update":
+        event = correct_category if impending else new_category
+    else:
+        event = _text(value, "event")
     return TemplateUpdate(
         field=field_name,
         waba_id=waba_id,
-        template_id=str(value.get("message_template_id", "")),
-        name=str(value.get("message_template_name", "")),
-        language=str(value.get("message_template_language", "")),
-        event=str(event),
-        reason=str(reason),
+        template_id=_text(value, "message_template_id"),
+        name=_text(value, "message_template_name"),
+        language=_text(value, "message_template_language"),
+        event=event,
+        reason=reason,
         data=value,
+        category=_text(value, "message_template_category"),
+        reason_code=reason_code,
+        rejection_reason=_text(rejection, "reason"),
+        rejection_recommendation=_text(rejection, "recommendation"),
+        other_info_title=_text(other, "title"),
+        other_info_description=_text(other, "description"),
+        disable_date=_optional_time(disable.get("disable_date")),
+        previous_quality_score=_text(value, "previous_quality_score"),
+        new_quality_score=_text(value, "new_quality_score"),
+        previous_category=_text(value, "previous_category"),
+        new_category=new_category,
+        correct_category=correct_category,
+        impending=impending,
+        category_update_at=_optional_time(value.get("category_update_timestamp")),
     )
+
+
+def _object(value: dict[str, Any], key: str) -> dict[str, Any]:
+    found = value.get(key)
+    return found if isinstance(found, dict) else {}
+
+
+def _text(value: dict[str, Any], key: str) -> str:
+    """A string field as sent (numbers written out); "" when absent or null."""
+    found = value.get(key)
+    return "" if found is None or isinstance(found, dict | list) else str(found)
+
+
+def _optional_time(value: Any) -> dt.datetime | None:
+    """A timestamp of extra information: None when absent or not one, never an error."""
+    if value in (None, ""):
+        return None
+    try:
+        return parse_timestamp(value)
+    except PayloadError:
+        return None

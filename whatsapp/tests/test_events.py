@@ -138,6 +138,161 @@ def test_template_status_and_quality_updates() -> None:
     assert quality.event == "YELLOW"
 
 
+def with_value(name: str, **changes: object) -> dict:
+    """A fixture whose change value has ``changes`` (a None value removes the key)."""
+    payload = load(name)
+    value = payload["entry"][0]["changes"][0]["value"]
+    for key, change in changes.items():
+        if change is None:
+            value.pop(key, None)
+        else:
+            value[key] = change
+    return payload
+
+
+def test_an_approval_carries_its_category_and_no_rejection() -> None:
+    (approved,) = parse_webhook(load("webhook_template_status_approved.json"))
+
+    assert approved.field == "message_template_status_update"
+    assert (approved.template_id, approved.waba_id) == ("1689556908129832", "102290129340398")
+    assert (approved.category, approved.reason_code, approved.reason) == ("UTILITY", "NONE", "NONE")
+    assert (approved.language, approved.language_code) == ("en-US", "en_US")
+    assert (approved.rejection_reason, approved.rejection_recommendation) == ("", "")
+    assert (approved.other_info_title, approved.disable_date) == ("", None)
+
+
+def test_a_rejection_keeps_the_reason_and_the_platforms_explanation_apart() -> None:
+    (rejected,) = parse_webhook(load("webhook_template_status_rejected_invalid_format.json"))
+
+    assert (rejected.event, rejected.reason_code, rejected.category) == (
+        "REJECTED",
+        "INVALID_FORMAT",
+        "MARKETING",
+    )
+    assert rejected.rejection_reason == (
+        "Your template has parameters placed next to each other (like {{1}}{{2}}) without "
+        "text or punctuation between them."
+    )
+    assert rejected.rejection_recommendation == (
+        "Separate parameters with descriptive text and ensure each parameter is clearly "
+        "contextualized."
+    )
+    assert rejected.reason == f"INVALID_FORMAT: {rejected.rejection_reason}"
+    assert rejected.language_code == "en"
+
+
+def test_a_rejection_for_promotion_without_explanation_is_its_reason() -> None:
+    (rejected,) = parse_webhook(
+        with_value(
+            "webhook_template_status_rejected_invalid_format.json",
+            reason="PROMOTIONAL",
+            rejection_info=None,
+        )
+    )
+
+    assert (rejected.reason, rejected.reason_code, rejected.rejection_reason) == (
+        "PROMOTIONAL",
+        "PROMOTIONAL",
+        "",
+    )
+
+
+def test_a_pause_says_which_pause_and_why() -> None:
+    (paused,) = parse_webhook(
+        with_value(
+            "webhook_template_status_approved.json",
+            event="PAUSED",
+            other_info={
+                "title": "FIRST_PAUSE",
+                "description": "Your WhatsApp message template has been paused for 3 hours "
+                "because of low quality.",
+            },
+        )
+    )
+
+    assert (paused.event, paused.reason_code) == ("PAUSED", "NONE")
+    assert paused.other_info_title == "FIRST_PAUSE"
+    assert paused.other_info_description.startswith("Your WhatsApp message template has been")
+
+
+@pytest.mark.parametrize("disable_date", [1751234563, "1751234563"])
+def test_a_disabled_template_carries_the_day_it_was_disabled(disable_date: object) -> None:
+    (disabled,) = parse_webhook(
+        with_value(
+            "webhook_template_status_approved.json",
+            event="DISABLED",
+            disable_info={"disable_date": disable_date},
+        )
+    )
+
+    assert disabled.event == "DISABLED"
+    assert disabled.disable_date == dt.datetime(2025, 6, 29, 22, 2, 43, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    "event", ["FLAGGED", "REINSTATED", "PENDING", "IN_APPEAL", "LIMIT_EXCEEDED", "ARCHIVED"]
+)
+def test_every_status_event_is_passed_on_as_the_platform_names_it(event: str) -> None:
+    (update,) = parse_webhook(with_value("webhook_template_status_approved.json", event=event))
+
+    assert update.event == event
+
+
+def test_a_deletion_comes_with_a_null_reason() -> None:
+    (deleted,) = parse_webhook(
+        with_value(
+            "webhook_template_status_approved.json",
+            event="PENDING_DELETION",
+            reason=None,
+            disable_info={"disable_date": "not a date"},
+        )
+    )
+
+    assert (deleted.event, deleted.reason, deleted.reason_code) == ("PENDING_DELETION", "", "")
+    assert deleted.disable_date is None  # extra information never fails a delivery
+
+
+def test_a_quality_update_carries_the_previous_and_new_score() -> None:
+    (quality,) = parse_webhook(load("webhook_template_quality_update_pywa.json"))
+
+    assert quality.field == "message_template_quality_update"
+    assert (quality.previous_quality_score, quality.new_quality_score) == ("GREEN", "YELLOW")
+    assert (quality.event, quality.reason, quality.template_id) == ("YELLOW", "", "806312974732579")
+    assert quality.language_code == "en_US"
+
+
+def test_an_impending_category_change_names_the_category_to_come() -> None:
+    (impending,) = parse_webhook(load("webhook_template_category_update_impending.json"))
+
+    assert impending.field == "template_category_update"
+    assert impending.impending is True
+    # The platform's new_category is the category the template has until then.
+    assert (impending.new_category, impending.correct_category) == ("UTILITY", "MARKETING")
+    assert impending.event == "MARKETING"
+    assert impending.category_update_at == dt.datetime(2025, 5, 2, 7, 0, tzinfo=dt.UTC)
+    assert impending.previous_category == ""
+
+
+def test_a_done_category_change_names_the_new_category() -> None:
+    (done,) = parse_webhook(
+        with_value(
+            "webhook_template_category_update_impending.json",
+            correct_category=None,
+            category_update_timestamp=None,
+            previous_category="UTILITY",
+            new_category="MARKETING",
+        )
+    )
+
+    assert done.impending is False
+    assert (done.previous_category, done.new_category, done.event) == (
+        "UTILITY",
+        "MARKETING",
+        "MARKETING",
+    )
+    assert done.category_update_at is None
+
+
 def test_account_level_changes_are_kept_as_account_events() -> None:
     (event,) = parse_webhook(load("webhook_value_errors_130429.json"))
     assert isinstance(event, AccountEvent)
