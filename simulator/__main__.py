@@ -68,8 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=5.0,
         metavar="SECONDS",
         help="seconds until a submitted message template is approved (or rejected, see "
-        "POST /_sim/template-review) and its status webhook posted (default 5; a negative "
-        "value: templates stay PENDING until POST /_sim/template-status)",
+        "POST /_sim/template-review and /_sim/template-review-rules) and its status webhook "
+        "posted (default 5; a negative value: templates stay PENDING until POST "
+        "/_sim/template-status)",
     )
     parser.add_argument(
         "--chatter",

@@ -189,8 +189,9 @@ class Simulator:
         # Ids of the messages customers sent to the number: the ones it may mark read.
         self._received: set[str] = set()
         self._templates = templates.TemplateBook()
-        # How review ends for the next templates submitted: (status, reason).
+        # How review ends for the next templates submitted: (status, reason); then the rules.
         self._review_outcomes: deque[tuple[str, str | None]] = deque()
+        self._review_rules = templates.ReviewRules()
         # Queued download failures: an HTTP status, or None for damaged bytes.
         self._media_failures: deque[int | None] = deque()
         self._uploads: dict[str, tuple[str, int, str]] = {}
@@ -1255,13 +1256,69 @@ class Simulator:
         "status_code", "body"}``: the app's final HTTP status and the payload posted.
         """
         reason = templates.check_status(status, reason)
+        return self._template_webhook(
+            name,
+            language,
+            "message_template_status_update",
+            lambda template, now: templates.apply_status(template, status, reason, now=now),
+        )
+
+    def set_template_quality(self, name: str, language: str, quality: str) -> dict[str, Any]:
+        """Rate a template GREEN, YELLOW, RED or UNKNOWN and post the
+        ``message_template_quality_update`` webhook (previous and new score). Raises
+        ``LookupError`` and ``ValueError`` (another score, or the one it has) and returns
+        what ``set_template_status`` does."""
+        return self._template_webhook(
+            name,
+            language,
+            "message_template_quality_update",
+            lambda template, now: templates.quality_update(template, quality, now=now),
+        )
+
+    def set_template_category(
+        self, name: str, language: str, category: str, *, impending: bool = False
+    ) -> dict[str, Any]:
+        """Recategorize a template and post the ``template_category_update`` webhook
+        (previous and new category); with ``impending``, only post the notice that it will
+        be recategorized in a day (``correct_category``), keeping its category. Raises and
+        returns as ``set_template_quality``."""
+        return self._template_webhook(
+            name,
+            language,
+            "template_category_update",
+            lambda template, now: templates.category_update(
+                template, category, impending=impending, now=now
+            ),
+        )
+
+    def set_review_rules(
+        self, reject_words: list[str], reason: str = "PROMOTIONAL", *, delay: float | None = None
+    ) -> None:
+        """From now on review rejects, with ``reason``, a template whose body has a word
+        starting with one of ``reject_words`` (in any case), and approves the others; an
+        outcome queued with ``set_review_outcome`` still comes first. ``delay`` (seconds)
+        replaces ``template_review_delay``. No words: every template is approved. Raises
+        ``ValueError`` for words that are not strings or a reason a rejection cannot have."""
+        rules = templates.ReviewRules.parse(reject_words, reason)
+        if delay is not None and (
+            isinstance(delay, bool) or not isinstance(delay, int | float) or not delay >= 0
+        ):
+            raise ValueError("delay must be a number of seconds, 0 or more")
         with self._lock:
-            template = self._templates.find(name, language)
-            if template is None:
-                raise LookupError(f"the account has no template {name!r} in {language!r}")
-            payload = self._change_template_status(template, status, reason)
-        status_code = self._deliver("template", template.id, payload)
-        return {"template_id": template.id, "status_code": status_code, "body": payload}
+            self._review_rules = rules
+            if delay is not None:
+                self.template_review_delay = float(delay)
+
+    @property
+    def review_rules(self) -> dict[str, Any]:
+        """The review rules in force: ``{"reject_words", "reason", "delay"}``."""
+        with self._lock:
+            rules = self._review_rules
+            return {
+                "reject_words": list(rules.reject_words),
+                "reason": rules.reason,
+                "delay": self.template_review_delay,
+            }
 
     def set_review_outcome(
         self, status: str = "APPROVED", reason: str | None = None, *, count: int = 1
@@ -1360,7 +1417,10 @@ class Simulator:
 
     def _submit_for_review(self, template: templates.Template) -> None:
         """Decide how this submission's review ends; needs the lock."""
-        outcome = self._review_outcomes.popleft() if self._review_outcomes else ("APPROVED", None)
+        if self._review_outcomes:
+            outcome = self._review_outcomes.popleft()
+        else:
+            outcome = self._review_rules.outcome(template)
         template.review = (outcome[0], templates.check_status(*outcome))
 
     def _schedule_review(self, template: templates.Template, revision: int) -> None:
@@ -1371,24 +1431,32 @@ class Simulator:
         with self._lock:
             if template.revision != revision or template.id not in self._templates:
                 return  # edited, deleted or decided by hand meanwhile
-            payload = self._change_template_status(template, *template.review)
+            now = int(self.clock())
+            value = templates.apply_status(template, *template.review, now=now)
+            payload = wire.account_webhook(
+                waba_id=self.waba_id, field="message_template_status_update", value=value, time=now
+            )
         self._deliver("template", template.id, payload)
 
-    def _change_template_status(
-        self, template: templates.Template, status: str, reason: str
+    def _template_webhook(
+        self,
+        name: str,
+        language: str,
+        field: str,
+        change: Callable[[templates.Template, int], dict[str, Any]],
     ) -> dict[str, Any]:
-        """Apply a status change and return the webhook that reports it; needs the lock."""
-        was = template.status
-        if status == "PAUSED":
-            template.pauses += 1
-        template.status = status
-        template.reason = reason
-        template.revision += 1
-        now = int(self.clock())
-        value = templates.status_update(template, status, reason, now=now, was=was)
-        return wire.account_webhook(
-            waba_id=self.waba_id, field="message_template_status_update", value=value, time=now
-        )
+        """Apply ``change`` to the template ``name`` in ``language`` and post the ``field``
+        webhook with the value it returns. Returns ``{"template_id", "status_code",
+        "body"}``: the app's final HTTP status and the payload posted."""
+        with self._lock:
+            template = self._templates.find(name, language)
+            if template is None:
+                raise LookupError(f"the account has no template {name!r} in {language!r}")
+            now = int(self.clock())
+            value = change(template, now)
+            payload = wire.account_webhook(waba_id=self.waba_id, field=field, value=value, time=now)
+        status_code = self._deliver("template", template.id, payload)
+        return {"template_id": template.id, "status_code": status_code, "body": payload}
 
     # --- internals ---------------------------------------------------------------------------
 

@@ -15,6 +15,15 @@ let a demo or a test in any language drive the customers and read what the busin
   (404 for a template the account does not have)
 * ``POST /_sim/template-review`` ``{"status"?, "reason"?, "count"?}`` -> how review ends for
   the next templates submitted, like ``Simulator.set_review_outcome``
+* ``POST /_sim/template-review-rules`` ``{"reject_words", "reason"?, "delay"?}`` -> from now on
+  review rejects a template whose body has one of the words (reason PROMOTIONAL unless
+  given) and approves the rest, ``delay`` seconds after submission, like
+  ``Simulator.set_review_rules``; answers the rules in force, as ``GET`` does
+* ``POST /_sim/template-quality`` ``{"name", "language", "quality"}`` -> rates a template and
+  posts the ``message_template_quality_update`` webhook, like ``Simulator.set_template_quality``
+* ``POST /_sim/template-category`` ``{"name", "language", "category", "impending"?}`` ->
+  recategorizes a template (or, with ``impending``, only announces it) and posts the
+  ``template_category_update`` webhook, like ``Simulator.set_template_category``
 * ``POST /_sim/customers/{wa_id}/messages`` ``{"text", "name"?, "context_wamid"?}`` -> the
   result of ``Simulator.customer_says``. With ``"type"`` the customer sends any kind of
   message, made up where fields are left out (see ``CUSTOMER_MESSAGE_FIELDS``):
@@ -52,6 +61,12 @@ logger = logging.getLogger("simulator.http")
 GRAPH_PATH = re.compile(r"^/v\d+\.\d+(?P<rest>/.*)?$")
 CUSTOMER_MESSAGES_PATH = re.compile(r"^/_sim/customers/(?P<wa_id>[^/]+)/messages/?$")
 GRAPH_API_VERSION = "v23.0"
+# Control route -> what it sets on a template (each posts that change's webhook).
+TEMPLATE_CHANGES = {
+    "/_sim/template-status": "status",
+    "/_sim/template-quality": "quality",
+    "/_sim/template-category": "category",
+}
 
 # Message type -> the fields a control request may give for it (besides type, name and
 # context_wamid); ``CUSTOMER_MESSAGE_DEFAULT_MIME`` names the file each makes up, if any.
@@ -253,16 +268,27 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             self._write_json(200, dict(sim.business_profile))
         elif method == "GET" and route == "/_sim/templates":
             self._write_json(200, sim.templates)
-        elif method == "POST" and route == "/_sim/template-status":
+        elif method == "POST" and route in TEMPLATE_CHANGES:
             data = _control_body(body)
-            for field in ("name", "language", "status"):
+            setting = TEMPLATE_CHANGES[route]
+            for field in ("name", "language", setting):
                 if not isinstance(data.get(field), str) or not data[field]:
                     raise ControlError(400, f'"{field}" must be a non-empty string')
             _optional_text(data, "reason", allow_empty=False)
+            impending = data.get("impending", False)
+            if setting == "category" and not isinstance(impending, bool):
+                raise ControlError(400, '"impending" must be true or false')
             try:
-                result = sim.set_template_status(
-                    data["name"], data["language"], data["status"], data.get("reason")
-                )
+                if setting == "status":
+                    result = sim.set_template_status(
+                        data["name"], data["language"], data["status"], data.get("reason")
+                    )
+                elif setting == "quality":
+                    result = sim.set_template_quality(data["name"], data["language"], data[setting])
+                else:
+                    result = sim.set_template_category(
+                        data["name"], data["language"], data[setting], impending=impending
+                    )
             except LookupError as exc:
                 raise ControlError(404, str(exc)) from exc
             except ValueError as exc:
@@ -270,6 +296,20 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             self._write_json(
                 200, {"template_id": result["template_id"], "status_code": result["status_code"]}
             )
+        elif method == "GET" and route == "/_sim/template-review-rules":
+            self._write_json(200, sim.review_rules)
+        elif method == "POST" and route == "/_sim/template-review-rules":
+            data = _control_body(body)
+            if "reject_words" not in data:
+                raise ControlError(400, '"reject_words" is required (an empty list approves all)')
+            _optional_text(data, "reason", allow_empty=False)
+            try:
+                sim.set_review_rules(
+                    data["reject_words"], data.get("reason", "PROMOTIONAL"), delay=data.get("delay")
+                )
+            except ValueError as exc:
+                raise ControlError(400, str(exc)) from exc
+            self._write_json(200, sim.review_rules)
         elif method == "POST" and route == "/_sim/template-review":
             data = _control_body(body)
             count = data.get("count", 1)

@@ -1,9 +1,12 @@
 """Message templates as a WhatsApp Business Account keeps them: their statuses, how the
-Graph API shows and pages them, and the ``message_template_status_update`` webhook's value.
+Graph API shows and pages them, how review ends, and the values of the webhooks that report
+a status, a quality rating or a category change.
 
-Pure, no I/O. ``TemplateBook`` holds one account's templates; ``simulator.core`` calls it
-under the simulator's lock and does the HTTP and the webhooks. What a template must look
-like is in ``template_content``, what a send of one must carry in ``template_sends``.
+Pure, no I/O. ``TemplateBook`` holds one account's templates, ``ReviewRules`` how review
+ends unless an outcome was queued, ``status_update``, ``quality_update`` and
+``category_update`` the webhooks' values; ``simulator.core`` calls them under the
+simulator's lock and does the HTTP and the webhooks. What a template must look like is in
+``template_content``, what a send of one must carry in ``template_sends``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +36,7 @@ REASONS = (
 
 NODE_TYPE = "WhatsAppBusinessHSM"
 FIELDS = ("name", "parameter_format", "components", "language", "status", "category", "id")
-EXTRA_FIELDS = ("rejected_reason",)
+EXTRA_FIELDS = ("rejected_reason", "quality_score")
 LIST_LIMIT = 25
 # After a deletion the name stays taken in that language for four weeks.
 DELETED_NAME_HOLD = 28 * 24 * 3600
@@ -60,6 +64,9 @@ class Template:
     review: tuple[str, str | None] = ("APPROVED", None)
     pauses: int = 0
     approved_edit_at: float | None = None
+    # The quality rating and when it was given (epoch seconds); UNKNOWN until rated.
+    quality: str = "UNKNOWN"
+    quality_at: int = 0
 
     def view(self, fields: Sequence[str] = FIELDS) -> dict[str, Any]:
         """The template as the Graph API shows it: ``fields`` in that order, then ``id``."""
@@ -71,6 +78,7 @@ class Template:
             "status": self.status,
             "category": self.category,
             "rejected_reason": self.reason if self.status == "REJECTED" else "NONE",
+            "quality_score": {"score": self.quality, "date": self.quality_at},
             "id": self.id,
         }
         shown = {field: values[field] for field in fields}
@@ -133,6 +141,18 @@ def status_update(
     return value
 
 
+def apply_status(template: Template, status: str, reason: str, *, now: int) -> dict[str, Any]:
+    """Move ``template`` to ``status`` (a review's end, a pause...) and return the
+    ``message_template_status_update`` value that reports it."""
+    was = template.status
+    if status == "PAUSED":
+        template.pauses += 1
+    template.status = status
+    template.reason = reason
+    template.revision += 1
+    return status_update(template, status, reason, now=now, was=was)
+
+
 def check_status(status: str, reason: str | None) -> str:
     """The webhook reason for moving a template to ``status``; raises ``ValueError``."""
     if status not in STATUS_EVENTS:
@@ -143,6 +163,94 @@ def check_status(status: str, reason: str | None) -> str:
         allowed = REASONS[1:] if status == "REJECTED" else ("NONE",)
         raise ValueError(f"a {status} template's reason is one of {', '.join(allowed)}")
     return reason
+
+
+# --- review rules, quality and category --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewRules:
+    """How review ends when no outcome was queued for a submission: a template whose body
+    has a word starting with one of ``reject_words`` (in any case) is REJECTED with
+    ``reason``; any other is APPROVED."""
+
+    reject_words: tuple[str, ...] = ()
+    reason: str = "PROMOTIONAL"
+
+    @classmethod
+    def parse(cls, reject_words: Any, reason: Any = "PROMOTIONAL") -> ReviewRules:
+        """Rules from a control's values; raises ``ValueError`` for words that are not a
+        list of non-blank strings, or a reason a rejection cannot have."""
+        if not isinstance(reject_words, list | tuple) or not all(
+            isinstance(word, str) and word.strip() for word in reject_words
+        ):
+            raise ValueError("reject_words must be a list of words (strings, not blank)")
+        if not isinstance(reason, str):
+            raise ValueError("reason must be a string")
+        return cls(tuple(word.strip() for word in reject_words), check_status("REJECTED", reason))
+
+    def outcome(self, template: Template) -> tuple[str, str | None]:
+        body = next((c for c in template.components if c["type"] == "BODY"), {})
+        text = str(body.get("text", ""))
+        for word in self.reject_words:
+            if re.search(rf"(?<!\w){re.escape(word)}", text, re.IGNORECASE):
+                return ("REJECTED", self.reason)
+        return ("APPROVED", None)
+
+
+QUALITY_SCORES = ("GREEN", "YELLOW", "RED", "UNKNOWN")
+# The platform recategorizes a template a day after telling the business it will.
+CATEGORY_NOTICE = 24 * 3600
+
+
+def quality_update(template: Template, quality: str, *, now: int) -> dict[str, Any]:
+    """Rate ``template`` ``quality`` and return the ``message_template_quality_update``
+    value that reports it, keys in the order of ``webhook_template_quality_update_*.json``.
+    Raises ``ValueError`` for another score or the one it has."""
+    if quality not in QUALITY_SCORES:
+        raise ValueError(f"quality must be one of {', '.join(QUALITY_SCORES)}; got {quality!r}")
+    if quality == template.quality:
+        raise ValueError(f"the template's quality is {quality} already")
+    previous, template.quality, template.quality_at = template.quality, quality, now
+    return {
+        "previous_quality_score": previous,
+        "new_quality_score": quality,
+        "message_template_id": int(template.id),
+        "message_template_name": template.name,
+        "message_template_language": template.language.replace("_", "-"),
+    }
+
+
+def category_update(
+    template: Template, category: str, *, impending: bool, now: int
+) -> dict[str, Any]:
+    """The ``template_category_update`` value for moving ``template`` to ``category``:
+    ``impending``, the notice that it will be recategorized in a day (the template keeps
+    its category; the platform's ``new_category`` is then the current one), keys as in
+    ``webhook_template_category_update_impending.json``; otherwise the change itself,
+    applied, with ``previous_category`` and ``new_category``. Raises ``ValueError`` for
+    another category or the one it has."""
+    if category not in template_content.CATEGORIES:
+        raise ValueError(
+            f"category must be one of {', '.join(template_content.CATEGORIES)}; got {category!r}"
+        )
+    if category == template.category:
+        raise ValueError(f"the template's category is {category} already")
+    value: dict[str, Any] = {
+        "message_template_id": int(template.id),
+        "message_template_name": template.name,
+        "message_template_language": template.language.replace("_", "-"),
+    }
+    if impending:
+        value.update(
+            new_category=template.category,
+            correct_category=category,
+            category_update_timestamp=now + CATEGORY_NOTICE,
+        )
+    else:
+        value.update(previous_category=template.category, new_category=category)
+        template.category = category
+    return value
 
 
 # --- the account's templates -----------------------------------------------------------------
@@ -203,6 +311,7 @@ class TemplateBook:
             parameter_format=submission.parameter_format,
             components=submission.components,
             serial=self._serial,
+            quality_at=int(now),
         )
         self._templates[template_id] = template
         return template

@@ -272,9 +272,13 @@ def account_webhook(
     *, waba_id: str, field: str, value: dict[str, Any], time: int
 ) -> dict[str, Any]:
     """A webhook about the business account itself (``message_template_status_update``...),
-    keys in the order of the platform's examples."""
+    keys in the order of the platform's examples (whose ``template_category_update`` names
+    the field before the value)."""
+    change = {"value": value, "field": field}
+    if field == "template_category_update":
+        change = {"field": field, "value": value}
     return {
-        "entry": [{"id": waba_id, "time": time, "changes": [{"value": value, "field": field}]}],
+        "entry": [{"id": waba_id, "time": time, "changes": [change]}],
         "object": "whatsapp_business_account",
     }
 
