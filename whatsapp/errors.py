@@ -45,6 +45,7 @@ MEANINGS: dict[int, str] = {
     132012: "A template parameter has the wrong format.",
     132015: "The template is paused because of low quality.",
     132016: "The template is disabled.",
+    132018: "A template parameter has a new line, a tab or more than 4 spaces in a row.",
     133004: "WhatsApp's server is temporarily unavailable; trying again may help.",
     133010: "The number is not registered with the Cloud API.",
 }

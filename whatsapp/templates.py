@@ -169,9 +169,9 @@ class TemplateParametersError(ValueError):
 
 
 VARIABLE = re.compile(r"\{\{(.*?)\}\}")
-# The platform refuses a text parameter with a new line, a tab or more than 4 spaces in a row.
+# The platform refuses a send whose text parameter has a new line, a tab or more than 4
+# spaces in a row (132018), and nothing is delivered.
 _REFUSED_TEXT = re.compile(r"[\n\r\t]| {5,}")
-_MEDIA_FORMATS = ("IMAGE", "VIDEO", "DOCUMENT")
 VALUE_KEYS = ("header", "body", "buttons", "limited_time_offer")
 # Button type -> the send's sub_type, and whether a value is needed (True), optional
 # (False) or not taken at all (None). A URL button takes one only when its url has {{1}}.
@@ -556,9 +556,12 @@ def _rendered_button(kind: str, button: Mapping[str, Any], value: str) -> Render
     if kind == "OTP":
         return RenderedButton(kind, str(button.get("text") or "Copy code"), value)
     if kind == "URL":
-        return RenderedButton(kind, str(button.get("text", "")), value or str(button.get("url")))
+        return RenderedButton(
+            kind, str(button.get("text", "")), value or str(button.get("url", ""))
+        )
     if kind == "PHONE_NUMBER":
-        return RenderedButton(kind, str(button.get("text", "")), str(button.get("phone_number")))
+        phone = str(button.get("phone_number", ""))
+        return RenderedButton(kind, str(button.get("text", "")), phone)
     return RenderedButton(kind, str(button.get("text", "")), value)
 
 

@@ -447,6 +447,30 @@ def test_a_document_header_by_link_and_an_authentication_code() -> None:
     )
 
 
+def test_a_location_header_and_a_flow_buttons_action_are_sent_as_given() -> None:
+    components = [
+        {"type": "HEADER", "format": "LOCATION"},
+        {"type": "BODY", "text": "Your parcel waits here."},
+        {"type": "BUTTONS", "buttons": [{"type": "FLOW", "text": "Book", "flow_id": "1"}]},
+    ]
+    place = {"latitude": 37.48, "longitude": -122.15, "name": "Locker 7", "address": "1 Main St"}
+    action = {"flow_token": "abc", "flow_action_data": {"step": "pick"}}
+
+    assert template_components(components, {"header": [place], "buttons": [action]}) == [
+        {"type": "header", "parameters": [{"type": "location", "location": place}]},
+        {
+            "type": "button",
+            "sub_type": "flow",
+            "index": 0,
+            "parameters": [{"type": "action", "action": action}],
+        },
+    ]
+    assert template_components(components, {"header": [place]})[1:] == []
+    with pytest.raises(TemplateParametersError) as caught:
+        template_components(components, {"header": [{**place, "latitude": "north"}]})
+    assert (caught.value.field, caught.value.problem) == ("header.latitude", "invalid")
+
+
 @pytest.mark.parametrize(
     ("template", "values", "field", "problem"),
     [
