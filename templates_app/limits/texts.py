@@ -48,8 +48,8 @@ def check_header(parts: c.Parts, cat: str | None, fmt: str) -> list[Finding]:
                     "missing_example",
                     "header.example",
                     _(
-                        "An %(format)s header needs a sample file (example.header_handle, the "
-                        "handle of an upload)."
+                        "A header of type %(format)s needs a sample file (example.header_handle, "
+                        "the handle of an upload)."
                     )
                     % {"format": form},
                 )

@@ -133,8 +133,9 @@ def _holds(lexicon: Lexicon, one: Cue, text: str, match: re.Match[str]) -> bool:
 
 
 def _quote(found: list[tuple[str, str]]) -> str:
+    """Up to three of the phrases found, each in the interface language's quotes."""
     phrases = list(dict.fromkeys(phrase for _field, phrase in found))
-    return "”, “".join(phrases[:3])
+    return ", ".join(_("“%(phrase)s”") % {"phrase": phrase} for phrase in phrases[:3])
 
 
 def _meaning(
@@ -149,28 +150,28 @@ def _meaning(
             APP_STORE_RATING,
             _(
                 "WhatsApp does not allow asking people to rate or review the app in an app "
-                "store (“%(quote)s”)."
+                "store (%(quote)s)."
             ),
         ),
         (
             FORWARD_REQUEST,
             _(
                 "WhatsApp does not allow asking people to forward the message to others or to "
-                "groups (“%(quote)s”)."
+                "groups (%(quote)s)."
             ),
         ),
         (
             MARKETING_SURVEY,
             _(
                 "WhatsApp does not allow surveys that serve marketing (prizes, offers, "
-                "product preferences: “%(quote)s”); a survey about a service the customer "
+                "product preferences: %(quote)s); a survey about a service the customer "
                 "received is fine."
             ),
         ),
         (
             DEBT_COLLECTION,
             _(
-                "WhatsApp rejects debt collection by demand or threat (“%(quote)s”): remind "
+                "WhatsApp rejects debt collection by demand or threat (%(quote)s): remind "
                 "of the amount and the date, without legal threats or telling others."
             ),
         ),
@@ -189,7 +190,7 @@ def _meaning(
                 "error",
                 promotional[0][0],
                 _(
-                    "%(category)s templates cannot promote (“%(quote)s”): discounts, sales, "
+                    "%(category)s templates cannot promote (%(quote)s): discounts, sales, "
                     "coupons, gifts and limited-time deals belong in MARKETING templates."
                 )
                 % {"category": cat, "quote": _quote(promotional)},
@@ -218,7 +219,7 @@ def _meaning(
 def _recategorized(quote: str, prices: dict[str, dict[str, Decimal]] | None) -> Finding:
     message = _(
         "WhatsApp will likely move this template to MARKETING: its wording reads as "
-        "marketing (“%(quote)s”). In most countries a marketing message costs several "
+        "marketing (%(quote)s). In most countries a marketing message costs several "
         "times as much as a utility one."
     ) % {"quote": quote}
     marketing = (prices or {}).get("MARKETING", {})
