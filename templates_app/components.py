@@ -51,8 +51,9 @@ class Part:
 
 @dataclass
 class Parts:
-    """The components by type. ``problems`` holds (index, kind) for what could not be
-    sorted: ``("not_object", i)``, ``("unknown_type", i)``, ``("duplicate", i)``."""
+    """The components by type. ``problems`` holds (kind, index, detail) for what could not
+    be sorted: ``("not_object", i, "")``, ``("unknown_type", i, type)``, ``("duplicate", i,
+    type)``; ``limits`` reports them."""
 
     header: Part | None = None
     body: Part | None = None
