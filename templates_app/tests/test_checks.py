@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import FIXTURES_DIR
 from templates_app.checks import Finding, check_template
@@ -174,3 +176,46 @@ def test_messages_are_in_the_admins_language() -> None:
     with translation.override("en"):
         english = {f.code: f.message for f in check(body)}
     assert english["name_invalid"].startswith("A name may contain")
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+_COMPONENT = st.fixed_dictionaries(
+    {"type": st.sampled_from(["HEADER", "body", "FOOTER", "BUTTONS", "CAROUSEL", "x", 3])},
+    optional={
+        "text": st.text(max_size=80) | _JSON,
+        "format": st.sampled_from(["TEXT", "image", "LOCATION", "AUDIO"]) | _JSON,
+        "example": _JSON,
+        "buttons": st.lists(
+            st.fixed_dictionaries(
+                {"type": st.sampled_from(["QUICK_REPLY", "url", "OTP", "COPY_CODE", "?"])},
+                optional={"text": _JSON, "url": _JSON, "example": _JSON, "otp_type": _JSON},
+            )
+            | _JSON,
+            max_size=12,
+        )
+        | _JSON,
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    components=st.lists(_COMPONENT | _JSON, max_size=5) | _JSON,
+    category=st.sampled_from(["MARKETING", "utility", "AUTHENTICATION", "", None, 7]),
+    language=st.sampled_from(["en_US", "ru", "it", "da", "pt_BR", "fr", None, 1]),
+)
+def test_any_input_gets_findings_never_an_exception(
+    components: Any, category: Any, language: Any
+) -> None:
+    found = check_template(
+        name="any",
+        language=language,
+        category=category,
+        parameter_format=None,
+        components=components,
+    )
+    assert all(f.severity in ("error", "warning") and f.code and f.message for f in found)
