@@ -12,7 +12,8 @@ message that does not show the customer already knows the business, too many emo
 text in capitals.
 
 The rules were built from, and are measured against, the corpus of real template texts
-in ``templates_app/tests/corpus/`` (``test_policy_corpus`` prints the figures).
+in ``templates_app/tests/corpus/`` (``tests/test_policy.py`` measures them; ``pytest -s``
+prints the table).
 """
 
 from __future__ import annotations
