@@ -11,7 +11,8 @@ platform moves to MARKETING (priced several times higher in most countries), a m
 message that does not show the customer already knows the business, too many emojis,
 text in capitals.
 
-The rules were built from, and are measured against, the corpus of real template texts
+The rules were built from, and are measured against, a corpus of template texts (published
+ones where found, most written after real ones)
 in ``templates_app/tests/corpus/`` (``tests/test_policy.py`` measures them; ``pytest -s``
 prints the table).
 """
