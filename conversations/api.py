@@ -71,7 +71,9 @@ ERROR_SCHEMA = inline_serializer(
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every API error as ``{"code": ..., "detail": ...}``."""
     if isinstance(exc, services.ServiceError):
-        return Response({"code": exc.code, "detail": str(exc)}, status=exc.http_status)
+        return Response(
+            {"code": exc.code, "detail": str(exc), **exc.extra()}, status=exc.http_status
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
@@ -176,7 +178,7 @@ class ConversationList(generics.ListAPIView):
         if connection.vendor != "postgresql":
             return super().list(request, *args, **kwargs)
         ids = None
-        if _text_param(request, "search").strip():
+        if text_param(request, "search").strip():
             # Enough matches among the first conversations are the list's first
             # matches; fewer may not be, and then the search covers them all.
             ids = self.paginate_queryset(self._ids(search_among=self.SEARCH_AMONG))
@@ -203,7 +205,7 @@ class ConversationList(generics.ListAPIView):
             user=self.request.user,
             status=status_filter,
             assignee=params.get("assignee", ""),
-            search=_text_param(self.request, "search")[:200],
+            search=text_param(self.request, "search")[:200],
             team=_int_param(self.request, "team"),
             label=_int_param(self.request, "label"),
             number=_int_param(self.request, "number"),
@@ -646,7 +648,7 @@ def _int_param(request: Request, name: str) -> int | None:
     return int(value)
 
 
-def _text_param(request: Request, name: str) -> str:
+def text_param(request: Request, name: str) -> str:
     """A free-text query parameter; a NUL character (which no stored text holds,
     and PostgreSQL refuses in a query) is a 400."""
     value = request.query_params.get(name, "")
@@ -822,7 +824,7 @@ class CannedReplyList(generics.ListAPIView):
             )
         replies = selectors.canned_replies_for(
             request.user,
-            query=_text_param(request, "q")[:64],
+            query=text_param(request, "q")[:64],
             team_id=conversation.team_id if conversation else None,
         )
         page = self.paginate_queryset(replies)

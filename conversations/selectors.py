@@ -448,7 +448,10 @@ def message_retryable(message: Message, now: dt.datetime | None = None) -> bool:
     join it when checking many."""
     if message.direction != Message.Direction.OUT or message.status != Message.Status.FAILED:
         return False
-    window_open = message.conversation.window_expires_at(now) is not None
+    # A template may be sent whether or not the window is open.
+    window_open = (
+        message.type == "template" or message.conversation.window_expires_at(now) is not None
+    )
     return wa_errors.manual_retry_may_help(message.error_code, window_open=window_open)
 
 

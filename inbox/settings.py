@@ -276,11 +276,17 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "WhatsApp inbox API",
-    "DESCRIPTION": "Conversations, messages and numbers of the multi-agent WhatsApp inbox.",
+    "DESCRIPTION": "Conversations, messages, numbers and message templates of the "
+    "multi-agent WhatsApp inbox.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Conversations and templates both have a "status": name each set of choices.
+    "ENUM_NAME_OVERRIDES": {
+        "TemplateStatusEnum": "templates_app.models.MessageTemplate.Status",
+        "ConversationStatusEnum": "conversations.models.Conversation.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "conversations.openapi.add_common_errors",
@@ -300,6 +306,8 @@ WHATSAPP_HTTP_TIMEOUT = float(env("WHATSAPP_HTTP_TIMEOUT", "10") or 10)
 SEND_STUCK_AFTER_SECONDS = float(env("INBOX_SEND_STUCK_AFTER", "300") or 300)
 # A queued message nobody tried this long (its job was lost) is queued again.
 SEND_LOST_AFTER_SECONDS = float(env("INBOX_SEND_LOST_AFTER", "900") or 900)
+# How often the clock reconciles the accounts' templates with WhatsApp's list.
+TEMPLATES_SYNC_EVERY = int(env("INBOX_TEMPLATES_SYNC_EVERY", "600") or 600)
 # Where customers' files may be downloaded from, besides the Graph API's own
 # host: host names (HTTPS) or scheme://host:port origins, comma-separated.
 WHATSAPP_MEDIA_HOSTS = env_list("WHATSAPP_MEDIA_HOSTS", "lookaside.fbsbx.com")

@@ -8,15 +8,22 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from conversations import api
 from conversations.webhook import whatsapp_webhook
+from inbox import api as inbox_api
 from inbox import views
+from templates_app import api as templates_api
 
 api_v1 = [
     path("conversations/", api.ConversationList.as_view(), name="conversation-list"),
     path("conversations/<int:pk>/", api.ConversationDetail.as_view(), name="conversation-detail"),
     path(
         "conversations/<int:pk>/messages/",
-        api.ConversationMessages.as_view(),
+        inbox_api.ConversationMessages.as_view(),
         name="conversation-messages",
+    ),
+    path(
+        "conversations/<int:pk>/templates/",
+        templates_api.ConversationTemplates.as_view(),
+        name="conversation-templates",
     ),
     path("conversations/<int:pk>/read/", api.ConversationRead.as_view(), name="conversation-read"),
     path(
@@ -64,6 +71,14 @@ api_v1 = [
         name="notification-read",
     ),
     path("numbers/", api.NumberList.as_view(), name="number-list"),
+    path("templates/", templates_api.TemplateList.as_view(), name="template-list"),
+    path("templates/check/", templates_api.TemplateCheck.as_view(), name="template-check"),
+    path("templates/<int:pk>/", templates_api.TemplateDetail.as_view(), name="template-detail"),
+    path(
+        "templates/<int:pk>/submit/",
+        templates_api.TemplateSubmit.as_view(),
+        name="template-submit",
+    ),
     path("messages/<uuid:pk>/media/", api.MessageMedia.as_view(), name="message-media"),
     path(
         "messages/<uuid:pk>/media/retry/",

@@ -69,6 +69,10 @@ class MessageTemplate(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # A submission job has taken it (``SUBMITTING``) and is talking to WhatsApp since;
+    # the clock hands one that stays so too long to a new job.
+    submitting_since = models.DateTimeField(null=True, blank=True)
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
     # The version now being written or reviewed; earlier ones stay in ``versions``.
     version = models.PositiveIntegerField(default=1)
 

@@ -82,6 +82,7 @@ from conversations.services.outbound import (
     message_react,
     message_retry,
     message_send_media,
+    message_send_template,
     message_send_text,
 )
 from conversations.services.presence import (
@@ -188,6 +189,7 @@ __all__ = [
     "message_receive_inbound",
     "message_retry",
     "message_send_media",
+    "message_send_template",
     "message_send_text",
     "message_status_apply",
     "note_create",

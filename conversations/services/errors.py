@@ -5,12 +5,18 @@ is for people.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ServiceError(Exception):
     """A request the rules refuse; ``code`` is machine-readable, the message is for people."""
 
     code = "invalid"
     http_status = 400
+
+    def extra(self) -> dict[str, Any]:
+        """What the API's answer carries besides the code and the sentence."""
+        return {}
 
 
 class WindowClosed(ServiceError):

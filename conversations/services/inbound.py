@@ -15,6 +15,7 @@ import phonenumbers
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
+from conversations import hooks
 from conversations.enqueue import enqueue_media_download
 from conversations.models import (
     FREE_ENTRY_WINDOW,
@@ -132,7 +133,7 @@ def _apply_events(text: str, events: list[Event]) -> WebhookDelivery:
                 continue
             message_status_apply(event=event)
         elif isinstance(event, TemplateUpdate):
-            PlatformEvent.objects.create(
+            stored = PlatformEvent.objects.create(
                 field=event.field,
                 waba_id=event.waba_id,
                 template_id=event.template_id,
@@ -143,8 +144,9 @@ def _apply_events(text: str, events: list[Event]) -> WebhookDelivery:
                 data=event.data,
                 delivery=delivery,
             )
+            hooks.platform_event(stored, event)
         elif isinstance(event, AccountEvent):
-            PlatformEvent.objects.create(
+            stored = PlatformEvent.objects.create(
                 field=event.field,
                 waba_id=event.waba_id,
                 phone_number_id=event.phone_number_id,
@@ -153,6 +155,7 @@ def _apply_events(text: str, events: list[Event]) -> WebhookDelivery:
                 data=event.data,
                 delivery=delivery,
             )
+            hooks.platform_event(stored, event)
     if unknown:
         # Events for registered numbers were applied (applying again is harmless);
         # the delivery is kept so an admin can register the number and replay it.

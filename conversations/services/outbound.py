@@ -1,6 +1,7 @@
 """What operators send, queued for the send job: text and files (checked against
-WhatsApp's types and sizes), replies quoting a message, reactions, and a manual
-retry of a failed message. Every send checks the 24-hour window.
+WhatsApp's types and sizes), replies quoting a message, reactions, messages made
+from templates, and a manual retry of a failed message. Every send but a
+template's checks the 24-hour window.
 """
 
 from __future__ import annotations
@@ -73,6 +74,37 @@ def message_send_text(
             context_wamid=_reply_context(conversation, reply_to),
             status=Message.Status.QUEUED,
             timestamp=now,
+            sent_by=user if getattr(user, "pk", None) else None,
+        )
+        _queued_in_conversation(conversation, message)
+    return message
+
+
+def message_send_template(
+    *,
+    conversation: Conversation,
+    user: Any,
+    name: str,
+    language: str,
+    components: list[dict[str, Any]],
+    text: str,
+) -> Message:
+    """Queue a message made from a message template; the send job delivers it after
+    commit. The one kind of message allowed whether or not the customer's window is
+    open: WhatsApp reviewed the template (the caller, ``templates_app``, checked that
+    it is approved and that ``user`` may use it, and built ``components``, the send's
+    parameters in the platform's shape). ``text`` is what the customer reads, shown
+    in the thread. It opens no window: that takes the customer's answer."""
+    with transaction.atomic():
+        conversation = lock_conversation(conversation.pk)
+        message = Message.objects.create(
+            conversation=conversation,
+            direction=Message.Direction.OUT,
+            type="template",
+            text=text[:4096],
+            content={"name": name, "language": language, "components": components},
+            status=Message.Status.QUEUED,
+            timestamp=timezone.now(),
             sent_by=user if getattr(user, "pk", None) else None,
         )
         _queued_in_conversation(conversation, message)

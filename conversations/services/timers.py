@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
 from django.utils import timezone
 
+from conversations import hooks
 from conversations.services.delivery import sends_interrupted_resolve, sends_lost_requeue
 from conversations.services.escalation import conversations_escalate_due
 from conversations.services.presence import agent_connections_prune
@@ -22,14 +24,16 @@ class TimerRun:
     assigned: int
     interrupted: int = 0
     requeued: int = 0
+    hooks: int = 0
 
 
 def timers_run(*, now: dt.datetime | None = None) -> TimerRun:
     """One tick of the clock: forget dead sockets, wake snoozed chats, escalate
     customers who waited too long, assign queued chats to free operators, and
-    settle sends that were interrupted or lost."""
+    settle sends that were interrupted or lost; then what the apps built on the
+    core asked the clock for (``hooks.on_tick``)."""
     now = now or timezone.now()
-    return TimerRun(
+    run = TimerRun(
         pruned=agent_connections_prune(now=now),
         woken=snoozed_wake_due(now=now),
         escalated=conversations_escalate_due(now=now),
@@ -37,3 +41,4 @@ def timers_run(*, now: dt.datetime | None = None) -> TimerRun:
         interrupted=sends_interrupted_resolve(now=now),
         requeued=sends_lost_requeue(now=now),
     )
+    return dataclasses.replace(run, hooks=hooks.tick(now))

@@ -24,6 +24,11 @@ def fixture(name: str) -> dict:
     return json.loads((FIXTURES_DIR / name).read_bytes())
 
 
+def sends(graph: responses.RequestsMock) -> list[str]:
+    """The calls that send a message (the clock also reconciles templates)."""
+    return [c.request.url for c in graph.calls if c.request.url == SEND_URL]
+
+
 def run_jobs() -> None:
     """Run what the reply put on the queue in an RQ worker (without forking, so the
     faked Graph API of this process answers)."""
@@ -212,7 +217,7 @@ def test_a_send_interrupted_midway_fails_with_the_reason_and_is_never_sent_again
     with responses.RequestsMock() as graph:
         run = services.timers_run(now=later)
         run_jobs()
-        assert [c.request.url for c in graph.calls] == []  # nothing is sent again on its own
+        assert sends(graph) == []  # nothing is sent again on its own
     assert run.interrupted == 1
     message.refresh_from_db()
     assert message.status == "failed"
@@ -258,7 +263,7 @@ def test_a_queued_reply_whose_job_was_lost_is_queued_again_and_sent_once(
         assert services.timers_run(now=later).requeued == 1
         services.timers_run(now=later)  # a second tick queues it again: still sent once
         run_jobs()
-        assert len(graph.calls) == 1
+        assert len(sends(graph)) == 1
     message.refresh_from_db()
     assert message.status == "accepted"
 

@@ -109,6 +109,8 @@ def existing_ids(world: World, path: str) -> list[Any]:
         return [notification.pk for notification in world.notifications.values()]
     if path.startswith("/api/v1/numbers/"):
         return [world.number.pk]
+    if path.startswith("/api/v1/templates/"):
+        return [template.pk for template in world.templates.values()]
     raise AssertionError(f"no rows known for {path}: add them to existing_ids")
 
 

@@ -57,6 +57,7 @@ from inbox.tests.world import (
     graph_simulator,
 )
 from inbox.urls import api_v1
+from templates_app.models import MessageTemplate, TemplateSend
 
 MEMBERS = (OUTSIDER, OPERATOR, SUPERVISOR, ADMIN)
 
@@ -177,6 +178,39 @@ def customer_photo_reply(w: World) -> dict[str, Any]:
     return {"file": photo, "caption": "The new handle"}
 
 
+def templates(**by_role: tuple[str, ...]) -> Callable[[World], dict[str, set[Any]]]:
+    def visible(w: World) -> dict[str, set[Any]]:
+        return {role: {w.templates[key].pk for key in keys} for role, keys in by_role.items()}
+
+    return visible
+
+
+def who_may_use(ok: int) -> dict[str, int]:
+    """Support's template: not found to Sales' operator."""
+    return {**everyone(ok), OUTSIDER: 404}
+
+
+def template_path(key: str, rest: str = "") -> Callable[[World], str]:
+    return lambda w: f"/api/v1/templates/{w.templates[key].pk}/{rest}"
+
+
+def new_template(w: World) -> dict[str, Any]:
+    return {
+        "waba_id": w.number.waba_id,
+        "name": "parcel_delayed",
+        "language": "en_US",
+        "category": "UTILITY",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Hello {{1}}, your parcel {{2}} is delayed by a day. Sorry!",
+                "example": {"body_text": [["Anna", "A-1042"]]},
+            }
+        ],
+    }
+
+
+ALL_TEMPLATES = ("everyone", "support", "sales", "draft")
 ALL_CHATS = ("support", "sales", "lobby")
 ROWS = [
     Row(
@@ -235,6 +269,60 @@ ROWS = [
         multipart=True,
         note="upload",
     ),
+    Row(
+        "conversation-messages",
+        "post",
+        lambda w: support(w) + "messages/",
+        who_may_see_the_chat(201),
+        body=lambda w: {
+            "template": {
+                "id": w.templates["everyone"].pk,
+                "parameters": {"body": ["Anna", "A-1042", "Friday"]},
+            }
+        },
+        note="a template",
+    ),
+    Row(
+        "conversation-templates",
+        "get",
+        lambda w: support(w) + "templates/",
+        who_may_see_the_chat(200),
+        visible=templates(
+            operator=("everyone", "support"),
+            supervisor=("everyone", "support", "sales"),
+            admin=("everyone", "support", "sales"),
+        ),
+    ),
+    Row(
+        "template-list",
+        "get",
+        lambda w: "/api/v1/templates/",
+        everyone(200),
+        visible=templates(
+            outsider=("everyone", "sales"),
+            operator=("everyone", "support"),
+            supervisor=ALL_TEMPLATES,
+            admin=ALL_TEMPLATES,
+        ),
+    ),
+    Row("template-list", "post", lambda w: "/api/v1/templates/", admins_only(201), new_template),
+    Row(
+        "template-check",
+        "post",
+        lambda w: "/api/v1/templates/check/",
+        admins_only(200),
+        new_template,
+    ),
+    Row("template-detail", "get", template_path("support"), who_may_use(200)),
+    Row(
+        "template-detail",
+        "patch",
+        template_path("support"),
+        admins_only(200),
+        body=lambda w: {"allowed_teams": [w.sales.pk]},
+    ),
+    Row("template-detail", "delete", template_path("draft"), admins_only(204)),
+    Row("template-submit", "post", template_path("draft", "submit/"), admins_only(202)),
     Row("conversation-read", "post", lambda w: support(w) + "read/", who_may_see_the_chat(200)),
     Row("conversation-typing", "post", lambda w: support(w) + "typing/", who_may_see_the_chat(204)),
     Row(
@@ -435,8 +523,13 @@ def state() -> list[Any]:
             WhatsAppNumber,
             BusinessProfile,
             AgentProfile,
+            MessageTemplate,
+            TemplateSend,
         )
-    ] + [list(Conversation.labels.through.objects.order_by("pk").values())]
+    ] + [
+        list(Conversation.labels.through.objects.order_by("pk").values()),
+        list(MessageTemplate.allowed_teams.through.objects.order_by("pk").values()),
+    ]
 
 
 def result_ids(answer: Any, key: str) -> set[Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -45,6 +45,7 @@ from conversations.tests.factories import (
     wamid,
 )
 from simulator import Simulator
+from templates_app.models import MessageTemplate
 
 # Who asks: the keys of ``World.users`` (plus "anonymous", who is nobody).
 ANONYMOUS = "anonymous"
@@ -78,6 +79,8 @@ class World:
     label: Label
     canned: dict[str, CannedReply]  # "support", "sales", "everyone"
     notifications: dict[str, Notification]  # one each, by role (not for NO_ROLE)
+    # "everyone", "support", "sales" (approved, for those teams), "draft"
+    templates: dict[str, MessageTemplate] = field(default_factory=dict)
 
     def user(self, role: str) -> User | None:
         return self.users.get(role)
@@ -113,6 +116,29 @@ def _stored_photo(conversation: Conversation, name: str) -> Message:
     )
     photo.media_file.save(f"{name}.jpg", ContentFile(JPEG))
     return photo
+
+
+ORDER_SHIPPED = [
+    {
+        "type": "BODY",
+        "text": "Hello {{1}}, your order {{2}} has shipped and will arrive on {{3}}.",
+        "example": {"body_text": [["Anna", "A-1042", "Friday"]]},
+    }
+]
+
+
+def _template(number: WhatsAppNumber, key: str, teams: list[Team]) -> MessageTemplate:
+    template = MessageTemplate.objects.create(
+        waba_id=number.waba_id,
+        name=f"order_shipped_{key}",
+        language="en_US",
+        category=MessageTemplate.Category.UTILITY,
+        components=ORDER_SHIPPED,
+        status=MessageTemplate.Status.DRAFT if key == "draft" else MessageTemplate.Status.APPROVED,
+        platform_id="" if key == "draft" else f"5944254792615{len(key)}{len(teams)}",
+    )
+    template.allowed_teams.set(teams)
+    return template
 
 
 def _user(username: str, role: str) -> User:
@@ -209,7 +235,17 @@ def build_world() -> World:
         key: Notification.objects.get(user=users[key])
         for key in (OPERATOR, OUTSIDER, SUPERVISOR, ADMIN)
     }
+    templates = {
+        key: _template(number, key, teams)
+        for key, teams in (
+            ("everyone", []),
+            ("support", [support]),
+            ("sales", [sales]),
+            ("draft", []),
+        )
+    }
     return World(
+        templates=templates,
         number=number,
         support=support,
         sales=sales,
