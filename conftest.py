@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+ROOT_DIR = Path(__file__).resolve().parent
 FIXTURES_DIR = Path(
     os.environ.get(
         "WHATSAPP_FIXTURES_DIR",

@@ -10,6 +10,7 @@ and Redis. Stops everything on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -95,6 +96,10 @@ def main() -> int:
     # The demo number's business profile goes to the simulator once it answers.
     _wait_for(f"http://127.0.0.1:{args.sim_port}/_sim/health")
     subprocess.run([*manage, "push_business_profiles"], env=env, cwd=ROOT, check=False)
+    # The account already has a few approved templates, made in WhatsApp Manager as
+    # it were: the inbox finds them by reconciling. Its review rejects promotions.
+    _seed_templates(f"http://127.0.0.1:{args.sim_port}", env["WHATSAPP_ACCESS_TOKEN"])
+    subprocess.run([*manage, "sync_templates"], env=env, cwd=ROOT, check=False)
 
     print(
         f"\nInbox demo ({mode}) is running at http://{args.host}:{args.port}/\n"
@@ -125,6 +130,84 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
     return 0
+
+
+DEMO_WABA_ID = "102290129340398"
+DEMO_TEMPLATES = [
+    {
+        "name": "order_shipped",
+        "language": "en_US",
+        "category": "UTILITY",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Hello {{1}}, your order {{2}} has shipped and will arrive on {{3}}.",
+                "example": {"body_text": [["Anna", "A-1042", "Friday"]]},
+            },
+            {"type": "FOOTER", "text": "Acme Shop"},
+        ],
+    },
+    {
+        "name": "order_shipped",
+        "language": "ru",
+        "category": "UTILITY",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Здравствуйте, {{1}}! Ваш заказ {{2}} отправлен и прибудет {{3}}.",
+                "example": {"body_text": [["Анна", "A-1042", "в пятницу"]]},
+            },
+            {"type": "FOOTER", "text": "Acme Shop"},
+        ],
+    },
+    {
+        "name": "still_need_help",
+        "language": "en_US",
+        "category": "UTILITY",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Hello {{1}}, we are following up on your request about order {{2}}. "
+                "Reply to this message if you still need help.",
+                "example": {"body_text": [["Anna", "A-1042"]]},
+            },
+            {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "I still need help"}]},
+        ],
+    },
+]
+PROMOTION_WORDS = ["discount", "sale", "coupon", "скидк", "акци", "sconto", "offerta", "rabat"]
+
+
+def _seed_templates(sim_url: str, token: str) -> None:
+    """Give the simulated account its approved templates and its review rules."""
+    _post_json(
+        f"{sim_url}/_sim/template-review-rules",
+        {"reject_words": PROMOTION_WORDS, "reason": "PROMOTIONAL", "delay": 3},
+    )
+    for template in DEMO_TEMPLATES:
+        _post_json(
+            f"{sim_url}/v23.0/{DEMO_WABA_ID}/message_templates",
+            template,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        _post_json(
+            f"{sim_url}/_sim/template-status",
+            {"name": template["name"], "language": template["language"], "status": "APPROVED"},
+        )
+
+
+def _post_json(url: str, body: dict[str, object], headers: dict[str, str] | None = None) -> None:
+    request = urllib.request.Request(  # noqa: S310 (the local simulator)
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (the local simulator)
+            pass
+    except OSError as exc:
+        print(f"could not prepare the demo's templates ({url}): {exc}", file=sys.stderr)
 
 
 def _wait_for(url: str, timeout: float = 30) -> None:

@@ -250,3 +250,55 @@ def test_a_worker_killed_mid_send_leaves_every_reply_sent_once_or_failed_with_a_
         # It arrived: WhatsApp's status webhooks (our id as callback data) settle it.
         assert failed == [], outcomes
     assert sum(sends[str(r.id)] for r in replies) == REPLIES - len(failed)
+
+
+@pytest.mark.parametrize("in_flight", ["reached WhatsApp", "lost on the way"])
+def test_a_worker_killed_while_submitting_a_template_submits_it_exactly_once(
+    stack: Stack, in_flight: str
+) -> None:
+    from templates_app import services as template_services
+    from templates_app.models import MessageTemplate
+
+    sim = stack.sim
+    services.number_register(
+        phone_number_id=sim.phone_number_id,
+        display_phone_number=sim.display_phone_number,
+        waba_id=sim.waba_id,
+        name="Acme Shop",
+    )
+    template = template_services.template_create(
+        actor=None,
+        waba_id=sim.waba_id,
+        name="order_shipped",
+        language="en_US",
+        category="UTILITY",
+        components=[
+            {
+                "type": "BODY",
+                "text": "Hello {{1}}, your order {{2}} has shipped and will arrive on {{3}}.",
+                "example": {"body_text": [["Anna", "A-1042", "Friday"]]},
+            }
+        ],
+    )
+    # The creation is held on its way to WhatsApp and the worker killed meanwhile; the
+    # held request then reaches WhatsApp, or is lost with its connection.
+    stack.proxy.stall(f"POST /v23.0/{sim.waba_id}/message_templates".encode(), after=0)
+    template_services.template_submit(actor=None, template=template)
+    first = stack.start_worker("worker1")
+    wait_for(stack.proxy.stalled.is_set, "the submission in flight")
+    stack.kill(first)
+    stack.proxy.release(deliver=in_flight == "reached WhatsApp")
+    assert MessageTemplate.objects.get(pk=template.pk).status == "SUBMITTING"
+
+    stack.start_worker("worker2")
+    # The clock hands a submission whose job died to a new job.
+    services.timers_run(now=timezone.now() + dt.timedelta(minutes=10))
+    wait_for(
+        lambda: MessageTemplate.objects.get(pk=template.pk).status != "SUBMITTING",
+        "the new job to settle the submission",
+    )
+    template.refresh_from_db()
+    held = [t for t in sim.templates if t["name"] == "order_shipped"]
+    assert len(held) == 1, held
+    assert template.platform_id == str(held[0]["id"])
+    assert template.status in ("PENDING", "APPROVED")

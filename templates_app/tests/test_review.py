@@ -192,3 +192,30 @@ def test_the_clock_reconciles_every_account_now_and_then(settings) -> None:
     conversation_services.timers_run(now=timezone.now())
     jobs = [(j.func_name, j.args) for j in django_rq.get_queue("default").jobs]
     assert jobs == [("templates_app.jobs.sync_templates", (WABA_ID,))]
+
+
+def test_the_demo_account_gets_its_approved_templates_by_reconciliation(
+    sim: Simulator, settings
+) -> None:
+    """What ``make demo`` does: templates made on the account (as in WhatsApp
+    Manager), approved there, then found by ``manage.py sync_templates``."""
+    import importlib.util
+
+    from django.core.management import call_command
+
+    from conftest import ROOT_DIR
+
+    spec = importlib.util.spec_from_file_location("demo", ROOT_DIR / "scripts" / "demo.py")
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    demo._seed_templates(sim.base_url, settings.WHATSAPP_ACCESS_TOKEN)
+    call_command("sync_templates")
+    found = sorted(MessageTemplate.objects.values_list("name", "language", "status"))
+    assert found == [
+        ("order_shipped", "en_US", "APPROVED"),
+        ("order_shipped", "ru", "APPROVED"),
+        ("still_need_help", "en_US", "APPROVED"),
+    ]
+    # Its review rejects promotions, as the demo's admins will find out.
+    assert sim.review_rules["reject_words"][:1] == ["discount"]
