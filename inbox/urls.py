@@ -100,6 +100,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.inbox_page, name="inbox"),
+    path("templates/", views.templates_page, name="templates"),
     path("health/", views.health, name="health"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -11,7 +11,7 @@ from django.templatetags.static import static
 from django.views import defaults
 from django.views.decorators.http import require_GET
 
-from conversations.selectors import user_is_inbox_member
+from conversations.selectors import user_is_inbox_member, user_roles
 
 
 @login_required
@@ -22,6 +22,34 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
     return render(
         request, "inbox/inbox.html", {"ping_every_ms": int(settings.PING_EVERY_SECONDS * 1000)}
     )
+
+
+@login_required
+@require_GET
+def templates_page(request: HttpRequest) -> HttpResponse:
+    """The message templates: supervisors read them, admins write them too."""
+    roles = user_roles(request.user)
+    if "admin" not in roles and "supervisor" not in roles:
+        # The 403 page, answered rather than raised: an operator following an old
+        # link is no server error worth a traceback in the log.
+        return defaults.permission_denied(
+            request, PermissionDenied("You need a supervisor or admin role.")
+        )
+    return render(
+        request,
+        "inbox/templates.html",
+        {
+            "can_edit": "admin" in roles,
+            "ping_every_ms": int(settings.PING_EVERY_SECONDS * 1000),
+        },
+    )
+
+
+def navigation(request: HttpRequest) -> dict[str, bool]:
+    """The top bar's links (a context processor): the templates page for supervisors
+    and admins."""
+    roles = user_roles(getattr(request, "user", None))
+    return {"nav_templates": "admin" in roles or "supervisor" in roles}
 
 
 @require_GET

@@ -21,6 +21,7 @@ from templates_app.checks import check_template
 from templates_app.serializers import (
     FindingsSerializer,
     TemplateDetailSerializer,
+    TemplateListItemSerializer,
     TemplatePatchSerializer,
     TemplateSerializer,
     TemplateWriteSerializer,
@@ -51,8 +52,9 @@ def findings_payload(findings: list[Any]) -> list[dict[str, str]]:
 
 
 class TemplateList(generics.ListCreateAPIView):
-    """Message templates, by name and language. Operators see the approved ones their
-    teams may send; supervisors and admins every one. Admins create drafts."""
+    """Message templates, by name and language, each with its usage. Operators see
+    the approved ones their teams may send; supervisors and admins every one. Admins
+    create drafts."""
 
     permission_classes = [ReadOrAdmin]
     serializer_class = TemplateSerializer
@@ -74,10 +76,14 @@ class TemplateList(generics.ListCreateAPIView):
             )
             for name in FILTERS
         ],
-        responses={200: TemplateSerializer(many=True), 400: ERROR_SCHEMA},
+        responses={200: TemplateListItemSerializer(many=True), 400: ERROR_SCHEMA},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+        templates = list(self.get_queryset())
+        usage = selectors.templates_usage(templates)
+        return Response(
+            TemplateListItemSerializer(templates, many=True, context={"usage": usage}).data
+        )
 
     @extend_schema(
         request=TemplateWriteSerializer,

@@ -135,6 +135,16 @@ class TemplateUsageSerializer(serializers.Serializer):
     queued = serializers.IntegerField()
 
 
+class TemplateListItemSerializer(TemplateSerializer):
+    """A template in a list, with its usage (read once for the whole list: pass
+    ``usage``, by template id, in the context)."""
+
+    usage = TemplateUsageSerializer()
+
+    def to_representation(self, instance: MessageTemplate) -> dict[str, Any]:
+        return {**template_payload(instance), "usage": self.context["usage"][instance.pk]}
+
+
 class TemplateDetailSerializer(TemplateSerializer):
     usage = TemplateUsageSerializer()
 

@@ -80,6 +80,14 @@ export function createApi(conversationsUrl) {
       if (replyTo) body.reply_to = replyTo;
       return request("POST", threadUrl(id), body);
     },
+    /** A message made from a template: parameters {header, body, buttons}. */
+    sendTemplate(id, templateId, parameters) {
+      return request("POST", threadUrl(id), { template: { id: templateId, parameters } });
+    },
+    /** The templates the operator may send in this chat, the customer's language first. */
+    async conversationTemplates(id) {
+      return rows(await request("GET", `${one(id)}templates/`));
+    },
     /** A photo, video, audio or document, with an optional caption. */
     sendFile(id, file, caption = "", replyTo = null) {
       const form = new FormData();

@@ -18,6 +18,7 @@ import {
   state,
 } from "./state.js";
 import { Suggestions } from "./suggest.js";
+import { closeTemplatePicker } from "./template-picker.js";
 import { putMessage, putNote, scrollToBottom } from "./thread.js";
 
 const TYPING_EVERY_MS = 2_500;
@@ -39,6 +40,7 @@ const ui = {
   attachment: byTestId("composer-attachment"),
   attachmentName: byTestId("composer-attachment-name"),
   attachmentRemove: byTestId("composer-attachment-remove"),
+  templateButton: byTestId("composer-template-button"),
   cannedList: byTestId("canned-list"),
   mentionList: byTestId("mention-list"),
 };
@@ -72,6 +74,10 @@ export function updateComposer() {
   ui.send.disabled = ui.input.disabled || sending;
   const replying = mode === "reply";
   show(ui.attach, replying);
+  // A template may be sent whatever the window: outside it, it is the only way.
+  show(ui.templateButton, replying && Boolean(conversation));
+  ui.templateButton.classList.toggle("primary", Boolean(conversation) && !windowOpen);
+  ui.templateButton.classList.toggle("secondary", !conversation || windowOpen);
   ui.fileInput.disabled = ui.input.disabled;
   show(ui.replyBanner, replying && Boolean(replyTo));
   ui.replyBannerText.textContent = replyTo ? messageSummary(replyTo) : "";
@@ -95,6 +101,7 @@ export function resetComposer() {
   attachedFile = null;
   showComposerError("");
   closeSuggestions();
+  closeTemplatePicker();
 }
 
 /** A message of the thread changed: the reply that quotes it shows its newest version. */
@@ -127,6 +134,7 @@ function setMode(next) {
   ui.input.placeholder = ui.input.dataset[mode === "note" ? "placeholderNote" : "placeholderReply"];
   ui.send.textContent = ui.send.dataset[mode === "note" ? "labelNote" : "labelReply"];
   closeSuggestions();
+  if (mode === "note") closeTemplatePicker();
   updateComposer();
 }
 
