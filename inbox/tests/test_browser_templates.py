@@ -119,6 +119,7 @@ def test_admin_writes_checks_submits_and_an_operator_sends_it_in_a_closed_chat(
         "code SAVE20!"
     )
     expect(page.get_by_test_id("preview-footer")).to_have_text("Acme Shop")
+    promotional.scroll_into_view_if_needed()
     screenshot(page, "templates-editor.png")
 
     # Submitting over an error is refused: the findings stay beside the field.

@@ -444,7 +444,29 @@ function renderPreview() {
   ui.preview.replaceChildren(templateBubble(parts, values));
 }
 
+const ON_THE_PLATFORM = ["APPROVED", "PAUSED", "REJECTED"];
+const BUSY = ["SUBMITTING", "PENDING"];
+const FINAL = ["DELETED", "PENDING_DELETION"];
+
+/** What the admin may do with the template as it stands: a draft is saved and
+ * submitted; an edit of one WhatsApp knows is submitted as it is saved; nothing
+ * changes while WhatsApp reviews it or once it is deleted. */
+function updateActions(template) {
+  if (!canEdit) return;
+  const status = template?.status || "DRAFT";
+  const editSubmits = Boolean(template?.platform_id) && ON_THE_PLATFORM.includes(status);
+  const frozen = BUSY.includes(status) || FINAL.includes(status);
+  ui.save.textContent = ui.save.dataset[editSubmits ? "labelEdit" : "labelDraft"];
+  show(ui.submit, !editSubmits);
+  ui.save.dataset.frozen = String(frozen);
+  ui.submit.dataset.frozen = String(frozen);
+  ui.save.disabled = frozen;
+  ui.submit.disabled = frozen;
+  show(ui.remove, Boolean(template) && !FINAL.includes(status));
+}
+
 function renderStatus(template) {
+  updateActions(template);
   if (!template) {
     ui.status.replaceChildren();
     show(ui.rejection, false);
@@ -525,7 +547,6 @@ function fillEditor(template) {
   ui.language.disabled = existing || !canEdit;
   ui.waba.disabled = existing || !canEdit;
   ui.title.textContent = template ? template.name : ui.title.dataset.new;
-  if (ui.remove) show(ui.remove, existing);
   if (ui.remove) resetDelete();
   renderHeaderInputs();
   renderExamples("body", ui.body.value);
@@ -659,7 +680,9 @@ function showSaved(text) {
 }
 
 function busy(on) {
-  for (const button of [ui.save, ui.submit, ui.remove]) if (button) button.disabled = on;
+  for (const button of [ui.save, ui.submit, ui.remove]) {
+    if (button) button.disabled = on || button.dataset.frozen === "true";
+  }
 }
 
 async function save() {
@@ -702,14 +725,25 @@ ui.form.addEventListener("submit", (event) => {
   event.preventDefault();
   if (!canEdit) return;
   act(async () => {
-    await save();
-    showSaved(gettext("Draft saved."));
+    const saved = await save();
+    showSaved(
+      BUSY.includes(saved.status)
+        ? gettext("Saved and submitted: WhatsApp reviews the edit.")
+        : gettext("Draft saved."),
+    );
   });
 });
 
 ui.submit?.addEventListener("click", () =>
   act(async () => {
-    if (dirty || openId === null) await save();
+    if (dirty || openId === null) {
+      const saved = await save();
+      if (!["DRAFT", "REJECTED"].includes(saved.status)) {
+        // An edit of a template WhatsApp knows went to review as it was saved.
+        showSaved(gettext("Submitted: WhatsApp reviews it, the status changes here when it decides."));
+        return;
+      }
+    }
     const template = await request("POST", `templates/${openId}/submit/`, {});
     templateChanged(template);
     showSaved(gettext("Submitted: WhatsApp reviews it, the status changes here when it decides."));
