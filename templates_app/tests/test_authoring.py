@@ -207,3 +207,59 @@ def test_the_detail_counts_how_the_template_fared(admin) -> None:
         "queued": 0,
     }
     assert WABA_ID == body["waba_id"]
+
+
+def test_the_list_counts_each_template_as_its_detail_does(admin) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from conversations.models import Message
+    from conversations.tests.factories import ConversationFactory
+    from templates_app.models import TemplateSend
+
+    shipped = make_template(name="order_shipped", platform_id="1")
+    late = make_template(name="order_late", platform_id="2")
+    make_template(name="never_sent", platform_id="3")
+    conversation = ConversationFactory(number=NumberFactory._meta.model.objects.first())
+    start = timezone.now() - dt.timedelta(hours=2)
+
+    def sent(template: MessageTemplate, status: str, minute: int, code: int | None = None) -> None:
+        message = Message.objects.create(
+            conversation=conversation,
+            direction=Message.Direction.OUT,
+            type="template",
+            status=status,
+            error_code=code,
+            timestamp=start + dt.timedelta(minutes=minute),
+        )
+        TemplateSend.objects.create(template=template, message=message, parameters={})
+
+    sent(shipped, "read", 1)
+    sent(shipped, "delivered", 2)
+    sent(shipped, "failed", 3, code=131026)
+    sent(shipped, "queued", 4)
+    sent(late, "failed", 5)
+    sent(late, "sent", 6)
+    Message.objects.create(  # the customer answers after the first two
+        conversation=conversation,
+        direction=Message.Direction.IN,
+        status="received",
+        timestamp=start + dt.timedelta(minutes=3, seconds=30),
+    )
+
+    listed = {t["name"]: t["usage"] for t in admin.get("/api/v1/templates/").json()}
+    for template in MessageTemplate.objects.all():
+        detail = admin.get(f"/api/v1/templates/{template.pk}/").json()["usage"]
+        assert listed[template.name] == detail, template.name
+    assert listed["order_shipped"] == {
+        "sent": 2,
+        "delivered": 2,
+        "read": 1,
+        "answered": 3,
+        "failed": 1,
+        "failed_by_code": {"131026": 1},
+        "queued": 1,
+    }
+    assert listed["order_late"]["failed_by_code"] == {"unknown": 1}
+    assert listed["never_sent"]["sent"] == 0
