@@ -243,6 +243,20 @@ def test_supervisors_read_templates_but_cannot_edit(
         "Hello Anna, your order A-1042 has shipped and will arrive on Friday."
     )
 
+    # WhatsApp's verdicts reach the supervisor's page live: rejected with its reason,
+    # then rated low.
+    sim = live_stack.sim
+    assert (
+        sim.set_template_status("order_update", "en_US", "REJECTED", "PROMOTIONAL")["status_code"]
+        == 200
+    )
+    expect(row.get_by_test_id("template-status")).to_have_attribute("data-status", "REJECTED")
+    expect(row.get_by_test_id("template-reason")).to_have_text("PROMOTIONAL")
+    expect(page.get_by_test_id("template-rejection")).to_contain_text("PROMOTIONAL")
+    assert sim.set_template_quality("order_update", "en_US", "RED")["status_code"] == 200
+    expect(row.get_by_test_id("template-quality")).to_have_attribute("data-quality", "RED")
+    expect(row.get_by_test_id("template-quality")).to_have_text("Low")
+
 
 def test_the_templates_page_speaks_russian(
     open_page: OpenPage, live_stack: LiveStack, operator: Operator
@@ -288,7 +302,7 @@ def test_a_template_that_may_not_be_sent_now_is_shown_with_why(
                 item["sendable"] = False
                 item["refusal"] = {
                     "code": "marketing_opt_out",
-                    "detail": "The customer opted out of marketing messages.",
+                    "detail": "The customer opted out of <b>marketing</b> messages.",
                     "retry_at": None,
                 }
         route.fulfill(response=answer, body=json.dumps(items))
@@ -300,9 +314,11 @@ def test_a_template_that_may_not_be_sent_now_is_shown_with_why(
     page.get_by_test_id("composer-template-button").click()
     refused = page.locator('[data-testid="template-choice"][data-name="spring_sale"]')
     expect(refused).to_be_disabled()
+    # As text, never as markup.
     expect(refused.get_by_test_id("template-refusal")).to_have_text(
-        "The customer opted out of marketing messages."
+        "The customer opted out of <b>marketing</b> messages."
     )
+    expect(page.get_by_test_id("template-choices").locator("b")).to_have_count(0)
     allowed = page.locator('[data-testid="template-choice"][data-name="order_update"]')
     expect(allowed).to_be_enabled()
     expect(allowed.get_by_test_id("template-refusal")).to_have_count(0)

@@ -32,6 +32,7 @@ def admin_client(client: Client) -> Client:
 
 PAGES = [
     "/",
+    "/templates/",
     "/accounts/login/",
     "/admin/",
     "/admin/conversations/team/add/",

@@ -176,8 +176,19 @@ function matches(template) {
   );
 }
 
+/** Why the template is where it is: WhatsApp's rejection reason, or the reason
+ * its latest change to this status gave (a pause's title, a disable's date). */
+function statusReason(template) {
+  if (template.status === "REJECTED" && template.rejected_reason) return template.rejected_reason;
+  if (!["REJECTED", "PAUSED", "DISABLED", "FLAGGED"].includes(template.status)) return "";
+  const change = (template.history || [])
+    .filter((c) => c.kind === "status" && c.new === template.status)
+    .at(-1);
+  return change?.reason || "";
+}
+
 function renderRow(template) {
-  const reason = template.status === "REJECTED" && template.rejected_reason;
+  const reason = statusReason(template);
   const row = h(
     "tr",
     { class: "tpl-row", dataset: { testid: "template-row", id: template.id, name: template.name } },
@@ -192,7 +203,7 @@ function renderRow(template) {
       "td",
       {},
       statusChip(template),
-      reason ? h("span", { class: "tpl-reason", dataset: { testid: "template-reason" } }, template.rejected_reason) : null,
+      reason ? h("span", { class: "tpl-reason", dataset: { testid: "template-reason" } }, reason) : null,
     ),
     h(
       "td",
