@@ -243,6 +243,11 @@ def template_update_apply(stored: Any, event: TemplateUpdate) -> MessageTemplate
         return None
     data = event.data if isinstance(event.data, dict) else {}
     changed = False
+    if event.template_id and not template.platform_id:
+        # Found by name: the submission's answer was lost (or has not been saved yet),
+        # and this is how the template learns its id.
+        template.platform_id = str(event.template_id)
+        changed = True
     if event.field == "message_template_status_update":
         status = EVENT_STATUS.get(event.event.upper())
         if status is None:

@@ -141,6 +141,29 @@ def test_the_documented_webhooks_apply_to_the_template_they_name(post_webhook) -
     assert template.status == "APPROVED"
 
 
+def test_a_verdict_for_a_template_whose_answer_was_lost_gives_it_its_id(post_webhook) -> None:
+    """The post reached WhatsApp, its answer did not: the review's webhook names the
+    template by account, name and language, and the template takes the id it carries."""
+    from conversations.tests.factories import NumberFactory
+
+    NumberFactory()
+    approved = json.loads((FIXTURES_DIR / "webhook_template_status_approved.json").read_bytes())
+    value = approved["entry"][0]["changes"][0]["value"]
+    template = MessageTemplate.objects.create(
+        waba_id=approved["entry"][0]["id"],
+        name=value["message_template_name"],
+        language=value["message_template_language"].replace("-", "_"),
+        category="MARKETING",
+        status="SUBMITTING",
+    )
+    assert post_webhook(approved).status_code == 200
+    template.refresh_from_db()
+    assert (template.status, template.platform_id) == (
+        "APPROVED",
+        str(value["message_template_id"]),
+    )
+
+
 def test_deleting_removes_it_on_whatsapp(sim: Simulator) -> None:
     template = draft()
     services.template_submit(actor=None, template=template)
