@@ -334,3 +334,70 @@ def test_a_template_that_may_not_be_sent_now_is_shown_with_why(
     expect(page.get_by_test_id("template-picker")).to_be_visible()
     assert sim.idle()
     assert len(sim.sent_messages()) == sent_before
+
+
+def test_the_editor_draws_headers_buttons_and_named_variables_and_places_each_finding(
+    open_page: OpenPage, live_stack: LiveStack, operator: Operator
+) -> None:
+    admin = make_inbox_user("ada", first_name="Ada", last_name="Admin", role="admin")
+    page = open_page()
+    sign_in(page, admin, "/templates/")
+    page.get_by_test_id("template-new").click()
+    page.get_by_test_id("template-name").fill("delivery_slot")
+    page.get_by_test_id("template-parameter-format").select_option("NAMED")
+    page.get_by_test_id("template-header-format").select_option("TEXT")
+    page.get_by_test_id("template-header-text").fill("Order {{order_id}}")
+    page.get_by_test_id("example-header-order_id").fill("A-1042")
+    page.get_by_test_id("template-body").fill(
+        "Hello {{first_name}}, choose a delivery slot for your order with the link below."
+    )
+    page.get_by_test_id("example-body-first_name").fill("Anna")
+    page.get_by_test_id("template-button-kind").select_option("URL")
+    page.get_by_test_id("template-button-add").click()
+    link = page.get_by_test_id("template-button").nth(0)
+    link.get_by_test_id("button-text").fill("Choose a slot")
+    link.get_by_test_id("button-url").fill("https://shop.example.com/slots/{{1}}")
+    page.get_by_test_id("template-button-kind").select_option("QUICK_REPLY")
+    page.get_by_test_id("template-button-add").click()
+    page.get_by_test_id("template-button").nth(1).get_by_test_id("button-text").fill("Call me")
+
+    # The preview: the header and body with their examples, the buttons under the bubble.
+    expect(page.get_by_test_id("preview-header")).to_have_text("Order A-1042")
+    expect(page.get_by_test_id("preview-body")).to_have_text(
+        "Hello Anna, choose a delivery slot for your order with the link below."
+    )
+    expect(page.get_by_test_id("preview-button")).to_have_text(["↗ Choose a slot", "↩ Call me"])
+
+    # The link's variable has no example yet: said beside that button, not elsewhere.
+    missing = link.locator('[data-testid="finding"][data-code="missing_example"]')
+    expect(missing).to_be_visible()
+    expect(missing).to_have_attribute("data-field", re.compile(r"^buttons\[0\]"))
+    link.get_by_test_id("button-example").fill("A-1042")
+    expect(missing).to_have_count(0)
+
+    page.get_by_test_id("template-save").click()
+    expect(page.get_by_test_id("template-saved")).to_have_text("Draft saved.")
+    saved = MessageTemplate.objects.get(name="delivery_slot")
+    assert saved.parameter_format == "NAMED"
+    assert saved.components[0] == {
+        "type": "HEADER",
+        "format": "TEXT",
+        "text": "Order {{order_id}}",
+        "example": {"header_text_named_params": [{"param_name": "order_id", "example": "A-1042"}]},
+    }
+    assert saved.components[-1]["buttons"] == [
+        {
+            "type": "URL",
+            "text": "Choose a slot",
+            "url": "https://shop.example.com/slots/{{1}}",
+            "example": ["A-1042"],
+        },
+        {"type": "QUICK_REPLY", "text": "Call me"},
+    ]
+
+    # Deleting a draft takes two clicks and no dialog.
+    page.get_by_test_id("template-delete").click()
+    expect(page.get_by_test_id("template-delete")).to_have_text("Click again to delete it")
+    page.get_by_test_id("template-delete").click()
+    expect(template_row(page, "delivery_slot")).to_have_count(0)
+    assert not MessageTemplate.objects.filter(name="delivery_slot").exists()

@@ -71,9 +71,9 @@ function csrfToken() {
 async function request(method, path, body) {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin" };
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken(); // a DELETE has no body
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
-    headers["X-CSRFToken"] = csrfToken();
     init.body = JSON.stringify(body);
   }
   let response;
@@ -160,6 +160,7 @@ const when = (iso) => (iso ? new Date(iso).toLocaleString(document.documentEleme
 // --- The list -----------------------------------------------------------------------
 
 const templates = new Map(); // id -> template as the API shapes it
+const gone = new Set(); // drafts deleted from this page (gone at once, with no frame)
 let openId = null; // the template in the editor (null: a new one, or none)
 
 function filters() {
@@ -254,6 +255,7 @@ ui.list.addEventListener("click", (event) => {
 
 /** A template changed (live): its row and, if it is open, the editor's status. */
 function templateChanged(template) {
+  if (gone.has(template.id)) return; // a frame sent before its deletion, arriving late
   const known = templates.get(template.id);
   templates.set(template.id, { usage: known?.usage, ...template });
   renderList();
@@ -416,7 +418,7 @@ function renderButtons() {
       if (b.type !== "COPY_CODE") fields.push(buttonField(b, "text", gettext("Button text"), { maxlength: 25 }));
       if (b.type === "URL") {
         fields.push(buttonField(b, "url", gettext("https://example.com/orders/{{1}}")));
-        if (variablesOf(b.url).length) fields.push(buttonField(b, "example", gettext("Example address")));
+        if (variablesOf(b.url).length) fields.push(buttonField(b, "example", gettext("Example of the address's variable")));
       }
       if (b.type === "PHONE_NUMBER") fields.push(buttonField(b, "phone_number", gettext("Phone number, +country code")));
       if (b.type === "COPY_CODE") fields.push(buttonField(b, "example", gettext("Example code"), { maxlength: 15 }));
@@ -558,7 +560,9 @@ function fillEditor(template) {
   ui.language.disabled = existing || !canEdit;
   ui.waba.disabled = existing || !canEdit;
   ui.title.textContent = template ? template.name : ui.title.dataset.new;
-  if (ui.remove) resetDelete();
+  // A live refresh of the same template keeps a delete the admin is confirming.
+  if (ui.remove && ui.form.dataset.filled !== String(template?.id ?? "new")) resetDelete();
+  ui.form.dataset.filled = String(template?.id ?? "new");
   renderHeaderInputs();
   renderExamples("body", ui.body.value);
   renderButtons();
@@ -785,6 +789,7 @@ ui.remove?.addEventListener("click", () => {
     else {
       // A draft WhatsApp never saw goes at once.
       templates.delete(id);
+      gone.add(id);
       openId = null;
       show(ui.pane, false);
       renderList();
