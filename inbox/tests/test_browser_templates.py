@@ -401,3 +401,37 @@ def test_the_editor_draws_headers_buttons_and_named_variables_and_places_each_fi
     page.get_by_test_id("template-delete").click()
     expect(template_row(page, "delivery_slot")).to_have_count(0)
     assert not MessageTemplate.objects.filter(name="delivery_slot").exists()
+
+
+def test_an_edit_of_an_approved_template_goes_to_review_as_it_is_saved(
+    open_page: OpenPage, live_stack: LiveStack, operator: Operator
+) -> None:
+    sim = live_stack.sim
+    sim.set_review_rules([])
+    template = approved_template(live_stack)
+    admin = make_inbox_user("ada", first_name="Ada", last_name="Admin", role="admin")
+    page = open_page()
+    sign_in(page, admin, "/templates/")
+    template_row(page, template.name).get_by_test_id("template-open").click()
+    expect(page).to_have_url(re.compile(rf"#t{template.pk}$"))
+    expect(page.get_by_test_id("template-body")).to_have_value(FIXED_BODY)
+    save = page.get_by_test_id("template-save")
+    expect(save).to_have_text("Save and submit the edit")
+    expect(page.get_by_test_id("template-submit")).to_be_hidden()
+    expect(page.get_by_test_id("template-name")).to_be_disabled()  # its identity stays
+
+    edited = "Hello {{1}}, your order {{2}} is on its way and arrives on {{3}}."
+    page.get_by_test_id("template-body").fill(edited)
+    save.click()
+    expect(page.get_by_test_id("template-saved")).to_have_text(
+        "Saved and submitted: WhatsApp reviews the edit."
+    )
+    status = template_row(page, "order_update").get_by_test_id("template-status")
+    expect(status).to_have_attribute("data-status", "APPROVED", timeout=REVIEW_TIMEOUT_MS)
+    page.get_by_test_id("template-history-box").locator("summary").click()
+    expect(page.get_by_test_id("version-item")).to_have_count(1)
+    expect(page.get_by_test_id("version-item").get_by_test_id("preview-body")).to_have_text(
+        "Hello Anna, your order A-1042 is on its way and arrives on Friday."
+    )
+    body = next(c for c in sim.templates[0]["components"] if c["type"] == "BODY")
+    assert body["text"] == edited
