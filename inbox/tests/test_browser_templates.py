@@ -435,3 +435,97 @@ def test_an_edit_of_an_approved_template_goes_to_review_as_it_is_saved(
     )
     body = next(c for c in sim.templates[0]["components"] if c["type"] == "BODY")
     assert body["text"] == edited
+
+
+def test_the_picker_fills_headers_and_buttons_and_proposes_the_contacts_fields(
+    open_page: OpenPage, live_stack: LiveStack, operator: Operator
+) -> None:
+    sim = live_stack.sim
+    approved_template(
+        live_stack,
+        name="slot_ready",
+        components=[
+            {
+                "type": "HEADER",
+                "format": "TEXT",
+                "text": "Order {{1}}",
+                "example": {"header_text": ["A-1042"]},
+            },
+            {
+                "type": "BODY",
+                "text": "Hello {{1}}, your delivery slot is ready to choose.",
+                "example": {"body_text": [["Anna"]]},
+            },
+            {
+                "type": "BUTTONS",
+                "buttons": [
+                    {
+                        "type": "URL",
+                        "text": "Choose a slot",
+                        "url": "https://shop.example.com/slots/{{1}}",
+                        "example": ["A-1042"],
+                    },
+                ],
+            },
+        ],
+    )
+    approved_template(
+        live_stack,
+        name="named_hello",
+        parameter_format="NAMED",
+        components=[
+            {
+                "type": "BODY",
+                "text": "Hello {{first_name}}, your parcel left our warehouse.",
+                "example": {
+                    "body_text_named_params": [{"param_name": "first_name", "example": "Anna"}]
+                },
+            },
+        ],
+    )
+    maya = "14155550303"
+    customer_says(sim, maya, "Any news?", name="Maya Lopez")
+    page = open_page()
+    sign_in(page, operator)
+    conversation(page, "Maya Lopez").click()
+    page.get_by_test_id("composer-template-button").click()
+
+    # A variable named after a contact's field starts with its value.
+    page.locator('[data-testid="template-choice"][data-name="named_hello"]').click()
+    expect(page.get_by_test_id("template-value-body-first_name")).to_have_value("Maya")
+    expect(page.get_by_test_id("template-picker-preview")).to_contain_text(
+        "Hello Maya, your parcel left our warehouse."
+    )
+
+    # The others propose the contact's name and phone.
+    page.locator('[data-testid="template-choice"][data-name="slot_ready"]').click()
+    body = page.get_by_test_id("template-value-body-1")
+    proposals = page.locator(f"datalist#{body.get_attribute('list')} option")
+    expect(proposals).to_have_count(3)
+    assert [o.get_attribute("value") for o in proposals.all()] == [
+        "Maya Lopez",
+        "Maya",
+        "+14155550303",
+    ]
+    page.get_by_test_id("template-value-header-1").fill("A-2077")
+    body.fill("Maya")
+    page.get_by_test_id("template-value-buttons-0").fill("A-2077")
+    preview = page.get_by_test_id("template-picker-preview")
+    expect(preview.get_by_test_id("preview-header")).to_have_text("Order A-2077")
+    expect(preview.get_by_test_id("preview-button")).to_have_text("↗ Choose a slot")
+    sent_before = len(sim.sent_messages())
+    page.get_by_test_id("template-send").click()
+    sent = sim.wait_for_sent(lambda r: r["to"] == maya, timeout=SEND_TIMEOUT, since=sent_before)
+    payload = sent["payload"]["template"]
+    assert payload["name"] == "slot_ready"
+    assert payload["components"] == [
+        {"type": "header", "parameters": [{"type": "text", "text": "A-2077"}]},
+        {"type": "body", "parameters": [{"type": "text", "text": "Maya"}]},
+        {
+            "type": "button",
+            "sub_type": "url",
+            "index": 0,
+            "parameters": [{"type": "text", "text": "A-2077"}],
+        },
+    ]
+    expect(page.get_by_test_id("template-picker")).to_be_hidden()
