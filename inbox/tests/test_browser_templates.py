@@ -433,7 +433,8 @@ def test_an_edit_of_an_approved_template_goes_to_review_as_it_is_saved(
     expect(page.get_by_test_id("version-item").get_by_test_id("preview-body")).to_have_text(
         "Hello Anna, your order A-1042 is on its way and arrives on Friday."
     )
-    body = next(c for c in sim.templates[0]["components"] if c["type"] == "BODY")
+    on_whatsapp = next(t for t in sim.templates if t["name"] == "order_update")
+    body = next(c for c in on_whatsapp["components"] if c["type"] == "BODY")
     assert body["text"] == edited
 
 

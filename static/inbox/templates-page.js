@@ -233,11 +233,25 @@ function renderList() {
   ui.filterLanguage.value = chosen;
 }
 
+// When a live frame last told of each template (performance.now()): a list asked
+// for before that frame may have been read before its change, and loses to it.
+const liveAt = new Map();
+const changedSince = (id, askedAt) => (liveAt.get(id) ?? -1) > askedAt;
+
 async function loadList() {
   try {
+    const askedAt = performance.now();
     const list = rows(await request("GET", "templates/"));
+    const fresh = new Map();
+    for (const template of list) {
+      const live = changedSince(template.id, askedAt) && templates.get(template.id);
+      fresh.set(template.id, live ? { ...live, usage: template.usage } : template);
+    }
+    for (const [id, template] of templates) {
+      if (!fresh.has(id) && changedSince(id, askedAt)) fresh.set(id, template);
+    }
     templates.clear();
-    for (const template of list) templates.set(template.id, template);
+    for (const [id, template] of fresh) templates.set(id, template);
     show(ui.listError, false);
     renderList();
     if (openId !== null && templates.has(openId) && !dirty) fillEditor(templates.get(openId));
@@ -256,6 +270,7 @@ ui.list.addEventListener("click", (event) => {
 /** A template changed (live): its row and, if it is open, the editor's status. */
 function templateChanged(template) {
   if (gone.has(template.id)) return; // a frame sent before its deletion, arriving late
+  liveAt.set(template.id, performance.now());
   const known = templates.get(template.id);
   templates.set(template.id, { usage: known?.usage, ...template });
   renderList();
