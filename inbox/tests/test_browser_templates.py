@@ -334,3 +334,199 @@ def test_a_template_that_may_not_be_sent_now_is_shown_with_why(
     expect(page.get_by_test_id("template-picker")).to_be_visible()
     assert sim.idle()
     assert len(sim.sent_messages()) == sent_before
+
+
+def test_the_editor_draws_headers_buttons_and_named_variables_and_places_each_finding(
+    open_page: OpenPage, live_stack: LiveStack, operator: Operator
+) -> None:
+    admin = make_inbox_user("ada", first_name="Ada", last_name="Admin", role="admin")
+    page = open_page()
+    sign_in(page, admin, "/templates/")
+    page.get_by_test_id("template-new").click()
+    page.get_by_test_id("template-name").fill("delivery_slot")
+    page.get_by_test_id("template-parameter-format").select_option("NAMED")
+    page.get_by_test_id("template-header-format").select_option("TEXT")
+    page.get_by_test_id("template-header-text").fill("Order {{order_id}}")
+    page.get_by_test_id("example-header-order_id").fill("A-1042")
+    page.get_by_test_id("template-body").fill(
+        "Hello {{first_name}}, choose a delivery slot for your order with the link below."
+    )
+    page.get_by_test_id("example-body-first_name").fill("Anna")
+    page.get_by_test_id("template-button-kind").select_option("URL")
+    page.get_by_test_id("template-button-add").click()
+    link = page.get_by_test_id("template-button").nth(0)
+    link.get_by_test_id("button-text").fill("Choose a slot")
+    link.get_by_test_id("button-url").fill("https://shop.example.com/slots/{{1}}")
+    page.get_by_test_id("template-button-kind").select_option("QUICK_REPLY")
+    page.get_by_test_id("template-button-add").click()
+    page.get_by_test_id("template-button").nth(1).get_by_test_id("button-text").fill("Call me")
+
+    # The preview: the header and body with their examples, the buttons under the bubble.
+    expect(page.get_by_test_id("preview-header")).to_have_text("Order A-1042")
+    expect(page.get_by_test_id("preview-body")).to_have_text(
+        "Hello Anna, choose a delivery slot for your order with the link below."
+    )
+    expect(page.get_by_test_id("preview-button")).to_have_text(["↗ Choose a slot", "↩ Call me"])
+
+    # The link's variable has no example yet: said beside that button, not elsewhere.
+    missing = link.locator('[data-testid="finding"][data-code="missing_example"]')
+    expect(missing).to_be_visible()
+    expect(missing).to_have_attribute("data-field", re.compile(r"^buttons\[0\]"))
+    link.get_by_test_id("button-example").fill("A-1042")
+    expect(missing).to_have_count(0)
+
+    page.get_by_test_id("template-save").click()
+    expect(page.get_by_test_id("template-saved")).to_have_text("Draft saved.")
+    saved = MessageTemplate.objects.get(name="delivery_slot")
+    assert saved.parameter_format == "NAMED"
+    assert saved.components[0] == {
+        "type": "HEADER",
+        "format": "TEXT",
+        "text": "Order {{order_id}}",
+        "example": {"header_text_named_params": [{"param_name": "order_id", "example": "A-1042"}]},
+    }
+    assert saved.components[-1]["buttons"] == [
+        {
+            "type": "URL",
+            "text": "Choose a slot",
+            "url": "https://shop.example.com/slots/{{1}}",
+            "example": ["A-1042"],
+        },
+        {"type": "QUICK_REPLY", "text": "Call me"},
+    ]
+
+    # Deleting a draft takes two clicks and no dialog.
+    page.get_by_test_id("template-delete").click()
+    expect(page.get_by_test_id("template-delete")).to_have_text("Click again to delete it")
+    page.get_by_test_id("template-delete").click()
+    expect(template_row(page, "delivery_slot")).to_have_count(0)
+    assert not MessageTemplate.objects.filter(name="delivery_slot").exists()
+
+
+def test_an_edit_of_an_approved_template_goes_to_review_as_it_is_saved(
+    open_page: OpenPage, live_stack: LiveStack, operator: Operator
+) -> None:
+    sim = live_stack.sim
+    sim.set_review_rules([])
+    template = approved_template(live_stack)
+    admin = make_inbox_user("ada", first_name="Ada", last_name="Admin", role="admin")
+    page = open_page()
+    sign_in(page, admin, "/templates/")
+    template_row(page, template.name).get_by_test_id("template-open").click()
+    expect(page).to_have_url(re.compile(rf"#t{template.pk}$"))
+    expect(page.get_by_test_id("template-body")).to_have_value(FIXED_BODY)
+    save = page.get_by_test_id("template-save")
+    expect(save).to_have_text("Save and submit the edit")
+    expect(page.get_by_test_id("template-submit")).to_be_hidden()
+    expect(page.get_by_test_id("template-name")).to_be_disabled()  # its identity stays
+
+    edited = "Hello {{1}}, your order {{2}} is on its way and arrives on {{3}}."
+    page.get_by_test_id("template-body").fill(edited)
+    save.click()
+    expect(page.get_by_test_id("template-saved")).to_have_text(
+        "Saved and submitted: WhatsApp reviews the edit."
+    )
+    status = template_row(page, "order_update").get_by_test_id("template-status")
+    expect(status).to_have_attribute("data-status", "APPROVED", timeout=REVIEW_TIMEOUT_MS)
+    page.get_by_test_id("template-history-box").locator("summary").click()
+    expect(page.get_by_test_id("version-item")).to_have_count(1)
+    expect(page.get_by_test_id("version-item").get_by_test_id("preview-body")).to_have_text(
+        "Hello Anna, your order A-1042 is on its way and arrives on Friday."
+    )
+    on_whatsapp = next(t for t in sim.templates if t["name"] == "order_update")
+    body = next(c for c in on_whatsapp["components"] if c["type"] == "BODY")
+    assert body["text"] == edited
+
+
+def test_the_picker_fills_headers_and_buttons_and_proposes_the_contacts_fields(
+    open_page: OpenPage, live_stack: LiveStack, operator: Operator
+) -> None:
+    sim = live_stack.sim
+    approved_template(
+        live_stack,
+        name="slot_ready",
+        components=[
+            {
+                "type": "HEADER",
+                "format": "TEXT",
+                "text": "Order {{1}}",
+                "example": {"header_text": ["A-1042"]},
+            },
+            {
+                "type": "BODY",
+                "text": "Hello {{1}}, your delivery slot is ready to choose.",
+                "example": {"body_text": [["Anna"]]},
+            },
+            {
+                "type": "BUTTONS",
+                "buttons": [
+                    {
+                        "type": "URL",
+                        "text": "Choose a slot",
+                        "url": "https://shop.example.com/slots/{{1}}",
+                        "example": ["A-1042"],
+                    },
+                ],
+            },
+        ],
+    )
+    approved_template(
+        live_stack,
+        name="named_hello",
+        parameter_format="NAMED",
+        components=[
+            {
+                "type": "BODY",
+                "text": "Hello {{first_name}}, your parcel left our warehouse.",
+                "example": {
+                    "body_text_named_params": [{"param_name": "first_name", "example": "Anna"}]
+                },
+            },
+        ],
+    )
+    maya = "14155550303"
+    customer_says(sim, maya, "Any news?", name="Maya Lopez")
+    page = open_page()
+    sign_in(page, operator)
+    conversation(page, "Maya Lopez").click()
+    page.get_by_test_id("composer-template-button").click()
+
+    # A variable named after a contact's field starts with its value.
+    page.locator('[data-testid="template-choice"][data-name="named_hello"]').click()
+    expect(page.get_by_test_id("template-value-body-first_name")).to_have_value("Maya")
+    expect(page.get_by_test_id("template-picker-preview")).to_contain_text(
+        "Hello Maya, your parcel left our warehouse."
+    )
+
+    # The others propose the contact's name and phone.
+    page.locator('[data-testid="template-choice"][data-name="slot_ready"]').click()
+    body = page.get_by_test_id("template-value-body-1")
+    proposals = page.locator(f"datalist#{body.get_attribute('list')} option")
+    expect(proposals).to_have_count(3)
+    assert [o.get_attribute("value") for o in proposals.all()] == [
+        "Maya Lopez",
+        "Maya",
+        "+14155550303",
+    ]
+    page.get_by_test_id("template-value-header-1").fill("A-2077")
+    body.fill("Maya")
+    page.get_by_test_id("template-value-buttons-0").fill("A-2077")
+    preview = page.get_by_test_id("template-picker-preview")
+    expect(preview.get_by_test_id("preview-header")).to_have_text("Order A-2077")
+    expect(preview.get_by_test_id("preview-button")).to_have_text("↗ Choose a slot")
+    sent_before = len(sim.sent_messages())
+    page.get_by_test_id("template-send").click()
+    sent = sim.wait_for_sent(lambda r: r["to"] == maya, timeout=SEND_TIMEOUT, since=sent_before)
+    payload = sent["payload"]["template"]
+    assert payload["name"] == "slot_ready"
+    assert payload["components"] == [
+        {"type": "header", "parameters": [{"type": "text", "text": "A-2077"}]},
+        {"type": "body", "parameters": [{"type": "text", "text": "Maya"}]},
+        {
+            "type": "button",
+            "sub_type": "url",
+            "index": 0,
+            "parameters": [{"type": "text", "text": "A-2077"}],
+        },
+    ]
+    expect(page.get_by_test_id("template-picker")).to_be_hidden()

@@ -71,9 +71,9 @@ function csrfToken() {
 async function request(method, path, body) {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin" };
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken(); // a DELETE has no body
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
-    headers["X-CSRFToken"] = csrfToken();
     init.body = JSON.stringify(body);
   }
   let response;
@@ -160,6 +160,7 @@ const when = (iso) => (iso ? new Date(iso).toLocaleString(document.documentEleme
 // --- The list -----------------------------------------------------------------------
 
 const templates = new Map(); // id -> template as the API shapes it
+const gone = new Set(); // drafts deleted from this page (gone at once, with no frame)
 let openId = null; // the template in the editor (null: a new one, or none)
 
 function filters() {
@@ -232,11 +233,25 @@ function renderList() {
   ui.filterLanguage.value = chosen;
 }
 
+// When a live frame last told of each template (performance.now()): a list asked
+// for before that frame may have been read before its change, and loses to it.
+const liveAt = new Map();
+const changedSince = (id, askedAt) => (liveAt.get(id) ?? -1) > askedAt;
+
 async function loadList() {
   try {
+    const askedAt = performance.now();
     const list = rows(await request("GET", "templates/"));
+    const fresh = new Map();
+    for (const template of list) {
+      const live = changedSince(template.id, askedAt) && templates.get(template.id);
+      fresh.set(template.id, live ? { ...live, usage: template.usage } : template);
+    }
+    for (const [id, template] of templates) {
+      if (!fresh.has(id) && changedSince(id, askedAt)) fresh.set(id, template);
+    }
     templates.clear();
-    for (const template of list) templates.set(template.id, template);
+    for (const [id, template] of fresh) templates.set(id, template);
     show(ui.listError, false);
     renderList();
     if (openId !== null && templates.has(openId) && !dirty) fillEditor(templates.get(openId));
@@ -254,6 +269,8 @@ ui.list.addEventListener("click", (event) => {
 
 /** A template changed (live): its row and, if it is open, the editor's status. */
 function templateChanged(template) {
+  if (gone.has(template.id)) return; // a frame sent before its deletion, arriving late
+  liveAt.set(template.id, performance.now());
   const known = templates.get(template.id);
   templates.set(template.id, { usage: known?.usage, ...template });
   renderList();
@@ -416,7 +433,7 @@ function renderButtons() {
       if (b.type !== "COPY_CODE") fields.push(buttonField(b, "text", gettext("Button text"), { maxlength: 25 }));
       if (b.type === "URL") {
         fields.push(buttonField(b, "url", gettext("https://example.com/orders/{{1}}")));
-        if (variablesOf(b.url).length) fields.push(buttonField(b, "example", gettext("Example address")));
+        if (variablesOf(b.url).length) fields.push(buttonField(b, "example", gettext("Example of the address's variable")));
       }
       if (b.type === "PHONE_NUMBER") fields.push(buttonField(b, "phone_number", gettext("Phone number, +country code")));
       if (b.type === "COPY_CODE") fields.push(buttonField(b, "example", gettext("Example code"), { maxlength: 15 }));
@@ -558,7 +575,9 @@ function fillEditor(template) {
   ui.language.disabled = existing || !canEdit;
   ui.waba.disabled = existing || !canEdit;
   ui.title.textContent = template ? template.name : ui.title.dataset.new;
-  if (ui.remove) resetDelete();
+  // A live refresh of the same template keeps a delete the admin is confirming.
+  if (ui.remove && ui.form.dataset.filled !== String(template?.id ?? "new")) resetDelete();
+  ui.form.dataset.filled = String(template?.id ?? "new");
   renderHeaderInputs();
   renderExamples("body", ui.body.value);
   renderButtons();
@@ -785,6 +804,7 @@ ui.remove?.addEventListener("click", () => {
     else {
       // A draft WhatsApp never saw goes at once.
       templates.delete(id);
+      gone.add(id);
       openId = null;
       show(ui.pane, false);
       renderList();
