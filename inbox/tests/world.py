@@ -42,6 +42,7 @@ from conversations.tests.factories import (
     LabelFactory,
     NumberFactory,
     TeamFactory,
+    consent_to,
     wamid,
 )
 from simulator import Simulator
@@ -173,6 +174,8 @@ def build_world() -> World:
         unread_count=2,
         waiting_since=recent,
     )
+    # Ana agreed to hear from the shop on its website form: templates may go to her.
+    consent_to(support_chat.contact, waba_id=number.waba_id)
     inbound = _message(support_chat, text="My kettle's handle broke", timestamp=recent)
     photo = _stored_photo(support_chat, "handle")
     failed_download = _message(
