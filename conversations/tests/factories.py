@@ -182,7 +182,7 @@ def body(payload: dict[str, Any]) -> bytes:
 def consent_to(
     contact: Contact,
     *,
-    waba_id: str = NumberFactory.waba_id,
+    waba_id: str = "102290129340398",
     template_categories: tuple[str, ...] = ("UTILITY", "MARKETING", "AUTHENTICATION"),
     slug: str = "everything",
 ) -> ConsentCategory:
