@@ -380,7 +380,9 @@ def consent_apply_inbound(*, conversation: Conversation, message: Message) -> st
     a category's opt-in link opts them in to it (``whatsapp_link``).
 
     Returns what happened ("opted_out", "opted_out_category", "opted_in") or "".
-    Caller's transaction, conversation row locked."""
+    Recorded at the moment it is applied (the platform's timestamps are whole
+    seconds, and the customer's latest word must win). Caller's transaction,
+    conversation row locked."""
     waba_id = conversation.number.waba_id
     contact = conversation.contact
     candidates = _button_words(message) if message.type in ("button", "interactive") else []
@@ -396,7 +398,6 @@ def consent_apply_inbound(*, conversation: Conversation, message: Message) -> st
                 waba_id=waba_id,
                 source=ConsentSource.WHATSAPP_MESSAGE,
                 wording=candidate,
-                at=message.timestamp,
             )
             _confirm(conversation, OPT_OUT_CONFIRMATION, languages, {})
             return "opted_out"
@@ -412,7 +413,6 @@ def consent_apply_inbound(*, conversation: Conversation, message: Message) -> st
                 state=ConsentState.OPTED_IN,
                 source=ConsentSource.WHATSAPP_LINK,
                 wording=category.opt_in_text,
-                at=message.timestamp,
             )
             return "opted_in"
     if len(message.text) <= _SHORT and " " in words:
@@ -426,7 +426,6 @@ def consent_apply_inbound(*, conversation: Conversation, message: Message) -> st
                         state=ConsentState.OPTED_OUT,
                         source=ConsentSource.WHATSAPP_MESSAGE,
                         wording=message.text,
-                        at=message.timestamp,
                     )
                     languages = [lang for lang, stops in STOP_WORDS.items() if first in stops]
                     _confirm(
