@@ -51,6 +51,7 @@ from conversations.services.consent import (
     user_preferences_apply,
     wa_id_normalize,
 )
+from conversations.services.consent_import import consent_import_create, consent_import_run
 from conversations.services.delivery import (
     MAX_SEND_ATTEMPTS,
     DeliveryAttempt,
@@ -216,6 +217,8 @@ __all__ = [
     "compliance_policy_update",
     "consent_apply_inbound",
     "consent_category_create",
+    "consent_import_create",
+    "consent_import_run",
     "consent_opt_out_marketing",
     "consent_record",
     "contact_country",

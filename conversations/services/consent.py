@@ -616,7 +616,9 @@ def compliance_policy_update(
     frequency_cap: dict[str, int] | None,
     allowed_countries: list[str] | None,
 ) -> CompliancePolicy:
-    """Replace the policy (``None`` for a rule: no such rule)."""
+    """Replace the policy (``None`` for a rule: no such rule). ``quiet_hours``:
+    ``{"start": "21:00", "end": "09:00", "weekend_days": [5, 6]}`` (local times,
+    Monday = 0)."""
     with transaction.atomic():
         policy = CompliancePolicy.objects.select_for_update().filter(pk=1).first()
         policy = policy or CompliancePolicy.default()
@@ -624,8 +626,8 @@ def compliance_policy_update(
             policy.quiet_start = policy.quiet_end = None
             policy.weekend_days = []
         else:
-            policy.quiet_start = quiet_hours.get("start")
-            policy.quiet_end = quiet_hours.get("end")
+            policy.quiet_start = _clock_time(quiet_hours["start"])
+            policy.quiet_end = _clock_time(quiet_hours["end"])
             policy.weekend_days = sorted(set(quiet_hours.get("weekend_days") or []))
         if frequency_cap is None:
             policy.cap_messages = policy.cap_days = None
@@ -638,6 +640,13 @@ def compliance_policy_update(
         policy.updated_at = timezone.now()
         policy.save()
     return policy
+
+
+def _clock_time(value: str | dt.time) -> dt.time:
+    if isinstance(value, dt.time):
+        return value
+    hours, minutes = str(value).split(":")[:2]
+    return dt.time(int(hours), int(minutes))
 
 
 def compliance_log_record(

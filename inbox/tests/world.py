@@ -247,6 +247,12 @@ def build_world() -> World:
             ("draft", []),
         )
     }
+    # An admin's import of consents, waiting for its job.
+    services.consent_import_create(
+        waba_id=number.waba_id,
+        csv_text="wa_id,category,state,source,date\n393331234567,everything,opted_in,sms,2026-11-02\n",
+        user=users[ADMIN],
+    )
     return World(
         templates=templates,
         number=number,
