@@ -1069,7 +1069,7 @@ class ContactConsents(generics.GenericAPIView):
 
     @extend_schema(responses={200: ConsentsSerializer})
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(selectors.consent_summary(self.get_object()))
+        return Response(ConsentsSerializer(selectors.consent_summary(self.get_object())).data)
 
     @extend_schema(
         request=ConsentRecordSerializer,
@@ -1097,7 +1097,10 @@ class ContactConsents(generics.GenericAPIView):
             recorded_by=request.user,
         )
         contact.refresh_from_db()
-        return Response(selectors.consent_summary(contact), status=status.HTTP_201_CREATED)
+        return Response(
+            ConsentsSerializer(selectors.consent_summary(contact)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 def consent_category_payload(category: Any) -> dict[str, Any]:
