@@ -475,13 +475,18 @@ def _confirm(
 
 
 def platform_refusal_apply(message: Message, *, now: dt.datetime | None = None) -> None:
-    """A send WhatsApp failed for a consent reason (message row locked, status
-    ``failed`` with the platform's code): 131050 records the customer's stop of
+    """A marketing template WhatsApp failed for a consent reason (message row
+    locked, status ``failed`` with the platform's code): 131050 records the customer's stop of
     marketing on the platform; 131049 (its per-user marketing limit) defers the
     message 24 hours, once, instead of failing it. Both go to the compliance log."""
     code = message.error_code
     if code not in (MARKETING_STOPPED_CODE, MARKETING_LIMIT_CODE):
         return
+    if message.type != "template" or (message.content or {}).get("category") not in (
+        None,
+        "MARKETING",
+    ):
+        return  # only marketing templates meet these limits: kept as a plain failure
     now = now or timezone.now()
     conversation = message.conversation
     contact = conversation.contact

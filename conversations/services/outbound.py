@@ -342,11 +342,13 @@ def message_retry(*, message: Message, user: Any) -> Message:
 
     Raises ``NotRetryable`` when the message has not failed, or trying again
     cannot help (see ``selectors.message_retryable``). Publishes
-    ``message.updated``."""
+    ``message.updated``. A template passes the send rules again (``SendRefused``,
+    logged, when they refuse it now)."""
+    refused: tuple[Any, str, Refusal] | None = None
     with transaction.atomic():
         message = (
             Message.objects.select_for_update(of=("self",))
-            .select_related("conversation")
+            .select_related("conversation__number")
             .get(pk=message.pk)
         )
         if not selectors.message_retryable(message):
@@ -358,25 +360,57 @@ def message_retry(*, message: Message, user: Any) -> Message:
                 "Sending it again would fail the same way: "
                 + (message.error_title or "WhatsApp refused it.")
             )
-        if message.error_code in wa_errors.MEDIA_ERROR_CODES and message.media_file:
-            message.content = {k: v for k, v in (message.content or {}).items() if k != "id"}
-        message.status = Message.Status.QUEUED
-        message.wamid = None
-        message.error_code = None
-        message.error_title = ""
-        message.error_details = ""
-        message.status_at = timezone.now()
-        message.save(
-            update_fields=[
-                "status",
-                "wamid",
-                "error_code",
-                "error_title",
-                "error_details",
-                "status_at",
-                "content",
-            ]
+        if message.type == "template" and (message.content or {}).get("category"):
+            # Sent again by hand: the send rules as for a new template.
+            conversation = message.conversation
+            now = timezone.now()
+            refusal = send_verdict(
+                contact=Contact.objects.select_for_update().get(pk=conversation.contact_id),
+                waba_id=conversation.number.waba_id,
+                template_category=str(message.content["category"]),
+                path=SendPath.COMPOSER,
+                window_open=conversation.window_expires_at(now) is not None,
+                now=now,
+            )
+            if refusal is not None:
+                refused = (conversation.contact, str(message.content.get("name") or ""), refusal)
+        if refused is None:
+            _requeue_for_retry(message, user)
+    if refused is not None:
+        contact, name, refusal = refused
+        compliance_log_record(
+            contact=contact,
+            path=SendPath.COMPOSER,
+            reason=refusal.code,
+            template=name,
+            detail=refusal.detail,
+            message=message,
+            retry_at=refusal.retry_at,
         )
-        publish_message(message, None, "message.updated")
-        enqueue_send(message.id, requested_by=user)
+        raise SendRefused(refusal.code, refusal.detail, refusal.retry_at)
     return message
+
+
+def _requeue_for_retry(message: Message, user: Any) -> None:
+    """Back to ``queued`` for the send job (message row locked by the caller)."""
+    if message.error_code in wa_errors.MEDIA_ERROR_CODES and message.media_file:
+        message.content = {k: v for k, v in (message.content or {}).items() if k != "id"}
+    message.status = Message.Status.QUEUED
+    message.wamid = None
+    message.error_code = None
+    message.error_title = ""
+    message.error_details = ""
+    message.status_at = timezone.now()
+    message.save(
+        update_fields=[
+            "status",
+            "wamid",
+            "error_code",
+            "error_title",
+            "error_details",
+            "status_at",
+            "content",
+        ]
+    )
+    publish_message(message, None, "message.updated")
+    enqueue_send(message.id, requested_by=user)

@@ -195,3 +195,23 @@ def test_the_contacts_zone_comes_from_the_phone_number() -> None:
         "34612345678": "Europe/Madrid",
     }
     assert services.contact_time_zone(Contact(wa_id=LUCA)) == zoneinfo.ZoneInfo("Europe/Rome")
+
+
+def test_a_failed_template_sent_again_by_hand_passes_the_rules_again() -> None:
+    conversation = chat(LUCA, window_open=True)
+    category = consent_to(conversation.contact)
+    with time_machine.travel(WEDNESDAY_NOON, tick=False):
+        message = send(conversation, "MARKETING")
+    Message.objects.filter(pk=message.pk).update(status="failed", error_code=131016)
+    services.consent_record(
+        contact=conversation.contact, category=category, state="opted_out", source="operator"
+    )
+    with (
+        time_machine.travel(WEDNESDAY_NOON + dt.timedelta(minutes=1), tick=False),
+        pytest.raises(services.SendRefused) as caught,
+    ):
+        services.message_retry(message=message, user=None)
+    assert caught.value.code == "opted_out"
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert ComplianceLogEntry.objects.get().message_id == message.pk
