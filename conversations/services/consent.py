@@ -22,6 +22,7 @@ import phonenumbers
 from django.db import transaction
 from django.utils import timezone
 
+from conversations import realtime
 from conversations.enqueue import enqueue_send
 from conversations.models import (
     TEMPLATE_CATEGORIES,
@@ -171,7 +172,21 @@ def consent_record(
             row.state, row.changed_at, row.source = state, at, source
             row.wording, row.change = wording, change
             row.save(update_fields=["state", "changed_at", "source", "wording", "change"])
+        publish_consent(contact)
     return change
+
+
+def publish_consent(contact: Contact) -> None:
+    """``contact.consent`` (``{"contact_id"}``) after commit to whoever may see one
+    of the customer's chats: an open contact panel and template picker read the
+    consents again."""
+    groups: list[str] = []
+    for team_id, assignee_id in Conversation.objects.filter(contact=contact).values_list(
+        "team_id", "assignee_id"
+    ):
+        groups += realtime.groups_for_conversation(team_id=team_id, assignee_id=assignee_id)
+    if groups:
+        realtime.publish("contact.consent", {"contact_id": contact.pk}, groups=groups)
 
 
 def consent_opt_out_marketing(
@@ -226,6 +241,7 @@ def platform_marketing_set(
         if latest is None or at >= latest.at:
             contact.marketing_stopped_on_platform = stopped
             contact.save(update_fields=["marketing_stopped_on_platform"])
+        publish_consent(contact)
         return ConsentChange.objects.create(
             contact=contact,
             waba_id=waba_id,

@@ -84,6 +84,9 @@ def test_demo_customers_agreed_to_the_demo_shops_categories():
         "/admin/conversations/conversation/",
         "/admin/conversations/businesscalendar/",
         "/admin/conversations/businesscalendar/add/",
+        "/admin/conversations/consentcategory/",
+        "/admin/conversations/consentchange/",
+        "/admin/conversations/compliancelogentry/",
     ],
 )
 def test_admin_pages_open(root_client, path):

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 
 from conftest import FIXTURES_DIR
-from conversations import services
+from conversations import realtime, services
 from conversations.models import (
     ComplianceLogEntry,
     Consent,
@@ -242,3 +242,24 @@ def test_a_deferred_message_whose_customer_opted_out_meanwhile_is_not_sent(
     message.refresh_from_db()
     assert message.status == "failed"
     assert ComplianceLogEntry.objects.filter(reason="opted_out", message=message).exists()
+
+
+def test_a_stop_is_published_to_whoever_sees_the_customers_chat(
+    post_webhook, categories, published, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(text_webhook(wa_id=SHEENA, text="Hello"))
+    conversation = Conversation.objects.get(contact__wa_id=SHEENA)
+    published.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(text_webhook(wa_id=SHEENA, text="STOP"))
+    consent_events = [p for p in published if p.event["type"] == "contact.consent"]
+    assert consent_events
+    assert consent_events[0].event == {
+        "type": "contact.consent",
+        "contact_id": conversation.contact_id,
+    }
+    expected = realtime.groups_for_conversation(
+        team_id=conversation.team_id, assignee_id=conversation.assignee_id
+    )
+    assert set(consent_events[0].groups) == set(expected)
