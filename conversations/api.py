@@ -61,8 +61,10 @@ from conversations.serializers import (
     ConsentImportUploadSerializer,
     ConsentRecordSerializer,
     ConsentsSerializer,
+    ContactConversationSerializer,
     ContactCreateSerializer,
     ContactDetailSerializer,
+    ContactWithConversationsSerializer,
     ConversationEventSerializer,
     ConversationSerializer,
     LabelSerializer,
@@ -1047,16 +1049,28 @@ class ContactList(generics.GenericAPIView):
 
 
 class ContactDetail(generics.GenericAPIView):
-    """A customer: number, country, time zone and local time, the platform's stop."""
+    """A customer: number, country, time zone and local time, the platform's stop,
+    and their chats the user may see (with labels)."""
 
     permission_classes = [IsInboxUser]
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.contacts_visible_to(self.request.user)
 
-    @extend_schema(responses={200: ContactDetailSerializer})
+    @extend_schema(responses={200: ContactWithConversationsSerializer})
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(contact_detail_payload(self.get_object()))
+        contact = self.get_object()
+        chats = (
+            selectors.conversations_visible_to(request.user)
+            .filter(contact=contact)
+            .prefetch_related("labels")
+        )
+        return Response(
+            {
+                **contact_detail_payload(contact),
+                "conversations": ContactConversationSerializer(chats, many=True).data,
+            }
+        )
 
 
 class ContactConsents(generics.GenericAPIView):

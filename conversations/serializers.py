@@ -778,6 +778,36 @@ class ContactDetailSerializer(ContactSerializer):
     created_at = serializers.DateTimeField()
 
 
+class ContactConversationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.IntegerField(source="number_id")
+    status = serializers.ChoiceField(choices=Conversation.Status.choices)
+    team = serializers.IntegerField(source="team_id", allow_null=True)
+    labels = serializers.ListField(child=serializers.CharField())
+    last_message_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(
+            {
+                "id": instance.pk,
+                "number_id": instance.number_id,
+                "status": instance.status,
+                "team_id": instance.team_id,
+                "labels": [label.name for label in instance.labels.all()],
+                "last_message_at": instance.last_message_at,
+                "created_at": instance.created_at,
+            }
+        )
+        return data
+
+
+class ContactWithConversationsSerializer(ContactDetailSerializer):
+    conversations = ContactConversationSerializer(
+        many=True, help_text="The customer's chats the user may see, newest first"
+    )
+
+
 class ContactCreateSerializer(serializers.Serializer):
     wa_id = serializers.CharField(max_length=32, help_text="The phone number, digits")
     name = serializers.CharField(max_length=256, required=False, allow_blank=True, default="")

@@ -93,6 +93,10 @@ def test_a_contact_is_created_once_and_found_by_number(number, olga) -> None:
     with time_machine.travel(WEDNESDAY_NOON, tick=False):
         detail = api.get(f"/api/v1/contacts/{body['id']}/").json()
     assert detail["local_time"] == "2026-12-09T12:00+01:00"
+    assert detail["conversations"] == []
+    chat = ConversationFactory(contact_id=body["id"], number=number)
+    (listed,) = api.get(f"/api/v1/contacts/{body['id']}/").json()["conversations"]
+    assert (listed["id"], listed["status"], listed["labels"]) == (chat.pk, "open", [])
     bad = api.post("/api/v1/contacts/", {"wa_id": "12"})
     assert (bad.status_code, bad.json()["code"]) == (400, "invalid_wa_id")
 
