@@ -43,6 +43,7 @@ from conversations.models import (
     Conversation,
     Label,
     Message,
+    SendPath,
     Team,
     WhatsAppNumber,
 )
@@ -252,6 +253,14 @@ class ConversationDetail(generics.RetrieveAPIView):
         return selectors.conversations_visible_to(self.request.user)
 
 
+def send_path(request: Request) -> str:
+    """How a message leaves: ``api`` for an integration's token, ``composer`` for
+    the page (session)."""
+    if isinstance(request.successful_authenticator, TokenAuthentication):
+        return SendPath.API
+    return SendPath.COMPOSER
+
+
 class ConversationMessages(generics.ListCreateAPIView):
     """A conversation's messages, oldest first; POST sends a text reply (JSON) or a
     file (multipart)."""
@@ -296,12 +305,22 @@ class ConversationMessages(generics.ListCreateAPIView):
             return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
         data = SendTextSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        message = services.message_send_text(
-            conversation=conversation,
-            text=data.validated_data["text"],
-            reply_to=data.validated_data.get("reply_to", ""),
-            user=request.user,
-        )
+        try:
+            message = services.message_send_text(
+                conversation=conversation,
+                text=data.validated_data["text"],
+                reply_to=data.validated_data.get("reply_to", ""),
+                user=request.user,
+            )
+        except services.WindowClosed as exc:
+            # A message that was not sent: the compliance log keeps it too.
+            services.compliance_log_record(
+                contact=conversation.contact,
+                path=send_path(request),
+                reason=exc.code,
+                detail=str(exc),
+            )
+            raise
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
@@ -1101,7 +1120,7 @@ class ContactConsents(generics.GenericAPIView):
         category = services.category_for(
             waba_id=_waba_for(values["waba_id"]), slug=values["category"]
         )
-        token = isinstance(request.successful_authenticator, TokenAuthentication)
+        token = send_path(request) == SendPath.API
         services.consent_record(
             contact=contact,
             category=category,

@@ -8,12 +8,10 @@ from typing import Any
 
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conversations import api as conversations_api
-from conversations.models import SendPath
 from conversations.serializers import MessageSerializer, SendMediaSerializer, SendTextSerializer
 from templates_app import services as template_services
 from templates_app.serializers import SendTemplateMessageSerializer
@@ -23,14 +21,6 @@ SEND_MESSAGE = PolymorphicProxySerializer(
     serializers=[SendTextSerializer, SendTemplateMessageSerializer],
     resource_type_field_name=None,
 )
-
-
-def send_path(request: Request) -> str:
-    """How a message leaves: ``api`` for an integration's token, ``composer`` for
-    the page (session)."""
-    if isinstance(request.successful_authenticator, TokenAuthentication):
-        return SendPath.API
-    return SendPath.COMPOSER
 
 
 class ConversationMessages(conversations_api.ConversationMessages):
@@ -72,6 +62,6 @@ class ConversationMessages(conversations_api.ConversationMessages):
             user=request.user,
             template_id=chosen["id"],
             parameters=chosen.get("parameters") or {},
-            path=send_path(request),
+            path=conversations_api.send_path(request),
         )
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)

@@ -245,10 +245,19 @@ def test_a_refused_template_answers_409_logs_its_path_and_sends_nothing(
     assert by_page.json()["code"] == "no_consent"
     assert not conversation.messages.exists()
     assert not TemplateSend.objects.exists()
-    assert list(ComplianceLogEntry.objects.order_by("pk").values_list("path", "reason")) == [
+    assert list(ComplianceLogEntry.objects.order_by("pk").values_list("path", "reason"))[:2] == [
         ("composer", "no_consent"),
         ("api", "no_consent"),
     ]
+    with time_machine.travel(WEDNESDAY_NOON, tick=False):
+        text = token(olga).post(
+            f"/api/v1/conversations/{conversation.pk}/messages/", {"text": "Hi"}, format="json"
+        )
+    assert (text.status_code, text.json()["code"]) == (409, "window_closed")
+    assert ComplianceLogEntry.objects.order_by("pk").values_list("path", "reason").last() == (
+        "api",
+        "window_closed",
+    )
     consent_to(conversation.contact)
     with time_machine.travel(WEDNESDAY_NIGHT, tick=False):
         night = send(token(olga), conversation, template)
