@@ -17,6 +17,9 @@ from conversations.models import (
     CalendarHoliday,
     CalendarInterval,
     CannedReply,
+    ComplianceLogEntry,
+    ConsentCategory,
+    ConsentChange,
     Contact,
     Conversation,
     ConversationEvent,
@@ -375,3 +378,40 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
     @admin.display(description="teams")
     def team_names(self, calendar: BusinessCalendar) -> str:
         return ", ".join(team.name for team in calendar.teams.all())
+
+
+@admin.register(ConsentCategory)
+class ConsentCategoryAdmin(admin.ModelAdmin):
+    """What customers may agree to hear about, per business account; the API shows
+    each category's opt-in link, QR code and website button."""
+
+    list_display = ["name", "slug", "waba_id", "template_categories", "opt_in_text"]
+    search_fields = ["name", "slug"]
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """An audit trail: shown, never written here."""
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ConsentChange)
+class ConsentChangeAdmin(_ReadOnlyAdmin):
+    list_display = ["at", "contact", "category", "state", "source", "recorded_by"]
+    list_filter = ["state", "source"]
+    list_select_related = ["contact", "category", "recorded_by"]
+    search_fields = ["contact__wa_id", "contact__profile_name"]
+
+
+@admin.register(ComplianceLogEntry)
+class ComplianceLogEntryAdmin(_ReadOnlyAdmin):
+    list_display = ["at", "wa_id", "path", "reason", "template", "campaign"]
+    list_filter = ["reason", "path"]
+    search_fields = ["wa_id", "template"]

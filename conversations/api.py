@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import mimetypes
 import posixpath
 import re
@@ -10,8 +12,10 @@ from typing import Any
 
 import orjson
 from django.db import connection
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,16 +24,30 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, generics, serializers, status
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from conversations import selectors, services
-from conversations.models import BusinessProfile, Conversation, Label, Message, Team, WhatsAppNumber
-from conversations.permissions import IsAdminRole, IsInboxUser
+from conversations.models import (
+    BusinessProfile,
+    ComplianceLogEntry,
+    ConsentCategory,
+    ConsentImport,
+    Conversation,
+    Label,
+    Message,
+    SendPath,
+    Team,
+    WhatsAppNumber,
+)
+from conversations.permissions import IsAdminRole, IsInboxUser, IsSupervisorRole
 from conversations.serializers import (
     AgentSerializer,
     AssignSerializer,
@@ -37,6 +55,17 @@ from conversations.serializers import (
     BusinessProfileSerializer,
     BusinessProfileUpdateSerializer,
     CannedReplySerializer,
+    ComplianceLogEntrySerializer,
+    CompliancePolicySerializer,
+    ConsentCategorySerializer,
+    ConsentImportSerializer,
+    ConsentImportUploadSerializer,
+    ConsentRecordSerializer,
+    ConsentsSerializer,
+    ContactConversationSerializer,
+    ContactCreateSerializer,
+    ContactDetailSerializer,
+    ContactWithConversationsSerializer,
     ConversationEventSerializer,
     ConversationSerializer,
     LabelSerializer,
@@ -54,6 +83,8 @@ from conversations.serializers import (
     TeamSerializer,
     agent_payload,
     canned_reply_payload,
+    compliance_policy_payload,
+    contact_detail_payload,
     conversations_json,
     me_payload,
 )
@@ -222,6 +253,14 @@ class ConversationDetail(generics.RetrieveAPIView):
         return selectors.conversations_visible_to(self.request.user)
 
 
+def send_path(request: Request) -> str:
+    """How a message leaves: ``api`` for an integration's token, ``composer`` for
+    the page (session)."""
+    if isinstance(request.successful_authenticator, TokenAuthentication):
+        return SendPath.API
+    return SendPath.COMPOSER
+
+
 class ConversationMessages(generics.ListCreateAPIView):
     """A conversation's messages, oldest first; POST sends a text reply (JSON) or a
     file (multipart)."""
@@ -266,12 +305,22 @@ class ConversationMessages(generics.ListCreateAPIView):
             return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
         data = SendTextSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        message = services.message_send_text(
-            conversation=conversation,
-            text=data.validated_data["text"],
-            reply_to=data.validated_data.get("reply_to", ""),
-            user=request.user,
-        )
+        try:
+            message = services.message_send_text(
+                conversation=conversation,
+                text=data.validated_data["text"],
+                reply_to=data.validated_data.get("reply_to", ""),
+                user=request.user,
+            )
+        except services.WindowClosed as exc:
+            # A message that was not sent: the compliance log keeps it too.
+            services.compliance_log_record(
+                contact=conversation.contact,
+                path=send_path(request),
+                reason=exc.code,
+                detail=str(exc),
+            )
+            raise
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
@@ -952,3 +1001,360 @@ class NotificationRead(generics.GenericAPIView):
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         notification = services.notification_mark_read(notification=self.get_object())
         return Response(NotificationSerializer(notification).data)
+
+
+# --- Contacts, consent and the send rules ----------------------------------------
+
+
+def _waba_for(given: str) -> str:
+    """The business account a request means: ``given``, or the inbox's only one."""
+    if given:
+        return given
+    accounts = list(
+        WhatsAppNumber.objects.order_by().values_list("waba_id", flat=True).distinct()[:2]
+    )
+    if len(accounts) != 1:
+        raise exceptions.ValidationError(
+            {"waba_id": ["Name the WhatsApp Business Account (the inbox has several, or none)."]}
+        )
+    return accounts[0]
+
+
+class ContactList(generics.GenericAPIView):
+    """Customers the user may see; ``POST`` adds one who has not written yet."""
+
+    permission_classes = [IsInboxUser]
+    pagination_class = UncountedPagination
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.contacts_visible_to(self.request.user)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("wa_id", OpenApiTypes.STR, description="find one number")],
+        responses={200: ContactDetailSerializer(many=True), 400: ERROR_SCHEMA},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        contacts = self.get_queryset()
+        wa_id = text_param(request, "wa_id")
+        if wa_id:
+            contacts = contacts.filter(wa_id=services.wa_id_normalize(wa_id) or wa_id[:32])
+        page = self.paginate_queryset(contacts)
+        now = timezone.now()
+        return self.get_paginated_response(
+            [contact_detail_payload(contact, now=now) for contact in page]
+        )
+
+    @extend_schema(
+        request=ContactCreateSerializer,
+        responses={
+            200: ContactDetailSerializer,
+            201: ContactDetailSerializer,
+            400: ERROR_SCHEMA,
+        },
+        description="201 with a new contact; 200 with the contact who has this number "
+        "already; 400 `invalid_wa_id` for a number that is not one; 403 when that "
+        "customer is another team's.",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = ContactCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        contact, created = services.contact_create(**data.validated_data)
+        if not created and not self.get_queryset().filter(pk=contact.pk).exists():
+            raise exceptions.PermissionDenied("This customer is another team's.")
+        return Response(
+            contact_detail_payload(contact),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ContactDetail(generics.GenericAPIView):
+    """A customer: number, country, time zone and local time, the platform's stop,
+    and their chats the user may see (with labels)."""
+
+    permission_classes = [IsInboxUser]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.contacts_visible_to(self.request.user)
+
+    @extend_schema(responses={200: ContactWithConversationsSerializer})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        contact = self.get_object()
+        chats = (
+            selectors.conversations_visible_to(request.user)
+            .filter(contact=contact)
+            .prefetch_related("labels")
+        )
+        return Response(
+            {
+                **contact_detail_payload(contact),
+                "conversations": ContactConversationSerializer(chats, many=True).data,
+            }
+        )
+
+
+class ContactConsents(generics.GenericAPIView):
+    """A customer's consent per category, the platform's stop, and every change."""
+
+    permission_classes = [IsInboxUser]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.contacts_visible_to(self.request.user)
+
+    @extend_schema(responses={200: ConsentsSerializer})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(ConsentsSerializer(selectors.consent_summary(self.get_object())).data)
+
+    @extend_schema(
+        request=ConsentRecordSerializer,
+        responses={201: ConsentsSerializer, 400: ERROR_SCHEMA},
+        description="Record an opt-in (with the `wording` the customer agreed to) or an "
+        "opt-out of one category. `source` defaults to `operator` from the page and "
+        "`api` with a token; `waba_id` may be left out while the inbox has one business "
+        "account. 400 `unknown_category` for a slug the account does not have.",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        contact = self.get_object()
+        data = ConsentRecordSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        category = services.category_for(
+            waba_id=_waba_for(values["waba_id"]), slug=values["category"]
+        )
+        token = send_path(request) == SendPath.API
+        services.consent_record(
+            contact=contact,
+            category=category,
+            state=values["state"],
+            source=values.get("source") or ("api" if token else "operator"),
+            wording=values["wording"],
+            recorded_by=request.user,
+        )
+        contact.refresh_from_db()
+        return Response(
+            ConsentsSerializer(selectors.consent_summary(contact)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+def consent_category_payload(category: Any) -> dict[str, Any]:
+    return {
+        "id": category.pk,
+        "waba_id": category.waba_id,
+        "slug": category.slug,
+        "name": category.name,
+        "template_categories": list(category.template_categories or []),
+        "opt_in_text": category.opt_in_text,
+        "opt_in": selectors.opt_in_link(category),
+    }
+
+
+class ConsentCategoryList(generics.GenericAPIView):
+    """What customers may agree to hear about, per business account, with each
+    category's opt-in link, QR code and website button; admins add categories."""
+
+    pagination_class = None
+
+    def get_permissions(self):  # type: ignore[no-untyped-def]
+        if self.request.method == "POST":
+            return [IsAdminRole()]
+        return [IsInboxUser()]
+
+    @extend_schema(responses={200: ConsentCategorySerializer(many=True)})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        categories = ConsentCategory.objects.order_by("waba_id", "slug")
+        return Response([consent_category_payload(c) for c in categories])
+
+    @extend_schema(
+        request=ConsentCategorySerializer,
+        responses={201: ConsentCategorySerializer, 400: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = ConsentCategorySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        category = services.consent_category_create(
+            waba_id=_waba_for(values.get("waba_id", "")),
+            slug=values["slug"],
+            name=values["name"],
+            template_categories=values["template_categories"],
+            opt_in_text=values.get("opt_in_text", ""),
+        )
+        return Response(consent_category_payload(category), status=status.HTTP_201_CREATED)
+
+
+class CompliancePolicyView(generics.GenericAPIView):
+    """The send rules for proactive messages: quiet hours in the customer's time zone
+    (weekdays from Monday = 0), the marketing cap, the countries allowed (null: all).
+    Every inbox user reads it; admins replace it."""
+
+    def get_permissions(self):  # type: ignore[no-untyped-def]
+        if self.request.method == "PUT":
+            return [IsAdminRole()]
+        return [IsInboxUser()]
+
+    @extend_schema(responses={200: CompliancePolicySerializer})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(compliance_policy_payload(services.compliance_policy()))
+
+    @extend_schema(
+        request=CompliancePolicySerializer,
+        responses={200: CompliancePolicySerializer, 400: ERROR_SCHEMA},
+    )
+    def put(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = CompliancePolicySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        policy = services.compliance_policy_update(**data.validated_data)
+        return Response(compliance_policy_payload(policy))
+
+
+class CsvRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> bytes:
+        return data if isinstance(data, bytes) else str(data).encode()
+
+
+LOG_COLUMNS = ("at", "contact", "wa_id", "path", "reason", "template", "campaign", "detail")
+
+
+class ComplianceLog(generics.GenericAPIView):
+    """Every message that was not sent or was deferred, on any path, newest first;
+    supervisors and admins read it. ``?format=csv`` answers the whole selection as
+    CSV for the business's own audits."""
+
+    permission_classes = [IsSupervisorRole]
+    pagination_class = UncountedPagination
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CsvRenderer]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("reason", OpenApiTypes.STR),
+            OpenApiParameter(
+                "path", OpenApiTypes.STR, enum=["composer", "api", "campaign", "automatic"]
+            ),
+            OpenApiParameter("contact", OpenApiTypes.INT, description="contact id"),
+            OpenApiParameter("since", OpenApiTypes.DATETIME),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"]),
+        ],
+        responses={
+            (200, "application/json"): ComplianceLogEntrySerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: ERROR_SCHEMA,
+        },
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        entries = ComplianceLogEntry.objects.order_by("-at", "-pk")
+        reason = text_param(request, "reason")
+        if reason:
+            entries = entries.filter(reason=reason)
+        path = text_param(request, "path")
+        if path:
+            entries = entries.filter(path=path)
+        contact = _int_param(request, "contact")
+        if contact is not None:
+            # An id beyond any row (and beyond the column's range) finds nothing.
+            entries = entries.filter(contact_id=contact) if contact < 2**63 else entries.none()
+        since = text_param(request, "since")
+        if since:
+            try:
+                moment = parse_datetime(since.replace(" ", "+"))
+                if moment is not None:
+                    if timezone.is_naive(moment):
+                        moment = moment.replace(tzinfo=dt.UTC)
+                    moment = moment.astimezone(dt.UTC)
+            except (ValueError, OverflowError):
+                moment = None
+            if moment is None:
+                raise exceptions.ValidationError({"since": ["since is an ISO 8601 time."]})
+            entries = entries.filter(at__gte=moment)
+        if request.accepted_renderer.format == "csv":
+            return _csv_response(entries)
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(ComplianceLogEntrySerializer(page, many=True).data)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # A refusal answers the API's JSON error, even to a CSV request.
+        request = self.request
+        if getattr(request, "accepted_renderer", None) is not None and (
+            request.accepted_renderer.format == "csv"
+        ):
+            request.accepted_renderer = self.renderer_classes[0]()
+            request.accepted_media_type = request.accepted_renderer.media_type
+        return super().handle_exception(exc)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_response(entries: Any) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(LOG_COLUMNS)
+        for entry in entries.iterator(chunk_size=1000):
+            yield writer.writerow(
+                [
+                    entry.at.isoformat(),
+                    entry.contact_id or "",
+                    entry.wa_id,
+                    entry.path,
+                    entry.reason,
+                    entry.template,
+                    entry.campaign,
+                    # A cell a spreadsheet would run as a formula is written as text.
+                    _spreadsheet_safe(entry.detail),
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="compliance-log.csv"'
+    return response
+
+
+def _spreadsheet_safe(value: str) -> str:
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+class ConsentImportList(generics.GenericAPIView):
+    """Admins upload a CSV of consents; a job imports it (202)."""
+
+    permission_classes = [IsAdminRole]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": ConsentImportUploadSerializer},
+        responses={202: ConsentImportSerializer, 400: ERROR_SCHEMA},
+        description="Columns: `wa_id` (or `phone`), `category` (slug), `state` "
+        "(`opted_in` by default, or `opted_out`), `source`, `date`, `wording`. Each row "
+        "is imported, refused (`invalid number`, `unknown category`, `no proof of "
+        "consent`) or, for an opt-in to a MARKETING category without its source and "
+        "date, quarantined for review. Follow the progress at the import's URL.",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = ConsentImportUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        raw = data.validated_data["file"].read()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise exceptions.ValidationError({"file": ["The CSV is not UTF-8 text."]}) from exc
+        if "\x00" in text:
+            raise exceptions.ValidationError({"file": ["The CSV holds NUL characters."]})
+        job = services.consent_import_create(
+            waba_id=_waba_for(data.validated_data["waba_id"]), csv_text=text, user=request.user
+        )
+        return Response(ConsentImportSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ConsentImportDetail(generics.RetrieveAPIView):
+    """An import's progress (``processed`` of ``rows``) and, row by row, its report."""
+
+    permission_classes = [IsAdminRole]
+    serializer_class = ConsentImportSerializer
+    queryset = ConsentImport.objects.all()

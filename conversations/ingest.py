@@ -15,7 +15,8 @@ that is more than the machine has. So, on PostgreSQL:
   messages and update the conversations, read them back for the live events.
 * Everything else (a new customer, a chat that reopens or is routed, media and
   reactions, a chat whose team sends automatic replies, statuses, template and
-  account events, anything malformed) goes through
+  account events, a message that may change the customer's consent, anything
+  malformed) goes through
   ``services.webhook_receive``, the one implementation of the rules; a test
   holds both paths to the same rows and events for what this one takes.
 
@@ -107,8 +108,16 @@ def apply_batch(bodies: list[bytes]) -> list[Outcome]:
     """
     outcomes: list[Outcome | None] = [None] * len(bodies)
     plain = []
+    opt_ins = None
     if batches():
-        plain = [p for p in (_plain(i, body) for i, body in enumerate(bodies)) if p is not None]
+        try:
+            opt_ins = services.opt_in_texts()
+        except DatabaseError:
+            opt_ins = None  # the services answer for each delivery (503)
+    if opt_ins is not None:
+        plain = [
+            p for p in (_plain(i, body, opt_ins) for i, body in enumerate(bodies)) if p is not None
+        ]
     if plain:
         try:
             applied = _apply_plain(plain)
@@ -125,7 +134,7 @@ def apply_batch(bodies: list[bytes]) -> list[Outcome]:
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _plain(index: int, body: bytes) -> _Plain | None:
+def _plain(index: int, body: bytes, opt_ins: frozenset[str] = frozenset()) -> _Plain | None:
     if b"\\u0000" in body:
         return None
     try:
@@ -140,6 +149,9 @@ def _plain(index: int, body: bytes) -> _Plain | None:
         return None
     # A file to download, a reaction to show on its target: the services do both.
     if event.type in MEDIA_TYPES or event.type == "reaction":
+        return None
+    # A STOP, an opt-out button, an opt-in link's message: the services record consent.
+    if services.may_be_consent_message(event.type, event.text, opt_ins):
         return None
     return _Plain(index, body.decode("utf-8"), event)
 

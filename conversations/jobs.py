@@ -79,3 +79,9 @@ async def embedded_clock(every: float) -> None:
             await tick()
         except Exception:
             logger.exception("workspace timers failed; trying again at the next tick")
+
+
+def run_consent_import(import_id: int) -> None:
+    """Import an uploaded CSV of consents (``services.consent_import_run``); a
+    second run finds it started and does nothing."""
+    services.consent_import_run(import_id=import_id)

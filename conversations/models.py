@@ -338,6 +338,12 @@ class Contact(models.Model):
     profile_name = models.CharField(max_length=256, blank=True, default="")
     phone = models.CharField(max_length=32, blank=True, default="", help_text="E.164")
     country = models.CharField(max_length=2, blank=True, default="", help_text="ISO 3166-1 alpha-2")
+    # From the phone number (``phonenumbers.timezone``): where quiet hours are counted.
+    time_zone = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # The customer stopped the business's marketing on WhatsApp itself (a
+    # user_preferences stop, or a send failed with 131050): no MARKETING template
+    # goes, whatever the consent categories say, until a resume.
+    marketing_stopped_on_platform = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -452,6 +458,9 @@ class Message(models.Model):
         DELIVERED = "delivered", "Delivered"
         READ = "read", "Read"
         FAILED = "failed", "Failed"
+        # Held back by the platform (131049, its per-user marketing limit): sent
+        # again once at ``retry_at``.
+        DEFERRED = "deferred", "Deferred"
 
     class Media(models.TextChoices):
         NONE = "", "No media"
@@ -498,6 +507,10 @@ class Message(models.Model):
     media_error = models.TextField(blank=True, default="", db_default="")
     # Reactions on this message by side ("customer", "business"): the emoji.
     reactions = models.JSONField(null=True, blank=True)
+    # Why the message waits (``platform_marketing_limit``) and when it goes again;
+    # the reason stays once it was deferred, so it is deferred at most once.
+    deferred_reason = models.CharField(max_length=32, blank=True, default="", db_default="")
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "timestamp"], name="message_thread")]
@@ -548,6 +561,7 @@ STATUS_RANK = {
     Message.Status.ACCEPTED: 2,
     Message.Status.SENT: 3,
     Message.Status.FAILED: 4,
+    Message.Status.DEFERRED: 4,
     Message.Status.DELIVERED: 5,
     Message.Status.READ: 6,
 }
@@ -708,3 +722,197 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.user}"
+
+
+# --- Consent and the send rules ------------------------------------------------------
+
+TEMPLATE_CATEGORIES = ("UTILITY", "MARKETING", "AUTHENTICATION")
+
+
+class ConsentCategory(models.Model):
+    """What a customer may agree to hear about from one WhatsApp Business Account
+    (order updates, reminders, offers...), and the template categories it covers.
+
+    ``opt_in_text`` is the message the wa.me link fills in: a customer who sends it
+    opts in to this category (source ``whatsapp_link``)."""
+
+    waba_id = models.CharField("WhatsApp Business Account id", max_length=64)
+    slug = models.SlugField(max_length=64)
+    name = models.CharField(max_length=120)
+    template_categories = models.JSONField(
+        default=list, help_text="Template categories it covers: UTILITY, MARKETING, AUTHENTICATION."
+    )
+    opt_in_text = models.CharField(
+        "prefilled opt-in message", max_length=256, blank=True, default=""
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["waba_id", "slug"]
+        verbose_name_plural = "consent categories"
+        constraints = [
+            models.UniqueConstraint(fields=["waba_id", "slug"], name="consent_category_unique_slug")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    @property
+    def covers_marketing(self) -> bool:
+        return "MARKETING" in (self.template_categories or [])
+
+
+class ConsentState(models.TextChoices):
+    OPTED_IN = "opted_in", "Opted in"
+    OPTED_OUT = "opted_out", "Opted out"
+
+
+class ConsentSource(models.TextChoices):
+    WEBSITE_FORM = "website_form", "Website form"
+    CHECKOUT = "checkout", "Checkout"
+    WHATSAPP_MESSAGE = "whatsapp_message", "WhatsApp message"
+    WHATSAPP_LINK = "whatsapp_link", "WhatsApp opt-in link"
+    SMS = "sms", "SMS"
+    EMAIL = "email", "Email"
+    IMPORT = "import", "Import"
+    OPERATOR = "operator", "Operator"
+    API = "api", "API"
+    PLATFORM = "platform", "WhatsApp itself"
+
+
+class ConsentChange(models.Model):
+    """One change of a customer's consent: never edited nor deleted (the audit
+    trail). ``category`` empty: the platform's own stop or resume of marketing."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_changes")
+    waba_id = models.CharField(max_length=64)
+    category = models.ForeignKey(
+        ConsentCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="changes"
+    )
+    state = models.CharField(max_length=10, choices=ConsentState.choices)
+    at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    wording = models.TextField(blank=True, default="")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["contact", "at"], name="consent_change_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} {self.state} {self.category_id or 'platform'}"
+
+
+class Consent(models.Model):
+    """A customer's current state in one category: the latest ``ConsentChange``,
+    written in the same transaction. No row: ``unknown``."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    category = models.ForeignKey(ConsentCategory, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=10, choices=ConsentState.choices)
+    changed_at = models.DateTimeField()
+    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    wording = models.TextField(blank=True, default="")
+    change = models.ForeignKey(ConsentChange, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "category"], name="consent_unique_category")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} {self.category_id} {self.state}"
+
+
+class CompliancePolicy(models.Model):
+    """The admins' send rules for proactive messages (one row for the inbox).
+
+    Quiet hours run from ``quiet_start`` to ``quiet_end`` in the recipient's own
+    time zone (an end at or before the start: past midnight), and all day on
+    ``weekend_days`` (Monday = 0); no start: no quiet hours. At most
+    ``cap_messages`` MARKETING messages per contact in ``cap_days`` days (empty:
+    no cap). ``allowed_countries`` null: every country."""
+
+    quiet_start = models.TimeField(null=True, blank=True, default=dt.time(21, 0))
+    quiet_end = models.TimeField(null=True, blank=True, default=dt.time(9, 0))
+    weekend_days = models.JSONField(default=list, blank=True)
+    cap_messages = models.PositiveIntegerField(null=True, blank=True, default=2)
+    cap_days = models.PositiveIntegerField(null=True, blank=True, default=7)
+    allowed_countries = models.JSONField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "compliance policy"
+
+    def __str__(self) -> str:
+        return "Compliance policy"
+
+    @classmethod
+    def default(cls) -> CompliancePolicy:
+        return cls(pk=1, weekend_days=[5, 6])
+
+
+class SendPath(models.TextChoices):
+    COMPOSER = "composer", "Composer"
+    API = "api", "API"
+    CAMPAIGN = "campaign", "Campaign"
+    AUTOMATIC = "automatic", "Automatic"
+
+
+class ComplianceLogEntry(models.Model):
+    """A message that was not sent, or was deferred, and why (the business's audit)."""
+
+    at = models.DateTimeField(default=timezone.now)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    wa_id = models.CharField(max_length=32, blank=True, default="")
+    path = models.CharField(max_length=10, choices=SendPath.choices)
+    reason = models.CharField(max_length=32)
+    template = models.CharField(max_length=512, blank=True, default="")
+    campaign = models.CharField(max_length=64, blank=True, default="")
+    detail = models.TextField(blank=True, default="")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    retry_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "compliance log"
+        indexes = [models.Index(fields=["-at"], name="compliance_log_at")]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.path} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ConsentImport(models.Model):
+    """A CSV of consents an admin uploaded, its job's progress and its report."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    waba_id = models.CharField(max_length=64)
+    csv = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    rows = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    quarantined = models.PositiveIntegerField(default=0)
+    # One entry per row: {"row", "wa_id", "category", "outcome", "reason"}.
+    report = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"consent import {self.pk} ({self.status})"

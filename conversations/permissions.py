@@ -25,3 +25,14 @@ class IsAdminRole(BasePermission):
             user.is_authenticated
             and (user.is_superuser or user.groups.filter(name="admin").exists())
         )
+
+
+class IsSupervisorRole(BasePermission):
+    message = "Only supervisors and admins may do this."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        return bool(
+            user.is_authenticated
+            and (user.is_superuser or user.groups.filter(name__in=["supervisor", "admin"]).exists())
+        )

@@ -38,6 +38,9 @@ from conversations.models import (
     BusinessCalendar,
     BusinessProfile,
     CannedReply,
+    Consent,
+    ConsentCategory,
+    ConsentChange,
     Contact,
     Conversation,
     ConversationEvent,
@@ -478,3 +481,86 @@ def team_schedule(team: Team | None) -> Schedule | None:
 def team_auto_replies(team: Team) -> list[AutoReply]:
     """The team's enabled automatic replies (both kinds, every language)."""
     return list(AutoReply.objects.filter(team=team, enabled=True).order_by("kind", "language"))
+
+
+# --- Contacts and consent ----------------------------------------------------------
+
+
+def contacts_visible_to(user: Any) -> QuerySet[Contact]:
+    """Contacts ``user`` may see: those of the chats they may see, and customers
+    nobody talks with yet (created through the API or an import). Supervisors and
+    admins see them all."""
+    access = access_for(user)
+    if not access.member:
+        return Contact.objects.none()
+    if access.supervisor:
+        return Contact.objects.order_by("-id")
+    chats = Conversation.objects.filter(contact=OuterRef("pk"))
+    return Contact.objects.filter(
+        Exists(chats.filter(visibility_filter(access))) | ~Exists(chats)
+    ).order_by("-id")
+
+
+def consent_summary(contact: Contact) -> dict[str, Any]:
+    """The contact's state in every consent category of the accounts they may hear
+    from, the platform's stop, and the history of changes (oldest first)."""
+    current = {c.category_id: c for c in Consent.objects.filter(contact=contact)}
+    categories = []
+    for category in ConsentCategory.objects.order_by("waba_id", "slug"):
+        row = current.get(category.pk)
+        categories.append(
+            {
+                "category": category.slug,
+                "state": row.state if row else "unknown",
+                "changed_at": row.changed_at if row else None,
+                "source": row.source if row else None,
+                "wording": row.wording if row else None,
+            }
+        )
+    history = [
+        {
+            "category": change.category.slug if change.category else None,
+            "waba_id": change.waba_id,
+            "state": change.state,
+            "at": change.at,
+            "source": change.source,
+            "wording": change.wording,
+            "recorded_by": (
+                {"id": change.recorded_by.pk, "username": change.recorded_by.username}
+                if change.recorded_by
+                else None
+            ),
+        }
+        for change in ConsentChange.objects.filter(contact=contact)
+        .select_related("category", "recorded_by")
+        .order_by("at", "pk")
+    ]
+    return {
+        "categories": categories,
+        "marketing_stopped_on_platform": contact.marketing_stopped_on_platform,
+        "history": history,
+    }
+
+
+def opt_in_link(category: ConsentCategory) -> dict[str, str] | None:
+    """The category's wa.me link with its prefilled message, its QR code (SVG) and a
+    "Chat on WhatsApp" button to paste into a website; None without a prefilled
+    message or a number of the account to write to."""
+    import html
+    import urllib.parse
+
+    import segno
+
+    number = WhatsAppNumber.objects.filter(waba_id=category.waba_id).order_by("pk").first()
+    if not category.opt_in_text or number is None:
+        return None
+    digits = "".join(ch for ch in number.display_phone_number if ch.isdigit())
+    link = f"https://wa.me/{digits}?text={urllib.parse.quote(category.opt_in_text, safe='')}"
+    qr_svg = segno.make(link, error="m").svg_inline(scale=4, title=category.name)
+    button = (
+        f'<a href="{html.escape(link)}" target="_blank" rel="noopener" '
+        'style="display:inline-block;padding:10px 18px;border-radius:24px;'
+        "background:#25d366;color:#fff;font:600 16px/1.2 sans-serif;"
+        'text-decoration:none">Chat on WhatsApp</a>'
+    )
+    return {"link": link, "qr_svg": qr_svg, "button_html": button}

@@ -750,3 +750,226 @@ class ReactionSerializer(serializers.Serializer):
     emoji = serializers.CharField(
         max_length=16, allow_blank=True, trim_whitespace=True, help_text='"" removes the reaction'
     )
+
+
+# --- Contacts, consent and the send rules ----------------------------------------
+
+
+def contact_detail_payload(contact: Contact, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """A contact as the contacts API shows it: with their time zone and local time."""
+    from conversations.services.send_rules import contact_country, contact_time_zone
+
+    zone = contact_time_zone(contact)
+    local = (now or timezone.now()).astimezone(zone)
+    return {
+        **contact_payload(contact),
+        "country": contact_country(contact),
+        "time_zone": zone.key,
+        "local_time": local.isoformat(timespec="minutes"),
+        "marketing_stopped_on_platform": contact.marketing_stopped_on_platform,
+        "created_at": contact.created_at,
+    }
+
+
+class ContactDetailSerializer(ContactSerializer):
+    time_zone = serializers.CharField(help_text="IANA name, from the phone number")
+    local_time = serializers.CharField(help_text="The customer's local time now (ISO 8601)")
+    marketing_stopped_on_platform = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class ContactConversationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.IntegerField(source="number_id")
+    status = serializers.ChoiceField(choices=Conversation.Status.choices)
+    team = serializers.IntegerField(source="team_id", allow_null=True)
+    labels = serializers.ListField(child=serializers.CharField())
+    last_message_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(
+            {
+                "id": instance.pk,
+                "number_id": instance.number_id,
+                "status": instance.status,
+                "team_id": instance.team_id,
+                "labels": [label.name for label in instance.labels.all()],
+                "last_message_at": instance.last_message_at,
+                "created_at": instance.created_at,
+            }
+        )
+        return data
+
+
+class ContactWithConversationsSerializer(ContactDetailSerializer):
+    conversations = ContactConversationSerializer(
+        many=True, help_text="The customer's chats the user may see, newest first"
+    )
+
+
+class ContactCreateSerializer(serializers.Serializer):
+    wa_id = serializers.CharField(max_length=32, help_text="The phone number, digits")
+    name = serializers.CharField(max_length=256, required=False, allow_blank=True, default="")
+
+
+CONSENT_STATES = ["opted_in", "opted_out"]
+CONSENT_STATES_NOW = ["opted_in", "opted_out", "unknown"]
+CONSENT_SOURCES = [
+    "website_form",
+    "checkout",
+    "whatsapp_message",
+    "whatsapp_link",
+    "sms",
+    "email",
+    "import",
+    "operator",
+    "api",
+    "platform",
+]
+CONSENT_RECORD_SOURCES = [s for s in CONSENT_SOURCES if s != "platform"]
+
+
+class ConsentStateSerializer(serializers.Serializer):
+    category = serializers.CharField(help_text="The category's slug")
+    state = serializers.ChoiceField(choices=CONSENT_STATES_NOW)
+    changed_at = serializers.DateTimeField(allow_null=True)
+    source = serializers.ChoiceField(choices=CONSENT_SOURCES, allow_null=True)
+    wording = serializers.CharField(allow_null=True)
+
+
+class ConsentChangeSerializer(serializers.Serializer):
+    category = serializers.CharField(
+        allow_null=True, help_text="null: the platform's own stop or resume of marketing"
+    )
+    waba_id = serializers.CharField()
+    state = serializers.ChoiceField(choices=CONSENT_STATES)
+    at = serializers.DateTimeField()
+    source = serializers.ChoiceField(choices=CONSENT_SOURCES)
+    wording = serializers.CharField()
+    recorded_by = serializers.DictField(allow_null=True)
+
+
+class ConsentsSerializer(serializers.Serializer):
+    categories = ConsentStateSerializer(many=True)
+    marketing_stopped_on_platform = serializers.BooleanField()
+    history = ConsentChangeSerializer(many=True)
+
+
+class ConsentRecordSerializer(serializers.Serializer):
+    category = serializers.SlugField(max_length=64)
+    state = serializers.ChoiceField(choices=CONSENT_STATES)
+    source = serializers.ChoiceField(choices=CONSENT_RECORD_SOURCES, required=False)
+    wording = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    waba_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["state"] == "opted_in" and not attrs.get("wording", "").strip():
+            raise serializers.ValidationError(
+                {"wording": ["An opt-in keeps the words the customer agreed to."]}
+            )
+        return attrs
+
+
+class OptInLinkSerializer(serializers.Serializer):
+    link = serializers.URLField(help_text="wa.me link with the prefilled message")
+    qr_svg = serializers.CharField(help_text="The link's QR code, an SVG document")
+    button_html = serializers.CharField(help_text='A "Chat on WhatsApp" button for a website')
+
+
+class ConsentCategorySerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    waba_id = serializers.CharField(
+        max_length=64, required=False, help_text="May be left out while there is one account"
+    )
+    slug = serializers.SlugField(max_length=64)
+    name = serializers.CharField(max_length=120)
+    template_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=["UTILITY", "MARKETING", "AUTHENTICATION"]),
+        min_length=1,
+        max_length=3,
+    )
+    opt_in_text = serializers.CharField(
+        max_length=256,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The prefilled message of the opt-in link",
+    )
+    opt_in = OptInLinkSerializer(read_only=True, allow_null=True)
+
+
+class QuietHoursSerializer(serializers.Serializer):
+    start = serializers.RegexField(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", help_text="HH:MM, local")
+    end = serializers.RegexField(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", help_text="HH:MM, local")
+    weekend_days = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=6), max_length=7, default=list
+    )
+
+
+class FrequencyCapSerializer(serializers.Serializer):
+    messages = serializers.IntegerField(min_value=1, max_value=1000)
+    days = serializers.IntegerField(min_value=1, max_value=365)
+
+
+class CompliancePolicySerializer(serializers.Serializer):
+    quiet_hours = QuietHoursSerializer(allow_null=True)
+    frequency_cap = FrequencyCapSerializer(allow_null=True)
+    allowed_countries = serializers.ListField(
+        child=serializers.RegexField(r"^[A-Za-z]{2}$", max_length=2),
+        allow_null=True,
+        max_length=300,
+    )
+
+
+def compliance_policy_payload(policy: Any) -> dict[str, Any]:
+    return {
+        "quiet_hours": None
+        if policy.quiet_start is None or policy.quiet_end is None
+        else {
+            "start": policy.quiet_start.strftime("%H:%M"),
+            "end": policy.quiet_end.strftime("%H:%M"),
+            "weekend_days": list(policy.weekend_days or []),
+        },
+        "frequency_cap": None
+        if policy.cap_messages is None or policy.cap_days is None
+        else {"messages": policy.cap_messages, "days": policy.cap_days},
+        "allowed_countries": policy.allowed_countries,
+    }
+
+
+class ComplianceLogEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    contact = serializers.IntegerField(allow_null=True, source="contact_id")
+    wa_id = serializers.CharField()
+    path = serializers.ChoiceField(choices=["composer", "api", "campaign", "automatic"])
+    reason = serializers.CharField()
+    template = serializers.CharField()
+    campaign = serializers.CharField(allow_null=True)
+    detail = serializers.CharField()
+    retry_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["campaign"] = instance.campaign or None
+        return data
+
+
+class ConsentImportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    waba_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    rows = serializers.IntegerField()
+    processed = serializers.IntegerField()
+    imported = serializers.IntegerField()
+    refused = serializers.IntegerField()
+    quarantined = serializers.IntegerField()
+    report = serializers.ListField(child=serializers.DictField())
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ConsentImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV: wa_id, category, state, source, date, wording")
+    waba_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")

@@ -38,8 +38,12 @@ class ConversationMessages(conversations_api.ConversationMessages):
         "(JSON `template`: its `id` and the `parameters` of its `header`, `body` and "
         "`buttons`; a list for `{{1}}`-style variables, an object for named ones), or a "
         "file (multipart: `file`, optional `caption`). A template may be sent whether or "
-        "not the window is open; 409 `template_not_approved` when WhatsApp has not "
-        "approved it, `template_not_allowed` when the user's teams may not send it or "
+        "not the window is open, when the send rules allow it: 409 with `code` "
+        "`no_consent`, `opted_out`, `quiet_hours` (with `retry_at`, UTC), `frequency_cap` "
+        "(with `retry_at`), `country_not_allowed` otherwise (nothing is sent; the refusal "
+        "is in the compliance log, path `api` with a token, `composer` from the page); "
+        "409 `template_not_approved` when WhatsApp has not approved it, "
+        "`template_not_allowed` when the user's teams may not send it or "
         "this chat's number cannot; 400 `invalid_parameters` for a missing or extra "
         "value. A text or a file: 400 `invalid_media` for a type or size WhatsApp "
         "refuses, `reply_to` the id of a message of this chat to quote (400 "
@@ -58,5 +62,6 @@ class ConversationMessages(conversations_api.ConversationMessages):
             user=request.user,
             template_id=chosen["id"],
             parameters=chosen.get("parameters") or {},
+            path=conversations_api.send_path(request),
         )
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)

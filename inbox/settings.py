@@ -287,6 +287,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TemplateStatusEnum": "templates_app.models.MessageTemplate.Status",
         "ConversationStatusEnum": "conversations.models.Conversation.Status",
+        "ConsentChangeStateEnum": "conversations.serializers.CONSENT_STATES",
+        "ConsentStateEnum": "conversations.serializers.CONSENT_STATES_NOW",
+        "ConsentSourceEnum": "conversations.serializers.CONSENT_SOURCES",
+        "ConsentRecordSourceEnum": "conversations.serializers.CONSENT_RECORD_SOURCES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -19,6 +20,7 @@ from conversations.permissions import IsAdminRole, IsInboxUser
 from templates_app import selectors, services
 from templates_app.checks import check_template
 from templates_app.serializers import (
+    ConversationTemplateSerializer,
     FindingsSerializer,
     TemplateDetailSerializer,
     TemplateListItemSerializer,
@@ -199,11 +201,29 @@ class ConversationTemplates(APIView):
 
     permission_classes = [IsInboxUser]
 
-    @extend_schema(responses={200: TemplateSerializer(many=True), 404: ERROR_SCHEMA})
+    @extend_schema(
+        responses={200: ConversationTemplateSerializer(many=True), 404: ERROR_SCHEMA},
+        description="Each template with `sendable` and, when it is not, the `refusal` the "
+        "send rules would answer now (`code`, `detail`, `retry_at`): the picker greys those "
+        "out and says why.",
+    )
     def get(self, request: Request, pk: int) -> Response:
         visible = conversation_selectors.conversations_visible_to(request.user)
         conversation = get_object_or_404(visible.select_related("number", "contact"), pk=pk)
         templates = services.templates_for_conversation(
             conversation=conversation, user=request.user
         )
-        return Response(TemplateSerializer(templates, many=True).data)
+        now = timezone.now()
+        rows = []
+        for template in templates:
+            refusal = services.template_refusal(
+                conversation=conversation, template=template, now=now
+            )
+            rows.append(
+                {
+                    **TemplateSerializer(template).data,
+                    "sendable": refusal is None,
+                    "refusal": refusal.as_dict() if refusal is not None else None,
+                }
+            )
+        return Response(rows)

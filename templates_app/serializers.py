@@ -168,5 +168,26 @@ class SendTemplateSerializer(serializers.Serializer):
         return without_nul(value, "parameters")
 
 
+class RefusalSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=[
+            "no_consent",
+            "opted_out",
+            "quiet_hours",
+            "frequency_cap",
+            "country_not_allowed",
+            "window_closed",
+            "template_not_approved",
+        ]
+    )
+    detail = serializers.CharField()
+    retry_at = serializers.DateTimeField(allow_null=True, help_text="UTC; when it may go")
+
+
+class ConversationTemplateSerializer(TemplateSerializer):
+    sendable = serializers.BooleanField(help_text="Whether the send rules let it go now")
+    refusal = RefusalSerializer(allow_null=True, help_text="Why not, when it may not")
+
+
 class SendTemplateMessageSerializer(serializers.Serializer):
     template = SendTemplateSerializer()

@@ -175,15 +175,34 @@ class TemplateUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class UserPreference:
+    """A customer stopped (``value`` "stop") or resumed ("resume") a kind of
+    message from the business on WhatsApp itself; ``category`` as the platform
+    names it (``marketing_messages``)."""
+
+    wa_id: str
+    category: str
+    value: str
+    detail: str
+    timestamp: dt.datetime | None
+
+    @property
+    def marketing(self) -> bool:
+        return self.category == "marketing_messages"
+
+
+@dataclass(frozen=True, slots=True)
 class AccountEvent:
     """Anything else the platform reports for an account or a number: account
-    updates, quality and throughput changes, user preferences, value-level errors."""
+    updates, quality and throughput changes, user preferences (parsed into
+    ``preferences``), value-level errors."""
 
     field: str
     waba_id: str
     phone_number_id: str
     data: dict[str, Any]
     errors: tuple[PlatformError, ...] = field(default=())
+    preferences: tuple[UserPreference, ...] = field(default=())
 
 
 Event = InboundMessage | StatusUpdate | TemplateUpdate | AccountEvent
@@ -235,6 +254,7 @@ def _parse_change(waba_id: str, field_name: str, value: dict[str, Any]) -> list[
                 waba_id=waba_id,
                 phone_number_id=str(metadata.get("phone_number_id", "")),
                 data=value,
+                preferences=_preferences(value) if field_name == "user_preferences" else (),
             )
         ]
 
@@ -273,15 +293,42 @@ def _parse_change(waba_id: str, field_name: str, value: dict[str, Any]) -> list[
                 errors=tuple(PlatformError.from_payload(e) for e in _list(value, "errors")),
             )
         )
+    if value.get("user_preferences"):
+        # Sent under the messages field too: the same preferences as their own field.
+        events.append(
+            AccountEvent(
+                field="user_preferences",
+                waba_id=waba_id,
+                phone_number_id=phone_number_id,
+                data=value,
+                preferences=_preferences(value),
+            )
+        )
     if not events:
-        # A messages change with nothing we apply (for example user_preferences
-        # sent under the messages field) is still kept, not lost.
+        # A messages change with nothing we apply is still kept, not lost.
         events.append(
             AccountEvent(
                 field="messages", waba_id=waba_id, phone_number_id=phone_number_id, data=value
             )
         )
     return events
+
+
+def _preferences(value: dict[str, Any]) -> tuple[UserPreference, ...]:
+    preferences = []
+    for item in _list(value, "user_preferences"):
+        if not isinstance(item, dict) or not item.get("wa_id"):
+            continue  # nobody to apply it to; the raw change is kept with the event
+        preferences.append(
+            UserPreference(
+                wa_id=str(item["wa_id"]),
+                category=_text(item, "category"),
+                value=_text(item, "value"),
+                detail=_text(item, "detail"),
+                timestamp=_optional_time(item.get("timestamp")),
+            )
+        )
+    return tuple(preferences)
 
 
 def _list(value: dict[str, Any], key: str) -> list[Any]:

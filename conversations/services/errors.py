@@ -96,3 +96,28 @@ class ProfileUnavailable(ServiceError):
 class MediaNotRetryable(ServiceError):
     code = "media_not_failed"
     http_status = 409
+
+
+class SendRefused(ServiceError):
+    """A send rule refused the message (``send_rules.send_verdict``); nothing was
+    sent and the refusal is in the compliance log. ``code`` is the rule's."""
+
+    http_status = 409
+
+    def __init__(self, code: str, detail: str, retry_at: Any = None) -> None:
+        self.code = code
+        self.retry_at = retry_at
+        super().__init__(detail)
+
+    def extra(self) -> dict[str, Any]:
+        if self.retry_at is None:
+            return {}
+        return {"retry_at": self.retry_at.isoformat().replace("+00:00", "Z")}
+
+
+class InvalidConsent(ServiceError):
+    code = "invalid_consent"
+
+
+class UnknownCategory(ServiceError):
+    code = "unknown_category"

@@ -34,9 +34,14 @@ from conversations.services.common import (
     record_event,
     status_fields,
 )
+from conversations.services.consent import (
+    consent_apply_inbound,
+    user_preferences_apply,
+)
 from conversations.services.errors import InvalidWebhookBody
 from conversations.services.media import media_expect, reaction_apply_customer
 from conversations.services.routing import conversation_route
+from conversations.services.send_rules import phone_time_zone
 from conversations.services.status_reports import message_status_apply
 from whatsapp.events import (
     AccountEvent,
@@ -155,6 +160,8 @@ def _apply_events(text: str, events: list[Event]) -> WebhookDelivery:
                 data=event.data,
                 delivery=delivery,
             )
+            if event.preferences:
+                user_preferences_apply(event=event)
             hooks.platform_event(stored, event)
     if unknown:
         # Events for registered numbers were applied (applying again is harmless);
@@ -184,6 +191,7 @@ def contact_upsert(*, sender: Sender) -> Contact:
             profile_name=sender.profile_name,
             phone=phone,
             country=country,
+            time_zone=phone_time_zone(sender.wa_id),
         )
     changed = []
     if sender.user_id and not contact.user_id:
@@ -192,7 +200,8 @@ def contact_upsert(*, sender: Sender) -> Contact:
     if sender.wa_id and not contact.wa_id:
         contact.wa_id = sender.wa_id
         contact.phone, contact.country = _phone_and_country(sender.wa_id)
-        changed += ["wa_id", "phone", "country"]
+        contact.time_zone = phone_time_zone(sender.wa_id)
+        changed += ["wa_id", "phone", "country", "time_zone"]
     if sender.profile_name and sender.profile_name != contact.profile_name:
         contact.profile_name = sender.profile_name
         changed.append("profile_name")
@@ -311,7 +320,10 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
         reaction_apply_customer(conversation, event.reacted_wamid)
     if message.media_state == Message.Media.PENDING:
         enqueue_media_download(message.id)
-    if asks_for_answer:
+    # A STOP, an opt-out button or an opt-in link's message is answered by its
+    # confirmation (or needs none), not by the team's automatic reply.
+    consent = consent_apply_inbound(conversation=conversation, message=message)
+    if asks_for_answer and not consent:
         auto_reply_send_if_due(conversation=conversation)
     return message
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -18,16 +19,19 @@ from django.utils import timezone
 
 from conversations import selectors
 from conversations.enqueue import enqueue_send
-from conversations.models import Conversation, Message
+from conversations.models import Contact, Conversation, Message, SendPath
 from conversations.services.common import lock_conversation, message_preview, publish_message
+from conversations.services.consent import compliance_log_record
 from conversations.services.errors import (
     InvalidMedia,
     InvalidReaction,
     InvalidReplyTo,
     NotRetryable,
+    SendRefused,
     ServiceError,
     WindowClosed,
 )
+from conversations.services.send_rules import Refusal, send_verdict
 from whatsapp import errors as wa_errors
 from whatsapp.client import MIME_ALIASES, SEND_MEDIA_RULES, send_media_kind
 
@@ -88,26 +92,73 @@ def message_send_template(
     language: str,
     components: list[dict[str, Any]],
     text: str,
+    category: str,
+    path: str = SendPath.COMPOSER,
+    campaign: str = "",
+    on_queued: Callable[[Message], None] | None = None,
 ) -> Message:
     """Queue a message made from a message template; the send job delivers it after
     commit. The one kind of message allowed whether or not the customer's window is
     open: WhatsApp reviewed the template (the caller, ``templates_app``, checked that
     it is approved and that ``user`` may use it, and built ``components``, the send's
     parameters in the platform's shape). ``text`` is what the customer reads, shown
-    in the thread. It opens no window: that takes the customer's answer."""
+    in the thread. It opens no window: that takes the customer's answer.
+
+    The send rules (``send_rules.send_verdict``: consent for the template's
+    ``category``, the platform's stop, quiet hours, the frequency cap, countries)
+    are checked under the conversation's and the contact's locks. A refusal raises
+    ``SendRefused`` (409, its code and ``retry_at``): nothing is queued and the
+    refusal is written to the compliance log after this function's transaction, so
+    it stays even though the caller's request fails (a caller must not wrap this
+    call in its own transaction: ``on_queued(message)`` runs inside this one for
+    the caller's own rows). ``path`` is how the message leaves (``SendPath``)."""
+    refusal: Refusal | None = None
     with transaction.atomic():
         conversation = lock_conversation(conversation.pk)
-        message = Message.objects.create(
-            conversation=conversation,
-            direction=Message.Direction.OUT,
-            type="template",
-            text=text[:4096],
-            content={"name": name, "language": language, "components": components},
-            status=Message.Status.QUEUED,
-            timestamp=timezone.now(),
-            sent_by=user if getattr(user, "pk", None) else None,
+        # The contact's row serialises sends to one customer from several numbers:
+        # the frequency cap counts across them.
+        contact = Contact.objects.select_for_update().get(pk=conversation.contact_id)
+        now = timezone.now()
+        refusal = send_verdict(
+            contact=contact,
+            waba_id=conversation.number.waba_id,
+            template_category=category,
+            path=path,
+            window_open=conversation.window_expires_at(now) is not None,
+            now=now,
         )
-        _queued_in_conversation(conversation, message)
+        if refusal is None:
+            message = Message.objects.create(
+                conversation=conversation,
+                direction=Message.Direction.OUT,
+                type="template",
+                text=text[:4096],
+                content={
+                    "name": name,
+                    "language": language,
+                    "components": components,
+                    "category": category,
+                    "path": path,
+                    **({"campaign": campaign} if campaign else {}),
+                },
+                status=Message.Status.QUEUED,
+                timestamp=now,
+                sent_by=user if getattr(user, "pk", None) else None,
+            )
+            _queued_in_conversation(conversation, message)
+            if on_queued is not None:
+                on_queued(message)
+    if refusal is not None:
+        compliance_log_record(
+            contact=conversation.contact,
+            path=path,
+            reason=refusal.code,
+            template=name,
+            detail=refusal.detail,
+            campaign=campaign,
+            retry_at=refusal.retry_at,
+        )
+        raise SendRefused(refusal.code, refusal.detail, refusal.retry_at)
     return message
 
 
@@ -291,11 +342,13 @@ def message_retry(*, message: Message, user: Any) -> Message:
 
     Raises ``NotRetryable`` when the message has not failed, or trying again
     cannot help (see ``selectors.message_retryable``). Publishes
-    ``message.updated``."""
+    ``message.updated``. A template passes the send rules again (``SendRefused``,
+    logged, when they refuse it now)."""
+    refused: tuple[Any, str, Refusal] | None = None
     with transaction.atomic():
         message = (
             Message.objects.select_for_update(of=("self",))
-            .select_related("conversation")
+            .select_related("conversation__number")
             .get(pk=message.pk)
         )
         if not selectors.message_retryable(message):
@@ -307,25 +360,57 @@ def message_retry(*, message: Message, user: Any) -> Message:
                 "Sending it again would fail the same way: "
                 + (message.error_title or "WhatsApp refused it.")
             )
-        if message.error_code in wa_errors.MEDIA_ERROR_CODES and message.media_file:
-            message.content = {k: v for k, v in (message.content or {}).items() if k != "id"}
-        message.status = Message.Status.QUEUED
-        message.wamid = None
-        message.error_code = None
-        message.error_title = ""
-        message.error_details = ""
-        message.status_at = timezone.now()
-        message.save(
-            update_fields=[
-                "status",
-                "wamid",
-                "error_code",
-                "error_title",
-                "error_details",
-                "status_at",
-                "content",
-            ]
+        if message.type == "template" and (message.content or {}).get("category"):
+            # Sent again by hand: the send rules as for a new template.
+            conversation = message.conversation
+            now = timezone.now()
+            refusal = send_verdict(
+                contact=Contact.objects.select_for_update().get(pk=conversation.contact_id),
+                waba_id=conversation.number.waba_id,
+                template_category=str(message.content["category"]),
+                path=SendPath.COMPOSER,
+                window_open=conversation.window_expires_at(now) is not None,
+                now=now,
+            )
+            if refusal is not None:
+                refused = (conversation.contact, str(message.content.get("name") or ""), refusal)
+        if refused is None:
+            _requeue_for_retry(message, user)
+    if refused is not None:
+        contact, name, refusal = refused
+        compliance_log_record(
+            contact=contact,
+            path=SendPath.COMPOSER,
+            reason=refusal.code,
+            template=name,
+            detail=refusal.detail,
+            message=message,
+            retry_at=refusal.retry_at,
         )
-        publish_message(message, None, "message.updated")
-        enqueue_send(message.id, requested_by=user)
+        raise SendRefused(refusal.code, refusal.detail, refusal.retry_at)
     return message
+
+
+def _requeue_for_retry(message: Message, user: Any) -> None:
+    """Back to ``queued`` for the send job (message row locked by the caller)."""
+    if message.error_code in wa_errors.MEDIA_ERROR_CODES and message.media_file:
+        message.content = {k: v for k, v in (message.content or {}).items() if k != "id"}
+    message.status = Message.Status.QUEUED
+    message.wamid = None
+    message.error_code = None
+    message.error_title = ""
+    message.error_details = ""
+    message.status_at = timezone.now()
+    message.save(
+        update_fields=[
+            "status",
+            "wamid",
+            "error_code",
+            "error_title",
+            "error_details",
+            "status_at",
+            "content",
+        ]
+    )
+    publish_message(message, None, "message.updated")
+    enqueue_send(message.id, requested_by=user)

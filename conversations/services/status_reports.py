@@ -10,6 +10,7 @@ from typing import Any
 
 from conversations.models import STATUS_RANK, Message, SendAttempt, StatusReport
 from conversations.services.common import publish_message
+from conversations.services.consent import platform_refusal_apply
 from whatsapp.events import PlatformError, StatusUpdate
 
 
@@ -104,5 +105,7 @@ def apply_reports(message: Message, reports: list[StatusReport]) -> bool:
         message.save(
             update_fields=["status", "status_at", "error_code", "error_title", "error_details"]
         )
+        if message.status == Message.Status.FAILED:
+            platform_refusal_apply(message)
         publish_message(message, None, "message.updated")
     return changed

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from conversations import hooks
+from conversations.services.consent import sends_deferred_due
 from conversations.services.delivery import sends_interrupted_resolve, sends_lost_requeue
 from conversations.services.escalation import conversations_escalate_due
 from conversations.services.presence import agent_connections_prune
@@ -24,13 +25,15 @@ class TimerRun:
     assigned: int
     interrupted: int = 0
     requeued: int = 0
+    deferred: int = 0
     hooks: int = 0
 
 
 def timers_run(*, now: dt.datetime | None = None) -> TimerRun:
     """One tick of the clock: forget dead sockets, wake snoozed chats, escalate
     customers who waited too long, assign queued chats to free operators, and
-    settle sends that were interrupted or lost; then what the apps built on the
+    settle sends that were interrupted or lost, send again what the platform
+    deferred; then what the apps built on the
     core asked the clock for (``hooks.on_tick``)."""
     now = now or timezone.now()
     run = TimerRun(
@@ -40,5 +43,6 @@ def timers_run(*, now: dt.datetime | None = None) -> TimerRun:
         assigned=team_queues_drain(now=now),
         interrupted=sends_interrupted_resolve(now=now),
         requeued=sends_lost_requeue(now=now),
+        deferred=sends_deferred_due(now=now),
     )
     return dataclasses.replace(run, hooks=hooks.tick(now))

@@ -11,9 +11,11 @@ import orjson
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from conversations import services
 from conversations.models import (
     AgentConnection,
     CannedReply,
+    ConsentCategory,
     Contact,
     Conversation,
     Label,
@@ -175,3 +177,38 @@ def _envelope(phone_number_id: str, value: dict[str, Any]) -> dict[str, Any]:
 
 def body(payload: dict[str, Any]) -> bytes:
     return orjson.dumps(payload)
+
+
+def consent_to(
+    contact: Contact,
+    *,
+    waba_id: str = "102290129340398",
+    template_categories: tuple[str, ...] = ("UTILITY", "MARKETING", "AUTHENTICATION"),
+    slug: str = "everything",
+) -> ConsentCategory:
+    """Opt ``contact`` in to a consent category covering ``template_categories``
+    (made when the account has none by that slug), as the customer did on a form."""
+    category = ConsentCategory.objects.filter(waba_id=waba_id, slug=slug).first()
+    if category is None:
+        category = services.consent_category_create(
+            waba_id=waba_id,
+            slug=slug,
+            name=slug.replace("-", " ").title(),
+            template_categories=list(template_categories),
+            opt_in_text=f"Yes, send me {slug.replace('-', ' ')}",
+        )
+    services.consent_record(
+        contact=contact,
+        category=category,
+        state="opted_in",
+        source="website_form",
+        wording="Send me updates on WhatsApp",
+    )
+    return category
+
+
+def no_quiet_hours() -> None:
+    """The admins' policy without quiet hours (for tests about something else)."""
+    services.compliance_policy_update(
+        quiet_hours=None, frequency_cap={"messages": 2, "days": 7}, allowed_countries=None
+    )

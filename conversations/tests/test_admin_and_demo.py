@@ -11,6 +11,10 @@ from conversations.models import (
     BusinessCalendar,
     CalendarInterval,
     CannedReply,
+    Consent,
+    ConsentCategory,
+    ConsentChange,
+    Contact,
     Label,
     Team,
     WhatsAppNumber,
@@ -54,6 +58,20 @@ def test_demo_setup_creates_teams_operators_labels_and_replies(capsys):
     assert operator2.agent.capacity == 5
 
 
+def test_demo_customers_agreed_to_the_demo_shops_categories():
+    call_command("demo_setup", "--password", "pw-demo-1")
+    call_command("demo_setup", "--password", "pw-demo-1")
+    assert sorted(ConsentCategory.objects.values_list("slug", flat=True)) == [
+        "offers",
+        "order-updates",
+    ]
+    sheena = Contact.objects.get(wa_id="16505551234")
+    assert sorted(
+        Consent.objects.filter(contact=sheena).values_list("category__slug", "state")
+    ) == [("offers", "opted_in"), ("order-updates", "opted_in")]
+    assert ConsentChange.objects.filter(contact=sheena).count() == 2
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -66,6 +84,9 @@ def test_demo_setup_creates_teams_operators_labels_and_replies(capsys):
         "/admin/conversations/conversation/",
         "/admin/conversations/businesscalendar/",
         "/admin/conversations/businesscalendar/add/",
+        "/admin/conversations/consentcategory/",
+        "/admin/conversations/consentchange/",
+        "/admin/conversations/compliancelogentry/",
     ],
 )
 def test_admin_pages_open(root_client, path):

@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from conversations.models import ConsentImport
 from inbox.tests.world import (
     ADMIN,
     ANONYMOUS,
@@ -111,6 +112,10 @@ def existing_ids(world: World, path: str) -> list[Any]:
         return [world.number.pk]
     if path.startswith("/api/v1/templates/"):
         return [template.pk for template in world.templates.values()]
+    if path.startswith("/api/v1/contacts/"):
+        return [world.support_chat.contact_id, world.sales_chat.contact_id]
+    if path.startswith("/api/v1/consent-imports/"):
+        return list(ConsentImport.objects.values_list("pk", flat=True))
     raise AssertionError(f"no rows known for {path}: add them to existing_ids")
 
 

@@ -26,6 +26,12 @@ from conversations import services
 from conversations.models import (
     AgentProfile,
     BusinessProfile,
+    CompliancePolicy,
+    Consent,
+    ConsentCategory,
+    ConsentChange,
+    ConsentImport,
+    Contact,
     Conversation,
     ConversationEvent,
     Label,
@@ -208,6 +214,31 @@ def new_template(w: World) -> dict[str, Any]:
             }
         ],
     }
+
+
+def contacts(**by_role: tuple[str, ...]) -> Callable[[World], dict[str, set[Any]]]:
+    def visible(w: World) -> dict[str, set[Any]]:
+        chats = {"support": w.support_chat, "sales": w.sales_chat, "lobby": w.lobby_chat}
+        return {role: {chats[name].contact_id for name in names} for role, names in by_role.items()}
+
+    return visible
+
+
+def ana(w: World) -> str:
+    return f"/api/v1/contacts/{w.support_chat.contact_id}/"
+
+
+def supervisors_and_admins(ok: int) -> dict[str, int]:
+    return {**everyone(403), SUPERVISOR: ok, ADMIN: ok}
+
+
+def consent_csv(w: World) -> dict[str, Any]:
+    upload = io.BytesIO(
+        b"wa_id,category,state,source,date,wording\n"
+        b"393331234567,everything,opted_in,website_form,2026-11-02,Yes please\n"
+    )
+    upload.name = "consents.csv"
+    return {"file": upload}
 
 
 ALL_TEMPLATES = ("everyone", "support", "sales", "draft")
@@ -447,6 +478,84 @@ ROWS = [
         },
     ),
     Row(
+        "contact-list",
+        "get",
+        lambda w: "/api/v1/contacts/",
+        everyone(200),
+        visible=contacts(
+            outsider=("sales", "lobby"),
+            operator=("support", "lobby"),
+            supervisor=ALL_CHATS,
+            admin=ALL_CHATS,
+        ),
+    ),
+    Row(
+        "contact-list",
+        "post",
+        lambda w: "/api/v1/contacts/",
+        everyone(201),
+        body=lambda w: {"wa_id": "393331234567", "name": "Luca"},
+    ),
+    Row("contact-detail", "get", ana, who_may_see_the_chat(200)),
+    Row("contact-consents", "get", lambda w: ana(w) + "consents/", who_may_see_the_chat(200)),
+    Row(
+        "contact-consents",
+        "post",
+        lambda w: ana(w) + "consents/",
+        who_may_see_the_chat(201),
+        body=lambda w: {"category": "everything", "state": "opted_out", "source": "operator"},
+    ),
+    Row(
+        "consent-category-list",
+        "get",
+        lambda w: "/api/v1/consent-categories/",
+        everyone(200),
+    ),
+    Row(
+        "consent-category-list",
+        "post",
+        lambda w: "/api/v1/consent-categories/",
+        admins_only(201),
+        body=lambda w: {
+            "slug": "offers",
+            "name": "Offers",
+            "template_categories": ["MARKETING"],
+            "opt_in_text": "Yes, send me your offers",
+        },
+    ),
+    Row("compliance-policy", "get", lambda w: "/api/v1/compliance-policy/", everyone(200)),
+    Row(
+        "compliance-policy",
+        "put",
+        lambda w: "/api/v1/compliance-policy/",
+        admins_only(200),
+        body=lambda w: {
+            "quiet_hours": {"start": "22:00", "end": "08:00", "weekend_days": [6]},
+            "frequency_cap": {"messages": 1, "days": 7},
+            "allowed_countries": ["IT", "RU"],
+        },
+    ),
+    Row(
+        "compliance-log",
+        "get",
+        lambda w: "/api/v1/compliance-log/",
+        supervisors_and_admins(200),
+    ),
+    Row(
+        "consent-import-list",
+        "post",
+        lambda w: "/api/v1/consent-imports/",
+        admins_only(202),
+        body=consent_csv,
+        multipart=True,
+    ),
+    Row(
+        "consent-import-detail",
+        "get",
+        lambda w: f"/api/v1/consent-imports/{ConsentImport.objects.get().pk}/",
+        admins_only(200),
+    ),
+    Row(
         "message-media",
         "get",
         lambda w: f"/api/v1/messages/{w.photo.pk}/media/",
@@ -525,6 +634,12 @@ def state() -> list[Any]:
             AgentProfile,
             MessageTemplate,
             TemplateSend,
+            Contact,
+            ConsentCategory,
+            ConsentChange,
+            Consent,
+            CompliancePolicy,
+            ConsentImport,
         )
     ] + [
         list(Conversation.labels.through.objects.order_by("pk").values()),

@@ -42,6 +42,7 @@ from conversations.tests.factories import (
     LabelFactory,
     NumberFactory,
     TeamFactory,
+    consent_to,
     wamid,
 )
 from simulator import Simulator
@@ -173,6 +174,8 @@ def build_world() -> World:
         unread_count=2,
         waiting_since=recent,
     )
+    # Ana agreed to hear from the shop on its website form: templates may go to her.
+    consent_to(support_chat.contact, waba_id=number.waba_id)
     inbound = _message(support_chat, text="My kettle's handle broke", timestamp=recent)
     photo = _stored_photo(support_chat, "handle")
     failed_download = _message(
@@ -244,6 +247,12 @@ def build_world() -> World:
             ("draft", []),
         )
     }
+    # An admin's import of consents, waiting for its job.
+    services.consent_import_create(
+        waba_id=number.waba_id,
+        csv_text="wa_id,category,state,source,date\n393331234567,everything,opted_in,sms,2026-11-02\n",
+        user=users[ADMIN],
+    )
     return World(
         templates=templates,
         number=number,

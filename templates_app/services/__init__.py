@@ -35,7 +35,11 @@ from templates_app.services.review import (
     templates_sync,
     templates_sync_due,
 )
-from templates_app.services.sending import template_send, templates_for_conversation
+from templates_app.services.sending import (
+    template_refusal,
+    template_send,
+    templates_for_conversation,
+)
 
 __all__ = [
     "DuplicateTemplate",
@@ -50,6 +54,7 @@ __all__ = [
     "template_delete",
     "template_findings",
     "template_platform_delete",
+    "template_refusal",
     "template_send",
     "template_submission_run",
     "template_submit",

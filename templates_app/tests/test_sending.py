@@ -13,7 +13,13 @@ from rest_framework.test import APIClient
 from rq import SimpleWorker
 
 from conversations.models import Conversation, Message
-from conversations.tests.factories import ConversationFactory, TeamFactory, UserFactory
+from conversations.tests.factories import (
+    ConversationFactory,
+    TeamFactory,
+    UserFactory,
+    consent_to,
+    no_quiet_hours,
+)
 from simulator import Simulator
 from templates_app.models import TemplateSend
 from templates_app.tests.factories import ORDER_SHIPPED, make_template
@@ -68,6 +74,8 @@ def send(api: APIClient, conversation: Conversation, template, values=VALUES):  
 
 def test_a_template_reaches_a_customer_whose_window_closed(sim, api, support) -> None:
     conversation = closed_chat(sim, support)
+    consent_to(conversation.contact, template_categories=("UTILITY",))
+    no_quiet_hours()
     sim.add_template(
         {
             "name": "order_shipped",

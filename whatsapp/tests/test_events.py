@@ -353,3 +353,25 @@ def test_shared_contacts_in_an_unexpected_shape_are_kept_without_a_summary(cards
     payload["entry"][0]["changes"][0]["value"]["messages"][0]["contacts"] = cards
     (event,) = parse_webhook(payload)
     assert (event.type, event.text) == ("contacts", "")
+
+
+def test_user_preferences_are_parsed_per_customer() -> None:
+    (event,) = parse_webhook(load("webhook_user_preferences_resume_marketing.json"))
+    assert isinstance(event, AccountEvent)
+    (preference,) = event.preferences
+    assert preference.wa_id == "16505551234"
+    assert (preference.category, preference.value) == ("marketing_messages", "resume")
+    assert preference.marketing
+    assert preference.detail == "User requested to resume marketing messages"
+    assert preference.timestamp == dt.datetime(2024, 11, 15, 21, 22, 1, tzinfo=dt.UTC)
+
+
+def test_user_preferences_under_the_messages_field_are_parsed_too() -> None:
+    payload = load("webhook_user_preferences_resume_marketing.json")
+    change = payload["entry"][0]["changes"][0]
+    change["field"] = "messages"
+    change["value"]["user_preferences"][0]["value"] = "stop"
+    (event,) = parse_webhook(payload)
+    assert isinstance(event, AccountEvent)
+    assert event.field == "user_preferences"
+    assert event.preferences[0].value == "stop"

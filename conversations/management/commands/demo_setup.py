@@ -15,6 +15,8 @@ from conversations.models import (
     BusinessProfile,
     CalendarInterval,
     CannedReply,
+    Consent,
+    ConsentCategory,
     Label,
     Team,
     WhatsAppNumber,
@@ -103,6 +105,24 @@ AUTO_REPLIES = {
 }
 
 
+# What the demo shop's customers may agree to hear about, and the prefilled
+# message of each category's opt-in link.
+DEMO_CONSENT_CATEGORIES = (
+    ("order-updates", "Order updates", ["UTILITY"], "Yes, send me updates about my orders"),
+    ("offers", "Offers", ["MARKETING"], "Yes, send me your offers"),
+)
+# The simulator's customers (simulator/scripts.py DEFAULT_CUSTOMERS) agreed to both
+# on the shop's website, so the demo's templates may go to them.
+DEMO_CUSTOMERS = (
+    ("16505551234", "Sheena Nelson"),
+    ("447700900123", "Oliver Smith"),
+    ("4915112345678", "Lena Müller"),
+    ("79161234567", "Ivan Petrov"),
+    ("5511987654321", "Ana Souza"),
+)
+DEMO_CONSENT_WORDING = "I agree to receive order updates and offers from the Demo shop on WhatsApp."
+
+
 class Command(BaseCommand):
     help = (
         "Create the demo users (one per role, two teams with working hours and automatic "
@@ -184,6 +204,34 @@ class Command(BaseCommand):
             services.business_profile_update(number=number, user=None, push=False)
         else:
             services.business_profile_update(number=number, user=None, push=False, **DEMO_PROFILE)
+        self._consents(options["waba_id"])
         for username, role, _, team in DEMO_USERS:
             where = f" ({team})" if team else ""
             self.stdout.write(f"  {role:<11} {username} / {options['password']}{where}")
+
+    def _consents(self, waba_id: str) -> None:
+        """Consent categories, and the demo customers opted in to each (once)."""
+        categories = []
+        for slug, name, template_categories, opt_in_text in DEMO_CONSENT_CATEGORIES:
+            category = ConsentCategory.objects.filter(waba_id=waba_id, slug=slug).first()
+            categories.append(
+                category
+                or services.consent_category_create(
+                    waba_id=waba_id,
+                    slug=slug,
+                    name=name,
+                    template_categories=template_categories,
+                    opt_in_text=opt_in_text,
+                )
+            )
+        for wa_id, name in DEMO_CUSTOMERS:
+            contact, _ = services.contact_create(wa_id=wa_id, name=name)
+            for category in categories:
+                if not Consent.objects.filter(contact=contact, category=category).exists():
+                    services.consent_record(
+                        contact=contact,
+                        category=category,
+                        state="opted_in",
+                        source="website_form",
+                        wording=DEMO_CONSENT_WORDING,
+                    )
