@@ -1,0 +1,258 @@
+"""Writes of the analytics app: reply facts refreshed with each message and status
+change (inside the core's transaction, through its hooks), and hourly rollups
+recomputed from raw rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, Count, IntegerField, Q, When
+from django.db.models.functions import Coalesce, TruncHour
+from django.utils import timezone
+
+from analytics import facts
+from analytics.models import Episode, HourlyRollup, RollupHour, Wait
+from conversations import selectors as core_selectors
+from conversations.calendars import Schedule
+from conversations.models import Conversation, ConversationEvent, Message, Team
+
+logger = logging.getLogger(__name__)
+
+HOUR = dt.timedelta(hours=1)
+# Hours the clock rolls up again on every tick: the one that just ended (its last
+# messages may still be committing) and the current one.
+RECENT_HOURS = 2
+
+
+def facts_record_messages(messages: list[Any]) -> None:
+    """The core's message hook: refresh the facts of the messages' conversations,
+    and mark the hours of messages stored late for the rollup job."""
+    conversation_facts_refresh(conversation_ids={m.conversation_id for m in messages})
+    now = timezone.now()
+    late = {_hour(m.timestamp) for m in messages if _hour(m.timestamp) < _hour(now) - HOUR}
+    rollup_hours_mark(hours=late)
+
+
+def facts_record_event(event: ConversationEvent) -> None:
+    """The core's conversation-event hook: a status change (resolution, reopening)
+    or a transfer to another team changes the conversation's facts."""
+    if event.kind in (ConversationEvent.Kind.STATUS, ConversationEvent.Kind.TEAM):
+        conversation_facts_refresh(conversation_ids={event.conversation_id})
+
+
+def conversation_facts_refresh(*, conversation_ids: Iterable[int]) -> int:
+    """Compute again the episodes and waits of these conversations from their
+    messages and status changes; the number of waits stored. Call inside the
+    transaction that changed them (the hooks do)."""
+    ids = sorted(set(conversation_ids))
+    if not ids:
+        return 0
+    with transaction.atomic():
+        conversations = list(
+            Conversation.objects.filter(pk__in=ids).values_list(
+                "pk", "team_id", "number_id", "contact__country"
+            )
+        )
+        messages: dict[int, list[facts.MessageRow]] = defaultdict(list)
+        for conversation_id, *values in (
+            Message.objects.filter(conversation_id__in=ids)
+            .order_by()
+            .values_list(
+                "conversation_id",
+                "direction",
+                "type",
+                "automatic",
+                "sent_by_id",
+                "timestamp",
+                "created_at",
+            )
+        ):
+            messages[conversation_id].append(facts.MessageRow(*values))
+        statuses: dict[int, list[facts.StatusRow]] = defaultdict(list)
+        for conversation_id, data, created_at, actor_id in (
+            ConversationEvent.objects.filter(
+                conversation_id__in=ids, kind=ConversationEvent.Kind.STATUS
+            )
+            .order_by()
+            .values_list("conversation_id", "data", "created_at", "actor_id")
+        ):
+            statuses[conversation_id].append(
+                facts.StatusRow(str((data or {}).get("to", "")), created_at, actor_id)
+            )
+        schedules = _schedules({team_id for _, team_id, _, _ in conversations if team_id})
+        Wait.objects.filter(conversation_id__in=ids).delete()
+        Episode.objects.filter(conversation_id__in=ids).delete()
+        episode_rows: list[Episode] = []
+        wait_facts: list[list[facts.WaitFact]] = []
+        for conversation_id, team_id, number_id, country in conversations:
+            common = {
+                "conversation_id": conversation_id,
+                "team_id": team_id,
+                "number_id": number_id,
+                "country": country or "",
+            }
+            for episode in facts.episodes_of(
+                messages[conversation_id],
+                statuses[conversation_id],
+                schedule=schedules.get(team_id),
+            ):
+                episode_rows.append(
+                    Episode(
+                        **common,
+                        started_at=episode.started_at,
+                        reopened=episode.reopened,
+                        operator_id=episode.operator_id,
+                        first_response_at=episode.first_response_at,
+                        resolved_at=episode.resolved_at,
+                        resolution_s=episode.resolution_s,
+                        resolution_business_s=episode.resolution_business_s,
+                    )
+                )
+                wait_facts.append(episode.waits)
+        Episode.objects.bulk_create(episode_rows)
+        wait_rows = [
+            Wait(
+                conversation_id=row.conversation_id,
+                episode_id=row.pk,
+                team_id=row.team_id,
+                number_id=row.number_id,
+                country=row.country,
+                first=wait.first,
+                started_at=wait.started_at,
+                last_customer_at=wait.last_customer_at,
+                answered_at=wait.answered_at,
+                answered_by_id=wait.answered_by_id,
+                ended_at=wait.ended_at,
+                seconds=wait.seconds,
+                business_seconds=wait.business_seconds,
+            )
+            for row, waits in zip(episode_rows, wait_facts, strict=True)
+            for wait in waits
+        ]
+        Wait.objects.bulk_create(wait_rows)
+    return len(wait_rows)
+
+
+def _schedules(team_ids: set[int]) -> dict[int, Schedule | None]:
+    if not team_ids:
+        return {}
+    return {
+        team.pk: core_selectors.team_schedule(team)
+        for team in Team.objects.filter(pk__in=team_ids, calendar__isnull=False)
+    }
+
+
+# --- Rollups ------------------------------------------------------------------------
+
+
+def _hour(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def rollup_hours_mark(*, hours: Iterable[dt.datetime]) -> None:
+    """Mark hours whose rollup must be computed again (a message stored late)."""
+    for hour in sorted(set(hours)):
+        RollupHour.objects.update_or_create(hour=hour, defaults={"dirty": True})
+
+
+def rollup_hour_compute(*, hour: dt.datetime, now: dt.datetime | None = None) -> int:
+    """Recompute the rollup rows of one hour (UTC) from the messages; the rows
+    stored. Idempotent: the hour's rows are replaced as a whole."""
+    hour = _hour(hour)
+    now = now or timezone.now()
+    with transaction.atomic():
+        marker, _ = RollupHour.objects.select_for_update().get_or_create(
+            hour=hour, defaults={"dirty": True}
+        )
+        counts = (
+            Message.objects.filter(timestamp__gte=hour, timestamp__lt=hour + HOUR)
+            .order_by()
+            .values(
+                "conversation__team_id",
+                "conversation__number_id",
+                "conversation__contact__country",
+            )
+            .annotate(
+                operator=Case(
+                    When(direction=Message.Direction.OUT, then=Coalesce("sent_by_id", 0)),
+                    default=Coalesce("conversation__assignee_id", 0),
+                    output_field=IntegerField(),
+                ),
+                messages_in=Count("pk", filter=Q(direction=Message.Direction.IN)),
+                messages_out=Count("pk", filter=Q(direction=Message.Direction.OUT)),
+                templates_out=Count(
+                    "pk", filter=Q(direction=Message.Direction.OUT, type="template")
+                ),
+                automatic_out=Count(
+                    "pk", filter=Q(direction=Message.Direction.OUT, automatic=True)
+                ),
+            )
+        )
+        rows = [
+            HourlyRollup(
+                hour=hour,
+                team_id=row["conversation__team_id"] or 0,
+                number_id=row["conversation__number_id"] or 0,
+                operator_id=row["operator"] or 0,
+                country=row["conversation__contact__country"] or "",
+                messages_in=row["messages_in"],
+                messages_out=row["messages_out"],
+                templates_out=row["templates_out"],
+                automatic_out=row["automatic_out"],
+            )
+            for row in counts
+        ]
+        HourlyRollup.objects.filter(hour=hour).delete()
+        HourlyRollup.objects.bulk_create(rows)
+        # An hour not over yet stays dirty: the next tick computes it again.
+        marker.dirty = hour + HOUR > now
+        marker.rolled_at = now
+        marker.save(update_fields=["dirty", "rolled_at"])
+    return len(rows)
+
+
+def rollups_due(now: dt.datetime) -> None:
+    """The clock's tick: enqueue the rollup of the recent hours and of every hour
+    marked dirty."""
+    from conversations.enqueue import enqueue_on_commit
+
+    current = _hour(now)
+    hours = {current - HOUR * i for i in range(RECENT_HOURS)}
+    dirty = RollupHour.objects.filter(dirty=True, hour__lt=current)
+    hours |= set(dirty.values_list("hour", flat=True))
+    for hour in sorted(hours):
+        enqueue_on_commit(ROLLUP_JOB, hour.isoformat())
+
+
+ROLLUP_JOB = "analytics.jobs.rollup_hour"
+
+
+def rollups_rebuild(*, since: dt.datetime | None = None, now: dt.datetime | None = None) -> int:
+    """Recompute every reply fact and every hourly rollup from the raw rows (since
+    ``since`` for the rollups); the hours computed."""
+    now = now or timezone.now()
+    ids = list(Conversation.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), 500):
+        conversation_facts_refresh(conversation_ids=ids[start : start + 500])
+    messages = Message.objects.all()
+    if since is not None:
+        messages = messages.filter(timestamp__gte=since)
+    hours = set(
+        messages.annotate(hour=TruncHour("timestamp", tzinfo=dt.UTC))
+        .order_by()
+        .values_list("hour", flat=True)
+        .distinct()
+    )
+    stale = HourlyRollup.objects.exclude(hour__in=hours)
+    if since is not None:
+        stale = stale.filter(hour__gte=since)
+    stale.delete()
+    for hour in sorted(hours):
+        rollup_hour_compute(hour=hour, now=now)
+    return len(hours)
