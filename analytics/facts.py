@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from conversations import calendars
 from conversations.calendars import Schedule
+from conversations.models import SERVICE_WINDOW
 from conversations.services.inbound import ANSWER_RESOLUTION
 
 _NOT_ANSWERS = ("reaction", "system")
@@ -72,6 +73,13 @@ class EpisodeFact:
     resolution_s: float | None = None
     resolution_business_s: float | None = None
     waits: list[WaitFact] = field(default_factory=list)
+
+
+def window_closes(last_customer_at: dt.datetime) -> dt.datetime:
+    """When the customer's service window closes after their message."""
+    if last_customer_at >= _LATEST - SERVICE_WINDOW:
+        return _LATEST
+    return last_customer_at + SERVICE_WINDOW
 
 
 def business_seconds(schedule: Schedule | None, start: dt.datetime, end: dt.datetime) -> float:

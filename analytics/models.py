@@ -57,6 +57,9 @@ class Wait(models.Model):
     # WhatsApp timestamps of the customer's first and latest message of the wait.
     started_at = models.DateTimeField()
     last_customer_at = models.DateTimeField()
+    # When the customer's service window closes if nobody answers (24 hours after
+    # their latest message of the wait).
+    window_closes_at = models.DateTimeField()
     answered_at = models.DateTimeField(null=True)
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

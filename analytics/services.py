@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, Count, IntegerField, Q, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, When
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
@@ -126,6 +126,7 @@ def conversation_facts_refresh(*, conversation_ids: Iterable[int]) -> int:
                 first=wait.first,
                 started_at=wait.started_at,
                 last_customer_at=wait.last_customer_at,
+                window_closes_at=facts.window_closes(wait.last_customer_at),
                 answered_at=wait.answered_at,
                 answered_by_id=wait.answered_by_id,
                 ended_at=wait.ended_at,
@@ -161,56 +162,59 @@ def rollup_hours_mark(*, hours: Iterable[dt.datetime]) -> None:
         RollupHour.objects.update_or_create(hour=hour, defaults={"dirty": True})
 
 
+def _rollup_rows(messages: QuerySet[Message]) -> list[HourlyRollup]:
+    """Rollup rows of ``messages`` per hour (UTC), team, number, operator and country.
+    A message counts for its conversation's team; an outbound one for the person
+    who sent it, an inbound one for the chat's assignee."""
+    counts = (
+        messages.order_by()
+        .annotate(hour=TruncHour("timestamp", tzinfo=dt.UTC))
+        .values("hour", "conversation__team_id", "conversation__number_id")
+        .annotate(
+            country=F("conversation__contact__country"),
+            operator=Case(
+                When(direction=Message.Direction.OUT, then=Coalesce("sent_by_id", 0)),
+                default=Coalesce("conversation__assignee_id", 0),
+                output_field=IntegerField(),
+            ),
+        )
+        .values("hour", "conversation__team_id", "conversation__number_id", "country", "operator")
+        .annotate(
+            messages_in=Count("pk", filter=Q(direction=Message.Direction.IN)),
+            messages_out=Count("pk", filter=Q(direction=Message.Direction.OUT)),
+            templates_out=Count("pk", filter=Q(direction=Message.Direction.OUT, type="template")),
+            automatic_out=Count("pk", filter=Q(direction=Message.Direction.OUT, automatic=True)),
+        )
+    )
+    return [
+        HourlyRollup(
+            hour=row["hour"],
+            team_id=row["conversation__team_id"] or 0,
+            number_id=row["conversation__number_id"] or 0,
+            operator_id=row["operator"] or 0,
+            country=row["country"] or "",
+            messages_in=row["messages_in"],
+            messages_out=row["messages_out"],
+            templates_out=row["templates_out"],
+            automatic_out=row["automatic_out"],
+        )
+        for row in counts
+    ]
+
+
 def rollup_hour_compute(*, hour: dt.datetime, now: dt.datetime | None = None) -> int:
     """Recompute the rollup rows of one hour (UTC) from the messages; the rows
-    stored. Idempotent: the hour's rows are replaced as a whole."""
+    stored. Idempotent: the hour's rows are replaced as a whole, under the lock of
+    the hour's marker. An hour not over yet stays dirty (the next tick computes
+    it again); dashboards count it from the messages meanwhile."""
     hour = _hour(hour)
     now = now or timezone.now()
     with transaction.atomic():
-        marker, _ = RollupHour.objects.select_for_update().get_or_create(
-            hour=hour, defaults={"dirty": True}
-        )
-        counts = (
-            Message.objects.filter(timestamp__gte=hour, timestamp__lt=hour + HOUR)
-            .order_by()
-            .values(
-                "conversation__team_id",
-                "conversation__number_id",
-                "conversation__contact__country",
-            )
-            .annotate(
-                operator=Case(
-                    When(direction=Message.Direction.OUT, then=Coalesce("sent_by_id", 0)),
-                    default=Coalesce("conversation__assignee_id", 0),
-                    output_field=IntegerField(),
-                ),
-                messages_in=Count("pk", filter=Q(direction=Message.Direction.IN)),
-                messages_out=Count("pk", filter=Q(direction=Message.Direction.OUT)),
-                templates_out=Count(
-                    "pk", filter=Q(direction=Message.Direction.OUT, type="template")
-                ),
-                automatic_out=Count(
-                    "pk", filter=Q(direction=Message.Direction.OUT, automatic=True)
-                ),
-            )
-        )
-        rows = [
-            HourlyRollup(
-                hour=hour,
-                team_id=row["conversation__team_id"] or 0,
-                number_id=row["conversation__number_id"] or 0,
-                operator_id=row["operator"] or 0,
-                country=row["conversation__contact__country"] or "",
-                messages_in=row["messages_in"],
-                messages_out=row["messages_out"],
-                templates_out=row["templates_out"],
-                automatic_out=row["automatic_out"],
-            )
-            for row in counts
-        ]
+        RollupHour.objects.get_or_create(hour=hour)
+        marker = RollupHour.objects.select_for_update().get(hour=hour)
+        rows = _rollup_rows(Message.objects.filter(timestamp__gte=hour, timestamp__lt=hour + HOUR))
         HourlyRollup.objects.filter(hour=hour).delete()
         HourlyRollup.objects.bulk_create(rows)
-        # An hour not over yet stays dirty: the next tick computes it again.
         marker.dirty = hour + HOUR > now
         marker.rolled_at = now
         marker.save(update_fields=["dirty", "rolled_at"])
@@ -233,26 +237,26 @@ def rollups_due(now: dt.datetime) -> None:
 ROLLUP_JOB = "analytics.jobs.rollup_hour"
 
 
-def rollups_rebuild(*, since: dt.datetime | None = None, now: dt.datetime | None = None) -> int:
-    """Recompute every reply fact and every hourly rollup from the raw rows (since
-    ``since`` for the rollups); the hours computed."""
+def rollups_rebuild(*, now: dt.datetime | None = None, batch: int = 500) -> int:
+    """Recompute every reply fact and every hourly rollup from the raw rows; the
+    hours rolled up. Every hour from the first message to the current one gets
+    its marker, so dashboards read rollups for all of them."""
     now = now or timezone.now()
     ids = list(Conversation.objects.order_by("pk").values_list("pk", flat=True))
-    for start in range(0, len(ids), 500):
-        conversation_facts_refresh(conversation_ids=ids[start : start + 500])
-    messages = Message.objects.all()
-    if since is not None:
-        messages = messages.filter(timestamp__gte=since)
-    hours = set(
-        messages.annotate(hour=TruncHour("timestamp", tzinfo=dt.UTC))
-        .order_by()
-        .values_list("hour", flat=True)
-        .distinct()
-    )
-    stale = HourlyRollup.objects.exclude(hour__in=hours)
-    if since is not None:
-        stale = stale.filter(hour__gte=since)
-    stale.delete()
-    for hour in sorted(hours):
-        rollup_hour_compute(hour=hour, now=now)
+    for start in range(0, len(ids), batch):
+        conversation_facts_refresh(conversation_ids=ids[start : start + batch])
+    current = _hour(now)
+    with transaction.atomic():
+        rows = _rollup_rows(Message.objects.filter(timestamp__lt=current + HOUR))
+        HourlyRollup.objects.all().delete()
+        HourlyRollup.objects.bulk_create(rows, batch_size=5000)
+        first = Message.objects.order_by("timestamp").values_list("timestamp", flat=True).first()
+        RollupHour.objects.all().delete()
+        hours = []
+        if first is not None:
+            hour = _hour(first)
+            while hour <= current:
+                hours.append(RollupHour(hour=hour, dirty=hour + HOUR > now, rolled_at=now))
+                hour += HOUR
+        RollupHour.objects.bulk_create(hours, batch_size=5000)
     return len(hours)

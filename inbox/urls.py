@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from analytics.urls import api_v1 as analytics_api_v1
 from conversations import api
 from conversations.webhook import whatsapp_webhook
 from inbox import api as inbox_api
@@ -96,6 +97,7 @@ api_v1 = [
         api.NumberProfileFetch.as_view(),
         name="number-profile-fetch",
     ),
+    *analytics_api_v1,
 ]
 
 urlpatterns = [

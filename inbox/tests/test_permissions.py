@@ -76,6 +76,10 @@ def admins_only(ok: int) -> dict[str, int]:
     return {**everyone(403), ADMIN: ok}
 
 
+def supervisors_only(ok: int) -> dict[str, int]:
+    return {**everyone(403), SUPERVISOR: ok, ADMIN: ok}
+
+
 def own_only(ok: int) -> dict[str, int]:
     """Someone else's row: nobody but its owner (the operator) finds it."""
     return {**everyone(404), OPERATOR: ok}
@@ -487,6 +491,21 @@ ROWS = [
         lambda w: number_profile(w) + "fetch/",
         admins_only(200),
     ),
+    Row("stats-summary", "get", lambda w: "/api/v1/stats/summary/", supervisors_only(200)),
+    Row(
+        "stats-summary",
+        "get",
+        lambda w: "/api/v1/stats/summary/?format=csv",
+        supervisors_only(200),
+        note="as CSV",
+    ),
+    Row(
+        "stats-breakdown",
+        "get",
+        lambda w: "/api/v1/stats/breakdown/?by=operator",
+        supervisors_only(200),
+    ),
+    Row("stats-heatmap", "get", lambda w: "/api/v1/stats/heatmap/", supervisors_only(200)),
 ]
 
 
