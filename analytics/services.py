@@ -25,18 +25,19 @@ from conversations.models import Conversation, ConversationEvent, Message, Team
 logger = logging.getLogger(__name__)
 
 HOUR = dt.timedelta(hours=1)
-# Hours the clock rolls up again on every tick: the one that just ended (its last
-# messages may still be committing) and the current one.
-RECENT_HOURS = 2
+# An hour is rolled up this long after it ends: a message stamped in its last
+# instant may still be committing when it ends.
+GRACE = dt.timedelta(minutes=2)
+# Hours before the current one the clock makes sure are rolled up.
+RECENT_HOURS = 3
 
 
 def facts_record_messages(messages: list[Any]) -> None:
     """The core's message hook: refresh the facts of the messages' conversations,
-    and mark the hours of messages stored late for the rollup job."""
+    and mark dirty the rolled-up hours a late message falls in."""
     conversation_facts_refresh(conversation_ids={m.conversation_id for m in messages})
-    now = timezone.now()
-    late = {_hour(m.timestamp) for m in messages if _hour(m.timestamp) < _hour(now) - HOUR}
-    rollup_hours_mark(hours=late)
+    current = _hour(timezone.now())
+    rollup_hours_mark(hours={_hour(m.timestamp) for m in messages if _hour(m.timestamp) < current})
 
 
 def facts_record_event(event: ConversationEvent) -> None:
@@ -156,10 +157,14 @@ def _hour(at: dt.datetime) -> dt.datetime:
     return at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def rollup_hours_mark(*, hours: Iterable[dt.datetime]) -> None:
-    """Mark hours whose rollup must be computed again (a message stored late)."""
-    for hour in sorted(set(hours)):
-        RollupHour.objects.update_or_create(hour=hour, defaults={"dirty": True})
+def rollup_hours_mark(*, hours: Iterable[dt.datetime]) -> int:
+    """Mark rolled-up hours whose rollup must be computed again (a message stored
+    late); an hour not rolled up yet is counted from the messages until it is.
+    The number marked."""
+    hours = set(hours)
+    if not hours:
+        return 0
+    return RollupHour.objects.filter(hour__in=hours, dirty=False).update(dirty=True)
 
 
 def _rollup_rows(messages: QuerySet[Message]) -> list[HourlyRollup]:
@@ -215,48 +220,63 @@ def rollup_hour_compute(*, hour: dt.datetime, now: dt.datetime | None = None) ->
         rows = _rollup_rows(Message.objects.filter(timestamp__gte=hour, timestamp__lt=hour + HOUR))
         HourlyRollup.objects.filter(hour=hour).delete()
         HourlyRollup.objects.bulk_create(rows)
-        marker.dirty = hour + HOUR > now
+        marker.dirty = hour + HOUR + GRACE > now
         marker.rolled_at = now
         marker.save(update_fields=["dirty", "rolled_at"])
     return len(rows)
 
 
-def rollups_due(now: dt.datetime) -> None:
-    """The clock's tick: enqueue the rollup of the recent hours and of every hour
-    marked dirty."""
+def rollups_due(now: dt.datetime) -> int:
+    """The clock's tick: enqueue the rollup of every recent hour that is over (by
+    ``GRACE``) and not rolled up yet, and of every hour marked dirty; the number
+    enqueued. Cheap when nothing is due: one query."""
     from conversations.enqueue import enqueue_on_commit
 
-    current = _hour(now)
-    hours = {current - HOUR * i for i in range(RECENT_HOURS)}
-    dirty = RollupHour.objects.filter(dirty=True, hour__lt=current)
-    hours |= set(dirty.values_list("hour", flat=True))
-    for hour in sorted(hours):
+    settled = _hour(now - GRACE) - HOUR
+    recent = {settled - HOUR * i for i in range(RECENT_HOURS)}
+    clean = set(
+        RollupHour.objects.filter(hour__in=recent, dirty=False).values_list("hour", flat=True)
+    )
+    dirty = set(
+        RollupHour.objects.filter(dirty=True, hour__lte=settled).values_list("hour", flat=True)
+    )
+    due = sorted((recent - clean) | dirty)
+    for hour in due:
         enqueue_on_commit(ROLLUP_JOB, hour.isoformat())
+    return len(due)
 
 
 ROLLUP_JOB = "analytics.jobs.rollup_hour"
 
 
+# How far back the rollups go (the statistics API's longest period).
+ROLLUP_HORIZON = dt.timedelta(days=400)
+
+
 def rollups_rebuild(*, now: dt.datetime | None = None, batch: int = 500) -> int:
-    """Recompute every reply fact and every hourly rollup from the raw rows; the
-    hours rolled up. Every hour from the first message to the current one gets
-    its marker, so dashboards read rollups for all of them."""
+    """Recompute every reply fact and the hourly rollups of the last
+    ``ROLLUP_HORIZON`` from the raw rows; the hours rolled up. Every hour from the
+    first message of the horizon to the current one gets its marker, so dashboards
+    read rollups for all of them (the ones not over yet stay dirty)."""
     now = now or timezone.now()
     ids = list(Conversation.objects.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), batch):
         conversation_facts_refresh(conversation_ids=ids[start : start + batch])
     current = _hour(now)
+    horizon = current - ROLLUP_HORIZON
     with transaction.atomic():
-        rows = _rollup_rows(Message.objects.filter(timestamp__lt=current + HOUR))
+        messages = Message.objects.filter(timestamp__gte=horizon, timestamp__lt=current + HOUR)
+        rows = _rollup_rows(messages)
         HourlyRollup.objects.all().delete()
         HourlyRollup.objects.bulk_create(rows, batch_size=5000)
-        first = Message.objects.order_by("timestamp").values_list("timestamp", flat=True).first()
+        first = messages.order_by("timestamp").values_list("timestamp", flat=True).first()
         RollupHour.objects.all().delete()
         hours = []
         if first is not None:
             hour = _hour(first)
             while hour <= current:
-                hours.append(RollupHour(hour=hour, dirty=hour + HOUR > now, rolled_at=now))
+                dirty = hour + HOUR + GRACE > now
+                hours.append(RollupHour(hour=hour, dirty=dirty, rolled_at=now))
                 hour += HOUR
         RollupHour.objects.bulk_create(hours, batch_size=5000)
     return len(hours)
