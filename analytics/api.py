@@ -12,14 +12,15 @@ from django.utils import timezone
 from drf_orjson_renderer.renderers import ORJSONRenderer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import generics, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import selectors
+from analytics import selectors, services
+from analytics.models import SlaPolicy
 from analytics.selectors import BREAKDOWNS, WEEKDAYS, StatsFilter
 from conversations.api import ERROR_SCHEMA
 from conversations.selectors import user_is_supervisor
@@ -300,3 +301,62 @@ class StatsHeatmap(StatsView):
         for name, counts in zip(WEEKDAYS, data["rows"], strict=True):
             table.append([name, *counts])
         return table
+
+
+class SlaPolicySerializer(serializers.ModelSerializer):
+    warn_percent = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    first_response_minutes = serializers.IntegerField(
+        min_value=1, max_value=525_600, required=False, allow_null=True
+    )
+    next_reply_minutes = serializers.IntegerField(
+        min_value=1, max_value=525_600, required=False, allow_null=True
+    )
+    resolution_minutes = serializers.IntegerField(
+        min_value=1, max_value=525_600, required=False, allow_null=True
+    )
+
+    class Meta:
+        model = SlaPolicy
+        fields = [
+            "id",
+            "name",
+            "team",
+            "label",
+            "number",
+            "first_response_minutes",
+            "next_reply_minutes",
+            "resolution_minutes",
+            "business_hours",
+            "warn_percent",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        targets = ("first_response_minutes", "next_reply_minutes", "resolution_minutes")
+        if not any(attrs.get(name) for name in targets):
+            raise serializers.ValidationError(
+                {"first_response_minutes": "A policy needs at least one target."}
+            )
+        return attrs
+
+
+class SlaPolicyList(generics.ListCreateAPIView):
+    """SLA policies: a team's targets for first response, next reply and resolution,
+    optionally only for a label or a number; the most specific matching policy
+    applies to each chat. Supervisors and admins read and add them."""
+
+    serializer_class = SlaPolicySerializer
+    permission_classes = [IsSupervisorRole]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return SlaPolicy.objects.order_by("team_id", "name", "pk")
+
+    @extend_schema(
+        request=SlaPolicySerializer, responses={201: SlaPolicySerializer, 400: ERROR_SCHEMA}
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = SlaPolicySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        policy = services.sla_policy_create(data=dict(data.validated_data))
+        return Response(SlaPolicySerializer(policy).data, status=status.HTTP_201_CREATED)

@@ -16,3 +16,4 @@ class AnalyticsConfig(AppConfig):
         hooks.on_messages_stored(services.facts_record_messages)
         hooks.on_conversation_event(services.facts_record_event)
         hooks.on_tick(services.rollups_due)
+        hooks.on_tick(services.sla_breaches_record)

@@ -72,6 +72,9 @@ class EpisodeFact:
     resolved_at: dt.datetime | None = None
     resolution_s: float | None = None
     resolution_business_s: float | None = None
+    # Time the chat spent pending on the customer (the resolution clock pauses).
+    pending_s: float = 0.0
+    pending_since: dt.datetime | None = None
     waits: list[WaitFact] = field(default_factory=list)
 
 
@@ -80,6 +83,27 @@ def window_closes(last_customer_at: dt.datetime) -> dt.datetime:
     if last_customer_at >= _LATEST - SERVICE_WINDOW:
         return _LATEST
     return last_customer_at + SERVICE_WINDOW
+
+
+def business_add(schedule: Schedule | None, start: dt.datetime, seconds: float) -> dt.datetime:
+    """The instant ``seconds`` of working time after ``start`` (no calendar: of
+    any time). A calendar that never opens again: the end of the calendar."""
+    if schedule is None:
+        return start + dt.timedelta(seconds=seconds)
+    left = dt.timedelta(seconds=seconds)
+    at = start
+    while True:
+        if calendars.is_open(schedule, at):
+            closes = calendars.next_closing(schedule, at)
+            if closes is None or closes - at >= left:
+                return at + left
+            left -= closes - at
+            at = closes
+        else:
+            opens = calendars.next_opening(schedule, at)
+            if opens is None:
+                return _LATEST
+            at = opens
 
 
 def business_seconds(schedule: Schedule | None, start: dt.datetime, end: dt.datetime) -> float:
@@ -134,6 +158,11 @@ def episodes_of(
     resolved_before = False
     for _, _, item in items:
         if isinstance(item, StatusRow):
+            if episode is not None and episode.pending_since is not None:
+                episode.pending_s += (item.created_at - episode.pending_since).total_seconds()
+                episode.pending_since = None
+            if item.to == "pending" and episode is not None:
+                episode.pending_since = item.created_at
             if item.to != "resolved":
                 continue
             if episode is not None:
@@ -150,6 +179,11 @@ def episodes_of(
         if item.direction == "in":
             if item.type in _NOT_ANSWERS:
                 continue
+            if episode is not None and episode.pending_since is not None:
+                episode.pending_s += max(
+                    0.0, (item.created_at - episode.pending_since).total_seconds()
+                )
+                episode.pending_since = None
             if episode is None:
                 episode = EpisodeFact(started_at=item.timestamp, reopened=resolved_before)
                 episodes.append(episode)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from conversations.models import Conversation, Team, WhatsAppNumber
 
@@ -34,6 +35,12 @@ class Episode(models.Model):
     resolved_at = models.DateTimeField(null=True)
     resolution_s = models.FloatField(null=True)
     resolution_business_s = models.FloatField(null=True)
+    pending_s = models.FloatField(default=0)
+    # Pending on the customer since (the resolution clock is paused).
+    pending_since = models.DateTimeField(null=True)
+    policy = models.ForeignKey("SlaPolicy", null=True, on_delete=models.SET_NULL, related_name="+")
+    resolution_due_at = models.DateTimeField(null=True)
+    resolution_warn_at = models.DateTimeField(null=True)
 
     class Meta:
         indexes = [
@@ -71,6 +78,9 @@ class Wait(models.Model):
     team = models.ForeignKey(Team, null=True, on_delete=models.SET_NULL, related_name="+")
     number = models.ForeignKey(WhatsAppNumber, on_delete=models.CASCADE, related_name="+")
     country = models.CharField(max_length=2, blank=True, default="")
+    # The SLA target of the wait (first response or next reply), when a policy has one.
+    due_at = models.DateTimeField(null=True)
+    warn_at = models.DateTimeField(null=True)
 
     class Meta:
         indexes = [
@@ -124,3 +134,68 @@ class RollupHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}h{' (dirty)' if self.dirty else ''}"
+
+
+class SlaPolicy(models.Model):
+    """Answer-speed targets of a team, optionally only for chats with a label or
+    on a number. A chat gets the most specific policy of its team that matches it
+    (label and number, then label, then number, then the team's own), never by hand."""
+
+    name = models.CharField(max_length=120)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    label = models.ForeignKey(
+        "conversations.Label", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    number = models.ForeignKey(
+        WhatsAppNumber, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    first_response_minutes = models.PositiveIntegerField(null=True, blank=True)
+    next_reply_minutes = models.PositiveIntegerField(null=True, blank=True)
+    resolution_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # Targets count the team's working hours only (its calendar), or every hour.
+    business_hours = models.BooleanField(default=True)
+    # Warn the assignee and the supervisors at this share of a target.
+    warn_percent = models.PositiveSmallIntegerField(default=80)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["team", "name"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.team})"
+
+
+class SlaBreach(models.Model):
+    """A target of a conversation reached (``breach``) or nearly (``warning``), kept
+    per conversation; one per target, level and wait."""
+
+    class Kind(models.TextChoices):
+        FIRST_RESPONSE = "first_response", "First response"
+        NEXT_REPLY = "next_reply", "Next reply"
+        RESOLUTION = "resolution", "Resolution"
+
+    class Level(models.TextChoices):
+        WARNING = "warning", "Warning"
+        BREACH = "breach", "Breach"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    policy = models.ForeignKey(SlaPolicy, null=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    level = models.CharField(max_length=8, choices=Level.choices)
+    # When the wait (or, for resolution, the episode) started: one per wait.
+    started_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "kind", "level", "started_at"], name="sla_breach_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["conversation", "created_at"], name="sla_breach_thread")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.level} on {self.conversation_id}"

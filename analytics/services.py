@@ -16,8 +16,15 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, When
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
-from analytics import facts
-from analytics.models import Episode, HourlyRollup, RollupHour, Wait
+from analytics import facts, sla
+from analytics.models import (
+    Episode,
+    HourlyRollup,
+    RollupHour,
+    SlaBreach,
+    SlaPolicy,
+    Wait,
+)
 from conversations import selectors as core_selectors
 from conversations.calendars import Schedule
 from conversations.models import Conversation, ConversationEvent, Message, Team
@@ -86,12 +93,25 @@ def conversation_facts_refresh(*, conversation_ids: Iterable[int]) -> int:
             statuses[conversation_id].append(
                 facts.StatusRow(str((data or {}).get("to", "")), created_at, actor_id)
             )
-        schedules = _schedules({team_id for _, team_id, _, _ in conversations if team_id})
+        team_ids = {team_id for _, team_id, _, _ in conversations if team_id}
+        schedules = _schedules(team_ids)
+        policies = list(SlaPolicy.objects.filter(team_id__in=team_ids)) if team_ids else []
+        labels: dict[int, set[int]] = defaultdict(set)
+        if any(p.label_id for p in policies):
+            for conversation_id, label_id in Conversation.labels.through.objects.filter(
+                conversation_id__in=ids
+            ).values_list("conversation_id", "label_id"):
+                labels[conversation_id].add(label_id)
         Wait.objects.filter(conversation_id__in=ids).delete()
         Episode.objects.filter(conversation_id__in=ids).delete()
         episode_rows: list[Episode] = []
         wait_facts: list[list[facts.WaitFact]] = []
+        wait_targets: dict[int, tuple[dt.datetime | None, dt.datetime | None]] = {}
         for conversation_id, team_id, number_id, country in conversations:
+            policy = sla.policy_for(
+                policies, team_id=team_id, number_id=number_id, label_ids=labels[conversation_id]
+            )
+            schedule = schedules.get(team_id)
             common = {
                 "conversation_id": conversation_id,
                 "team_id": team_id,
@@ -99,10 +119,28 @@ def conversation_facts_refresh(*, conversation_ids: Iterable[int]) -> int:
                 "country": country or "",
             }
             for episode in facts.episodes_of(
-                messages[conversation_id],
-                statuses[conversation_id],
-                schedule=schedules.get(team_id),
+                messages[conversation_id], statuses[conversation_id], schedule=schedule
             ):
+                resolution_due, resolution_warn = (
+                    sla.due(
+                        policy,
+                        policy.resolution_minutes if policy else None,
+                        episode.started_at,
+                        schedule,
+                        extra_seconds=episode.pending_s,
+                    )
+                    if episode.pending_since is None
+                    else (None, None)  # paused while pending on the customer
+                )
+                for wait in episode.waits:
+                    minutes = None
+                    if policy is not None:
+                        minutes = (
+                            policy.first_response_minutes
+                            if wait.first
+                            else policy.next_reply_minutes
+                        )
+                    wait_targets[id(wait)] = sla.due(policy, minutes, wait.started_at, schedule)
                 episode_rows.append(
                     Episode(
                         **common,
@@ -113,6 +151,11 @@ def conversation_facts_refresh(*, conversation_ids: Iterable[int]) -> int:
                         resolved_at=episode.resolved_at,
                         resolution_s=episode.resolution_s,
                         resolution_business_s=episode.resolution_business_s,
+                        pending_s=episode.pending_s,
+                        pending_since=episode.pending_since,
+                        policy=policy,
+                        resolution_due_at=resolution_due,
+                        resolution_warn_at=resolution_warn,
                     )
                 )
                 wait_facts.append(episode.waits)
@@ -133,6 +176,8 @@ def conversation_facts_refresh(*, conversation_ids: Iterable[int]) -> int:
                 ended_at=wait.ended_at,
                 seconds=wait.seconds,
                 business_seconds=wait.business_seconds,
+                due_at=wait_targets[id(wait)][0],
+                warn_at=wait_targets[id(wait)][1],
             )
             for row, waits in zip(episode_rows, wait_facts, strict=True)
             for wait in waits
@@ -280,3 +325,97 @@ def rollups_rebuild(*, now: dt.datetime | None = None, batch: int = 500) -> int:
                 hour += HOUR
         RollupHour.objects.bulk_create(hours, batch_size=5000)
     return len(hours)
+
+
+# --- SLA ----------------------------------------------------------------------------
+
+
+def sla_policy_create(*, data: dict[str, Any]) -> SlaPolicy:
+    """Store a policy and apply it at once to the open chats of its team (their
+    facts are computed again with it)."""
+    with transaction.atomic():
+        policy = SlaPolicy.objects.create(**data)
+        open_ids = Conversation.objects.filter(team_id=policy.team_id).exclude(
+            status=Conversation.Status.RESOLVED
+        )
+        ids = list(open_ids.values_list("pk", flat=True))
+        for start in range(0, len(ids), 500):
+            conversation_facts_refresh(conversation_ids=ids[start : start + 500])
+    return policy
+
+
+def sla_breaches_record(now: dt.datetime) -> int:
+    """The clock's tick: record each target reached (``breach``) or nearly reached
+    (``warning``) by a chat still waiting, once per wait, and announce it live to
+    the chat's assignee, its team and the supervisors (``sla.warning``,
+    ``sla.breached``). The number recorded."""
+    from conversations import realtime
+    from conversations.serializers import iso
+
+    found: list[SlaBreach] = []
+    open_waits = Wait.objects.filter(answered_at__isnull=True, ended_at__isnull=True)
+    for field, level in (("warn_at", SlaBreach.Level.WARNING), ("due_at", SlaBreach.Level.BREACH)):
+        for wait in open_waits.filter(**{f"{field}__lte": now}).select_related("episode"):
+            found.append(
+                SlaBreach(
+                    conversation_id=wait.conversation_id,
+                    policy_id=wait.episode.policy_id,
+                    kind=SlaBreach.Kind.FIRST_RESPONSE if wait.first else SlaBreach.Kind.NEXT_REPLY,
+                    level=level,
+                    started_at=wait.started_at,
+                    due_at=wait.due_at,
+                    created_at=now,
+                )
+            )
+    open_episodes = Episode.objects.filter(resolved_at__isnull=True, pending_since__isnull=True)
+    for field, level in (
+        ("resolution_warn_at", SlaBreach.Level.WARNING),
+        ("resolution_due_at", SlaBreach.Level.BREACH),
+    ):
+        for episode in open_episodes.filter(**{f"{field}__lte": now}):
+            found.append(
+                SlaBreach(
+                    conversation_id=episode.conversation_id,
+                    policy_id=episode.policy_id,
+                    kind=SlaBreach.Kind.RESOLUTION,
+                    level=level,
+                    started_at=episode.started_at,
+                    due_at=episode.resolution_due_at,
+                    created_at=now,
+                )
+            )
+    if not found:
+        return 0
+    recorded = 0
+    with transaction.atomic():
+        known = set(
+            SlaBreach.objects.filter(
+                conversation_id__in={b.conversation_id for b in found}
+            ).values_list("conversation_id", "kind", "level", "started_at")
+        )
+        fresh = [
+            b for b in found if (b.conversation_id, b.kind, b.level, b.started_at) not in known
+        ]
+        SlaBreach.objects.bulk_create(fresh, ignore_conflicts=True)
+        where = {
+            pk: (team_id, assignee_id)
+            for pk, team_id, assignee_id in Conversation.objects.filter(
+                pk__in={b.conversation_id for b in fresh}
+            ).values_list("pk", "team_id", "assignee_id")
+        }
+        for breach in fresh:
+            realtime.publish(
+                "sla.breached" if breach.level == SlaBreach.Level.BREACH else "sla.warning",
+                {
+                    "conversation_id": breach.conversation_id,
+                    "kind": breach.kind,
+                    "level": breach.level,
+                    "due_at": iso(breach.due_at),
+                },
+                groups=realtime.groups_for_conversation(
+                    team_id=where[breach.conversation_id][0],
+                    assignee_id=where[breach.conversation_id][1],
+                ),
+            )
+            recorded += 1
+    return recorded

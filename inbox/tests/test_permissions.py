@@ -22,6 +22,7 @@ import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from rest_framework.test import APIClient
 
+from analytics.models import SlaPolicy
 from conversations import services
 from conversations.models import (
     AgentProfile,
@@ -506,6 +507,18 @@ ROWS = [
         supervisors_only(200),
     ),
     Row("stats-heatmap", "get", lambda w: "/api/v1/stats/heatmap/", supervisors_only(200)),
+    Row("sla-policy-list", "get", lambda w: "/api/v1/sla-policies/", supervisors_only(200)),
+    Row(
+        "sla-policy-list",
+        "post",
+        lambda w: "/api/v1/sla-policies/",
+        supervisors_only(201),
+        body=lambda w: {
+            "name": "Fast",
+            "team": w.support_chat.team_id,
+            "first_response_minutes": 5,
+        },
+    ),
 ]
 
 
@@ -544,6 +557,7 @@ def state() -> list[Any]:
             AgentProfile,
             MessageTemplate,
             TemplateSend,
+            SlaPolicy,
         )
     ] + [
         list(Conversation.labels.through.objects.order_by("pk").values()),
