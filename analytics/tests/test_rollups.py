@@ -128,7 +128,9 @@ def test_a_late_message_makes_its_hour_dirty_and_the_figures_stay_right(olga, in
     assert figures(at(241)) == live
 
 
-def test_rebuild_gives_the_live_figures(olga, inline_jobs):
+@pytest.mark.parametrize("copy_above", [500, 0], ids=["inserts", "copy"])
+def test_rebuild_gives_the_live_figures(olga, inline_jobs, copy_above, monkeypatch):
+    monkeypatch.setattr(services, "COPY_ABOVE", copy_above)
     play(olga)
     now = at(240)
     tick(now)
