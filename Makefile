@@ -6,8 +6,10 @@ PORT ?= 8000
 SIM_PORT ?= 8100
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/inbox
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# The charting library of the supervisors' dashboard, served from static/ as it is built.
+CHARTJS_VERSION ?= 4.6.2
 
-.PHONY: demo test install services lint format screenshots
+.PHONY: demo test install services lint format screenshots vendor-charts
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,3 +39,12 @@ format: install
 
 screenshots: install services
 	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(MAKE) test PYTEST_ARGS="-m browser"
+
+# Fetch Chart.js's built file and licence from the npm registry into static/ (no build step).
+vendor-charts:
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent chart.js@$(CHARTJS_VERSION) >/dev/null \
+		&& tar xzf chart.js-$(CHARTJS_VERSION).tgz \
+		&& cp package/dist/chart.umd.min.js $(CURDIR)/static/analytics/vendor/chart.umd.min.js \
+		&& cp package/LICENSE.md $(CURDIR)/static/analytics/vendor/chart.js.LICENSE.md \
+		&& echo "chart.js $(CHARTJS_VERSION)" > $(CURDIR)/static/analytics/vendor/VERSION \
+		&& rm -rf $$tmp

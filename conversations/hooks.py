@@ -10,6 +10,11 @@ registers its handlers here from its ``AppConfig.ready()``.
 * **The clock**: every tick of the workspace clock (``services.timers_run``) calls
   the registered functions with the tick's instant. Each decides for itself
   whether its time has come (and keeps its work short: enqueue a job).
+* **Messages and conversation events**: every path that stores a message (a
+  customer's, one by one or in the webhook's batches; an operator's; an
+  automatic reply) and every ``ConversationEvent`` (a status change, a transfer)
+  calls the registered functions in the same transaction, so what they record
+  commits with it. An exception rolls the write back.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ TickHandler = Callable[[dt.datetime], None]
 
 _platform_event_handlers: dict[str, list[PlatformEventHandler]] = {}
 _tick_handlers: list[TickHandler] = []
+MessagesHandler = Callable[[list[Any]], None]
+ConversationEventHandler = Callable[[Any], None]
+_messages_handlers: list[MessagesHandler] = []
+_conversation_event_handlers: list[ConversationEventHandler] = []
 
 
 def on_platform_event(field: str, handler: PlatformEventHandler) -> None:
@@ -61,3 +70,32 @@ def tick(now: dt.datetime) -> int:
         else:
             ran += 1
     return ran
+
+
+def on_messages_stored(handler: MessagesHandler) -> None:
+    """Call ``handler(messages)`` with the ``Message`` rows each write stores (one
+    or a webhook batch's), inside its transaction, after the rows are saved and
+    their conversation's row is updated."""
+    if handler not in _messages_handlers:
+        _messages_handlers.append(handler)
+
+
+def messages_stored(messages: list[Any]) -> None:
+    """Hand stored messages to the handlers (caller's transaction)."""
+    if not messages:
+        return
+    for handler in _messages_handlers:
+        handler(messages)
+
+
+def on_conversation_event(handler: ConversationEventHandler) -> None:
+    """Call ``handler(event)`` with each ``ConversationEvent`` stored, inside its
+    transaction."""
+    if handler not in _conversation_event_handlers:
+        _conversation_event_handlers.append(handler)
+
+
+def conversation_event(event: Any) -> None:
+    """Hand a stored conversation event to the handlers (caller's transaction)."""
+    for handler in _conversation_event_handlers:
+        handler(event)

@@ -40,7 +40,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from conversations import realtime, services
+from conversations import hooks, realtime, services
 from conversations.models import (
     Contact,
     Conversation,
@@ -295,7 +295,9 @@ def _apply_plain(plain: list[_Plain]) -> list[_Plain]:
         stored = {row[0] for row in cursor.fetchall()}
         for message in messages:
             message.created_at = now
-        _publish(cursor, [m for m in messages if m.id in stored])
+        fresh = [m for m in messages if m.id in stored]
+        _publish(cursor, fresh)
+        hooks.messages_stored(fresh)
     return applicable
 
 

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "whatsapp",
     "conversations",
     "templates_app",
+    "analytics",
     "inbox",
 ]
 

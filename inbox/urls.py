@@ -6,6 +6,8 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from analytics import views as analytics_views
+from analytics.urls import api_v1 as analytics_api_v1
 from conversations import api
 from conversations.webhook import whatsapp_webhook
 from inbox import api as inbox_api
@@ -112,11 +114,13 @@ api_v1 = [
         api.NumberProfileFetch.as_view(),
         name="number-profile-fetch",
     ),
+    *analytics_api_v1,
 ]
 
 urlpatterns = [
     path("", views.inbox_page, name="inbox"),
     path("templates/", views.templates_page, name="templates"),
+    path("dashboard/", analytics_views.dashboard_page, name="dashboard"),
     path("health/", views.health, name="health"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

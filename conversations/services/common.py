@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from conversations import realtime
+from conversations import hooks, realtime
 from conversations.models import Conversation, ConversationEvent, Message
 from conversations.serializers import conversation_payload, event_payload, message_payload
 from whatsapp.client import GraphClient
@@ -64,6 +64,7 @@ def record_event(
         data=data,
         created_at=now or timezone.now(),
     )
+    hooks.conversation_event(event)
     realtime.publish(
         "conversation.event",
         {"conversation_id": conversation.pk, "event": event_payload(event)},

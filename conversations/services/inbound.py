@@ -316,6 +316,7 @@ def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) ->
     if (created or status_change) and conversation.assignee_id is None:
         conversation_route(conversation, now=timezone.now())
     publish_message(message, conversation, "message.created")
+    hooks.messages_stored([message])
     if event.type == "reaction":
         reaction_apply_customer(conversation, event.reacted_wamid)
     if message.media_state == Message.Media.PENDING:

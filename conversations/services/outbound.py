@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from conversations import selectors
+from conversations import hooks, selectors
 from conversations.enqueue import enqueue_send
 from conversations.models import Contact, Conversation, Message, SendPath
 from conversations.services.common import lock_conversation, message_preview, publish_message
@@ -198,6 +198,7 @@ def _queued_in_conversation(conversation: Conversation, message: Message) -> Non
         ]
     )
     publish_message(message, conversation, "message.created")
+    hooks.messages_stored([message])
     enqueue_send(message.id)
 
 

@@ -22,6 +22,7 @@ import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from rest_framework.test import APIClient
 
+from analytics.models import SlaPolicy
 from conversations import services
 from conversations.models import (
     AgentProfile,
@@ -80,6 +81,10 @@ def who_may_see_the_chat(ok: int) -> dict[str, int]:
 
 def admins_only(ok: int) -> dict[str, int]:
     return {**everyone(403), ADMIN: ok}
+
+
+def supervisors_only(ok: int) -> dict[str, int]:
+    return {**everyone(403), SUPERVISOR: ok, ADMIN: ok}
 
 
 def own_only(ok: int) -> dict[str, int]:
@@ -596,6 +601,33 @@ ROWS = [
         lambda w: number_profile(w) + "fetch/",
         admins_only(200),
     ),
+    Row("stats-summary", "get", lambda w: "/api/v1/stats/summary/", supervisors_only(200)),
+    Row(
+        "stats-summary",
+        "get",
+        lambda w: "/api/v1/stats/summary/?format=csv",
+        supervisors_only(200),
+        note="as CSV",
+    ),
+    Row(
+        "stats-breakdown",
+        "get",
+        lambda w: "/api/v1/stats/breakdown/?by=operator",
+        supervisors_only(200),
+    ),
+    Row("stats-heatmap", "get", lambda w: "/api/v1/stats/heatmap/", supervisors_only(200)),
+    Row("sla-policy-list", "get", lambda w: "/api/v1/sla-policies/", supervisors_only(200)),
+    Row(
+        "sla-policy-list",
+        "post",
+        lambda w: "/api/v1/sla-policies/",
+        supervisors_only(201),
+        body=lambda w: {
+            "name": "Fast",
+            "team": w.support_chat.team_id,
+            "first_response_minutes": 5,
+        },
+    ),
 ]
 
 
@@ -640,6 +672,7 @@ def state() -> list[Any]:
             Consent,
             CompliancePolicy,
             ConsentImport,
+            SlaPolicy,
         )
     ] + [
         list(Conversation.labels.through.objects.order_by("pk").values()),

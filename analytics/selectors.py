@@ -1,0 +1,511 @@
+"""The supervisors' statistics, read from the reply facts and the hourly rollups.
+
+Every measure is computed the same way on PostgreSQL and SQLite: durations are
+read per group and summarised in Python (``measure``), percentiles by linear
+interpolation between the closest ranks, as PostgreSQL's ``percentile_cont``.
+On PostgreSQL the summaries are computed by the database itself
+(``percentile_cont``), which gives the same figures without moving the rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Count,
+    Expression,
+    F,
+    FloatField,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.utils import timezone
+
+from analytics.models import Episode, HourlyRollup, RollupHour, Wait
+from conversations.models import Conversation, Label, Message, Team, WhatsAppNumber
+
+BREAKDOWNS = ("operator", "team", "number", "label", "country", "day", "hour")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class StatsFilter:
+    """What a statistics request asks about: the period [since, until) and the
+    optional narrowing by team, operator (a user id), number, label and country."""
+
+    since: dt.datetime
+    until: dt.datetime
+    team: int | None = None
+    operator: int | None = None
+    number: int | None = None
+    label: int | None = None
+    country: str = ""
+    business_hours: bool = False
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's ``percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)``."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, *, fraction: float) -> None:
+        super().__init__(expression, fraction=float(fraction))
+
+
+def percentile_cont(sorted_values: list[float], fraction: float) -> float | None:
+    """The value at ``fraction`` of sorted values by linear interpolation between
+    the closest ranks (PostgreSQL's ``percentile_cont``); None for no values."""
+    if not sorted_values:
+        return None
+    rank = fraction * (len(sorted_values) - 1)
+    low, high = math.floor(rank), math.ceil(rank)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def measure(values: Iterable[float]) -> dict[str, Any]:
+    """Count, average, median and 90th percentile of durations in seconds."""
+    ordered = sorted(values)
+    return {
+        "count": len(ordered),
+        "avg_s": _rounded(sum(ordered) / len(ordered)) if ordered else None,
+        "p50_s": _rounded(percentile_cont(ordered, 0.5)),
+        "p90_s": _rounded(percentile_cont(ordered, 0.9)),
+    }
+
+
+EMPTY_MEASURE = measure([])
+
+
+# The one group of a figure not split by anything.
+_ONE = Value(1, output_field=IntegerField())
+
+
+def _key(value: Any, key: Expression | None) -> Any:
+    return None if key is None else value
+
+
+def _measures(qs: QuerySet[Any], field: str, key: Expression | None) -> dict[Any, dict[str, Any]]:
+    """``measure`` of ``field`` per value of ``key`` (None: one group, key None)."""
+    qs = qs.filter(**{f"{field}__isnull": False}).order_by()
+    group = key if key is not None else _ONE
+    if connection.vendor == "postgresql":
+        rows = (
+            qs.annotate(k=group)
+            .values("k")
+            .annotate(
+                count=Count(field),
+                avg_s=Avg(field),
+                p50_s=PercentileCont(F(field), fraction=0.5),
+                p90_s=PercentileCont(F(field), fraction=0.9),
+            )
+        )
+        return {
+            _key(row["k"], key): {
+                "count": row["count"],
+                "avg_s": _rounded(row["avg_s"]),
+                "p50_s": _rounded(row["p50_s"]),
+                "p90_s": _rounded(row["p90_s"]),
+            }
+            for row in rows
+        }
+    grouped: dict[Any, list[float]] = defaultdict(list)
+    for k, value in qs.annotate(k=group).values_list("k", field):
+        grouped[k].append(value)
+    return {_key(k, key): measure(values) for k, values in grouped.items()}
+
+
+def _counts(qs: QuerySet[Any], key: Expression | None, **aggregates: Any) -> dict[Any, dict]:
+    group = key if key is not None else _ONE
+    rows = qs.order_by().annotate(k=group).values("k").annotate(**aggregates)
+    return {_key(row.pop("k"), key): row for row in rows}
+
+
+def _tz(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def user_time_zone(user: Any) -> zoneinfo.ZoneInfo:
+    """The time zone a user's figures are shown in: their own, else the inbox's."""
+    profile = getattr(user, "agent", None) if getattr(user, "pk", None) else None
+    try:
+        name = profile.time_zone if profile is not None else ""
+    except Exception:
+        name = ""
+    return _tz(name)
+
+
+def _wait_scope(f: StatsFilter) -> QuerySet[Wait]:
+    qs = Wait.objects.all()
+    if f.team:
+        qs = qs.filter(team_id=f.team)
+    if f.number:
+        qs = qs.filter(number_id=f.number)
+    if f.country:
+        qs = qs.filter(country=f.country.upper())
+    if f.label:
+        qs = qs.filter(conversation__labels=f.label)
+    if f.operator:
+        qs = qs.filter(
+            Q(answered_by_id=f.operator)
+            | Q(answered_by__isnull=True, conversation__assignee_id=f.operator)
+        )
+    return qs
+
+
+def _episode_scope(f: StatsFilter) -> QuerySet[Episode]:
+    qs = Episode.objects.all()
+    if f.team:
+        qs = qs.filter(team_id=f.team)
+    if f.number:
+        qs = qs.filter(number_id=f.number)
+    if f.country:
+        qs = qs.filter(country=f.country.upper())
+    if f.label:
+        qs = qs.filter(conversation__labels=f.label)
+    if f.operator:
+        qs = qs.filter(operator_id=f.operator)
+    return qs
+
+
+def _missed(now: dt.datetime) -> Q:
+    """A wait nobody answered in time: not before the chat was resolved or the
+    customer's window closed, or later than the SLA target allows."""
+    from analytics import sla
+
+    unanswered = Q(answered_at__isnull=True) & (
+        Q(ended_at__isnull=False) | Q(window_closes_at__lte=now)
+    )
+    late = Q(answered_at__gt=F("window_closes_at"))
+    return unanswered | late | sla.beyond_target(now)
+
+
+def _window_expired(now: dt.datetime) -> Q:
+    return Q(window_closes_at__lte=now) & (
+        Q(answered_at__isnull=True) | Q(answered_at__gt=F("window_closes_at"))
+    )
+
+
+def _wait_key(by: str | None, tz: zoneinfo.ZoneInfo) -> Expression | None:
+    return {
+        None: None,
+        "operator": F("answered_by_id"),
+        "team": F("team_id"),
+        "number": F("number_id"),
+        "label": F("conversation__labels"),
+        "country": F("country"),
+        "day": TruncDate("started_at", tzinfo=tz),
+        "hour": ExtractHour("started_at", tzinfo=tz),
+    }[by]
+
+
+def _episode_key(by: str | None, tz: zoneinfo.ZoneInfo, moment: str) -> Expression | None:
+    return {
+        None: None,
+        "operator": F("operator_id"),
+        "team": F("team_id"),
+        "number": F("number_id"),
+        "label": F("conversation__labels"),
+        "country": F("country"),
+        "day": TruncDate(moment, tzinfo=tz),
+        "hour": ExtractHour(moment, tzinfo=tz),
+    }[by]
+
+
+def _grouped(
+    f: StatsFilter, *, by: str | None, tz: zoneinfo.ZoneInfo, now: dt.datetime
+) -> dict[Any, dict[str, Any]]:
+    """Every figure but the messages, per key of ``by`` (None: one group)."""
+    seconds = "business_seconds" if f.business_hours else "seconds"
+    resolution = "resolution_business_s" if f.business_hours else "resolution_s"
+    waits = _wait_scope(f).filter(started_at__gte=f.since, started_at__lt=f.until)
+    key = _wait_key(by, tz)
+    first = _measures(waits.filter(first=True), seconds, key)
+    reply = _measures(waits.filter(first=False), seconds, key)
+    wait_counts = _counts(
+        waits,
+        key,
+        missed=Count("pk", filter=_missed(now)),
+        window_expired_unanswered=Count("pk", filter=_window_expired(now)),
+    )
+    open_now = _counts(
+        _wait_scope(f).filter(answered_at__isnull=True, ended_at__isnull=True),
+        key,
+        unanswered_now=Count("pk"),
+    )
+    episodes = _episode_scope(f)
+    started = _counts(
+        episodes.filter(started_at__gte=f.since, started_at__lt=f.until),
+        _episode_key(by, tz, "started_at"),
+        new=Count("pk", filter=Q(reopened=False)),
+        reopened=Count("pk", filter=Q(reopened=True)),
+    )
+    resolved_qs = episodes.filter(resolved_at__gte=f.since, resolved_at__lt=f.until)
+    resolved_key = _episode_key(by, tz, "resolved_at")
+    resolved = _counts(resolved_qs, resolved_key, resolved=Count("pk"))
+    resolutions = _measures(resolved_qs, resolution, resolved_key)
+    keys = set(first) | set(reply) | set(wait_counts) | set(started) | set(resolved)
+    if by not in ("day", "hour"):
+        keys |= set(open_now)
+    if by is None:
+        keys = {None}
+    result = {}
+    for k in keys:
+        new = started.get(k, {}).get("new", 0)
+        reopened = started.get(k, {}).get("reopened", 0)
+        resolved_count = resolved.get(k, {}).get("resolved", 0)
+        result[k] = {
+            "first_response": first.get(k, EMPTY_MEASURE),
+            "reply": reply.get(k, EMPTY_MEASURE),
+            "resolution": resolutions.get(k, EMPTY_MEASURE),
+            "conversations": {
+                "new": new,
+                "reopened": reopened,
+                "resolved": resolved_count,
+                "reopen_rate": round(reopened / resolved_count, 3) if resolved_count else None,
+                "missed": wait_counts.get(k, {}).get("missed", 0),
+                "unanswered_now": open_now.get(k, {}).get("unanswered_now", 0),
+                "window_expired_unanswered": wait_counts.get(k, {}).get(
+                    "window_expired_unanswered", 0
+                ),
+            },
+        }
+    return result
+
+
+HOUR = dt.timedelta(hours=1)
+
+
+def _hour_ceil(at: dt.datetime) -> dt.datetime:
+    floor = at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    return floor if floor == at else floor + HOUR
+
+
+def _clean_hours(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """Hours in [start, end) whose rollup is current."""
+    if start >= end:
+        return []
+    return sorted(
+        RollupHour.objects.filter(hour__gte=start, hour__lt=end, dirty=False).values_list(
+            "hour", flat=True
+        )
+    )
+
+
+def _ranges_between(
+    since: dt.datetime, until: dt.datetime, covered: list[dt.datetime]
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The parts of [since, until) outside the covered hours."""
+    ranges = []
+    at = since
+    for hour in covered:
+        if hour > at:
+            ranges.append((at, hour))
+        at = max(at, hour + HOUR)
+    if at < until:
+        ranges.append((at, until))
+    return ranges
+
+
+def _message_counts(f: StatsFilter, *, now: dt.datetime) -> dict[str, int]:
+    """Messages in and out of the period: the hourly rollups for the whole hours
+    whose rollup is current, the messages themselves for the rest (the current
+    hour, a period's ragged ends, an hour a late message made dirty). A label
+    filter reads the messages (rollups are not kept per label)."""
+    covered = [] if f.label else _clean_hours(_hour_ceil(f.since), min(f.until, now))
+    covered = [hour for hour in covered if hour + HOUR <= f.until]
+    totals = {"in": 0, "out": 0, "templates": 0}
+    if covered:
+        rollups = HourlyRollup.objects.filter(hour__in=covered)
+        if f.team:
+            rollups = rollups.filter(team_id=f.team)
+        if f.number:
+            rollups = rollups.filter(number_id=f.number)
+        if f.country:
+            rollups = rollups.filter(country=f.country.upper())
+        if f.operator:
+            rollups = rollups.filter(operator_id=f.operator)
+        summed = rollups.aggregate(
+            i=Sum("messages_in"), o=Sum("messages_out"), t=Sum("templates_out")
+        )
+        totals = {"in": summed["i"] or 0, "out": summed["o"] or 0, "templates": summed["t"] or 0}
+    ranges = _ranges_between(f.since, f.until, covered)
+    if ranges:
+        when = Q()
+        for start, end in ranges:
+            when |= Q(timestamp__gte=start, timestamp__lt=end)
+        messages = Message.objects.filter(when)
+        if f.team:
+            messages = messages.filter(conversation__team_id=f.team)
+        if f.number:
+            messages = messages.filter(conversation__number_id=f.number)
+        if f.country:
+            messages = messages.filter(conversation__contact__country=f.country.upper())
+        if f.label:
+            messages = messages.filter(conversation__labels=f.label)
+        if f.operator:
+            messages = messages.filter(
+                Q(direction=Message.Direction.OUT, sent_by_id=f.operator)
+                | Q(direction=Message.Direction.IN, conversation__assignee_id=f.operator)
+            )
+        live = messages.aggregate(
+            i=Count("pk", filter=Q(direction=Message.Direction.IN)),
+            o=Count("pk", filter=Q(direction=Message.Direction.OUT)),
+            t=Count("pk", filter=Q(direction=Message.Direction.OUT, type="template")),
+        )
+        totals["in"] += live["i"]
+        totals["out"] += live["o"]
+        totals["templates"] += live["t"]
+    return totals
+
+
+def stats_summary(f: StatsFilter, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The headline figures of the period (``GET /api/v1/stats/summary/``)."""
+    now = now or timezone.now()
+    figures = _grouped(f, by=None, tz=_tz("UTC"), now=now)[None]
+    figures["conversations"]["open"] = conversations_open_count(f)
+    figures["messages"] = _message_counts(f, now=now)
+    return figures
+
+
+def _labels(by: str, keys: Iterable[Any]) -> dict[Any, str]:
+    ids = [k for k in keys if k is not None]
+    if by == "operator":
+        return {
+            u.pk: (u.get_full_name() or u.username)
+            for u in get_user_model().objects.filter(pk__in=ids)
+        }
+    if by == "team":
+        return dict(Team.objects.filter(pk__in=ids).values_list("pk", "name"))
+    if by == "number":
+        return dict(WhatsAppNumber.objects.filter(pk__in=ids).values_list("pk", "name"))
+    if by == "label":
+        return dict(Label.objects.filter(pk__in=ids).values_list("pk", "name"))
+    return {}
+
+
+def _key_value(by: str, key: Any) -> Any:
+    if by == "day" and isinstance(key, dt.date):
+        return key.isoformat()
+    return key
+
+
+def stats_breakdown(
+    f: StatsFilter, *, by: str, tz: zoneinfo.ZoneInfo, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """The figures per operator, team, number, label, country, day or hour of day
+    (``GET /api/v1/stats/breakdown/``), ordered by key; a None key is the rest
+    (unanswered, no label, no team)."""
+    now = now or timezone.now()
+    grouped = _grouped(f, by=by, tz=tz, now=now)
+    names = _labels(by, grouped)
+    rows = []
+    for key in sorted(grouped, key=lambda k: (k is None, str(k) if by != "hour" else k)):
+        value = _key_value(by, key)
+        if by in names or by in ("operator", "team", "number", "label"):
+            label = names.get(key, "") if key is not None else "—"
+        elif by == "hour":
+            label = f"{key:02d}:00" if key is not None else "—"
+        else:
+            label = str(value) if value else "—"
+        rows.append({"key": value, "label": label, **grouped[key]})
+    return rows
+
+
+def stats_heatmap(f: StatsFilter, *, tz: zoneinfo.ZoneInfo) -> list[list[int]]:
+    """Incoming conversations (new and reopened) by weekday (Monday first) and
+    hour of day in ``tz``: seven rows of 24 counts."""
+    grid = [[0] * 24 for _ in range(7)]
+    rows = (
+        _episode_scope(f)
+        .filter(started_at__gte=f.since, started_at__lt=f.until)
+        .order_by()
+        .annotate(
+            weekday=ExtractIsoWeekDay("started_at", tzinfo=tz),
+            hour=ExtractHour("started_at", tzinfo=tz),
+        )
+        .values("weekday", "hour")
+        .annotate(n=Count("pk"))
+    )
+    for row in rows:
+        grid[row["weekday"] - 1][row["hour"]] += row["n"]
+    return grid
+
+
+def conversations_open_count(f: StatsFilter) -> int:
+    """Open chats now (the backlog), narrowed like the figures."""
+    qs = Conversation.objects.exclude(status=Conversation.Status.RESOLVED)
+    if f.team:
+        qs = qs.filter(team_id=f.team)
+    if f.number:
+        qs = qs.filter(number_id=f.number)
+    if f.operator:
+        qs = qs.filter(assignee_id=f.operator)
+    return qs.count()
+
+
+def conversations_sla(
+    conversation_ids: Iterable[int], *, now: dt.datetime | None = None
+) -> dict[int, dict[str, Any]]:
+    """Each conversation's SLA clock, as its payload's ``sla`` shows it: when the
+    open targets fall due, and the targets breached in its current episode. Two
+    queries, whatever the number of conversations."""
+    from analytics import sla
+    from analytics.models import SlaBreach
+
+    now = now or timezone.now()
+    ids = list(conversation_ids)
+    clocks: dict[int, dict[str, Any]] = {
+        pk: {"first": None, "next": None, "resolution": None, "since": None, "breached": []}
+        for pk in ids
+    }
+    for episode in Episode.objects.filter(conversation_id__in=ids, resolved_at__isnull=True):
+        clock = clocks[episode.conversation_id]
+        clock["resolution"] = episode.resolution_due_at
+        clock["since"] = episode.started_at
+    for wait in Wait.objects.filter(
+        conversation_id__in=ids, answered_at__isnull=True, ended_at__isnull=True
+    ):
+        clocks[wait.conversation_id]["first" if wait.first else "next"] = wait.due_at
+    for conversation_id, kind, started_at in SlaBreach.objects.filter(
+        conversation_id__in=ids, level=SlaBreach.Level.BREACH
+    ).values_list("conversation_id", "kind", "started_at"):
+        since = clocks[conversation_id]["since"]
+        if (
+            since is not None
+            and started_at >= since
+            and kind not in clocks[conversation_id]["breached"]
+        ):
+            clocks[conversation_id]["breached"].append(kind)
+    return {
+        pk: sla.payload(
+            first_response_due_at=clock["first"],
+            next_reply_due_at=clock["next"],
+            resolution_due_at=clock["resolution"],
+            breached=sorted(clock["breached"]),
+        )
+        for pk, clock in clocks.items()
+    }

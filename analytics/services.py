@@ -1,0 +1,454 @@
+"""Writes of the analytics app: reply facts refreshed with each message and status
+change (inside the core's transaction, through its hooks), and hourly rollups
+recomputed from raw rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, When
+from django.db.models.functions import Coalesce, TruncHour
+from django.utils import timezone
+
+from analytics import facts, sla
+from analytics.models import (
+    Episode,
+    HourlyRollup,
+    RollupHour,
+    SlaBreach,
+    SlaPolicy,
+    Wait,
+)
+from conversations import selectors as core_selectors
+from conversations.calendars import Schedule
+from conversations.models import Conversation, ConversationEvent, Message, Team
+
+logger = logging.getLogger(__name__)
+
+HOUR = dt.timedelta(hours=1)
+# An hour is rolled up this long after it ends: a message stamped in its last
+# instant may still be committing when it ends.
+GRACE = dt.timedelta(minutes=2)
+# Hours before the current one the clock makes sure are rolled up.
+RECENT_HOURS = 3
+
+
+def facts_record_messages(messages: list[Any]) -> None:
+    """The core's message hook: refresh the facts of the messages' conversations,
+    and mark dirty the rolled-up hours a late message falls in."""
+    conversation_facts_refresh(conversation_ids={m.conversation_id for m in messages})
+    current = _hour(timezone.now())
+    rollup_hours_mark(hours={_hour(m.timestamp) for m in messages if _hour(m.timestamp) < current})
+
+
+def facts_record_event(event: ConversationEvent) -> None:
+    """The core's conversation-event hook: a status change (resolution, reopening)
+    or a transfer to another team changes the conversation's facts."""
+    if event.kind in (ConversationEvent.Kind.STATUS, ConversationEvent.Kind.TEAM):
+        conversation_facts_refresh(conversation_ids={event.conversation_id})
+
+
+def conversation_facts_refresh(*, conversation_ids: Iterable[int]) -> int:
+    """Compute again the episodes and waits of these conversations from their
+    messages and status changes; the number of waits stored. Call inside the
+    transaction that changed them (the hooks do)."""
+    ids = sorted(set(conversation_ids))
+    if not ids:
+        return 0
+    with transaction.atomic():
+        conversations = list(
+            Conversation.objects.filter(pk__in=ids).values_list(
+                "pk", "team_id", "number_id", "contact__country"
+            )
+        )
+        messages: dict[int, list[facts.MessageRow]] = defaultdict(list)
+        for conversation_id, *values in (
+            Message.objects.filter(conversation_id__in=ids)
+            .order_by()
+            .values_list(
+                "conversation_id",
+                "direction",
+                "type",
+                "automatic",
+                "sent_by_id",
+                "timestamp",
+                "created_at",
+            )
+        ):
+            messages[conversation_id].append(facts.MessageRow(*values))
+        statuses: dict[int, list[facts.StatusRow]] = defaultdict(list)
+        for conversation_id, data, created_at, actor_id in (
+            ConversationEvent.objects.filter(
+                conversation_id__in=ids, kind=ConversationEvent.Kind.STATUS
+            )
+            .order_by()
+            .values_list("conversation_id", "data", "created_at", "actor_id")
+        ):
+            statuses[conversation_id].append(
+                facts.StatusRow(str((data or {}).get("to", "")), created_at, actor_id)
+            )
+        team_ids = {team_id for _, team_id, _, _ in conversations if team_id}
+        schedules = _schedules(team_ids)
+        policies = list(SlaPolicy.objects.filter(team_id__in=team_ids)) if team_ids else []
+        labels: dict[int, set[int]] = defaultdict(set)
+        if any(p.label_id for p in policies):
+            for conversation_id, label_id in Conversation.labels.through.objects.filter(
+                conversation_id__in=ids
+            ).values_list("conversation_id", "label_id"):
+                labels[conversation_id].add(label_id)
+        Wait.objects.filter(conversation_id__in=ids).delete()
+        Episode.objects.filter(conversation_id__in=ids).delete()
+        episode_rows: list[Episode] = []
+        wait_facts: list[list[facts.WaitFact]] = []
+        wait_targets: dict[int, tuple[dt.datetime | None, dt.datetime | None]] = {}
+        for conversation_id, team_id, number_id, country in conversations:
+            policy = sla.policy_for(
+                policies, team_id=team_id, number_id=number_id, label_ids=labels[conversation_id]
+            )
+            schedule = schedules.get(team_id)
+            common = {
+                "conversation_id": conversation_id,
+                "team_id": team_id,
+                "number_id": number_id,
+                "country": country or "",
+            }
+            for episode in facts.episodes_of(
+                messages[conversation_id], statuses[conversation_id], schedule=schedule
+            ):
+                resolution_due, resolution_warn = (
+                    sla.due(
+                        policy,
+                        policy.resolution_minutes if policy else None,
+                        episode.started_at,
+                        schedule,
+                        extra_seconds=episode.pending_s,
+                    )
+                    if episode.pending_since is None
+                    else (None, None)  # paused while pending on the customer
+                )
+                for wait in episode.waits:
+                    minutes = None
+                    if policy is not None:
+                        minutes = (
+                            policy.first_response_minutes
+                            if wait.first
+                            else policy.next_reply_minutes
+                        )
+                    wait_targets[id(wait)] = sla.due(policy, minutes, wait.started_at, schedule)
+                episode_rows.append(
+                    Episode(
+                        **common,
+                        started_at=episode.started_at,
+                        reopened=episode.reopened,
+                        operator_id=episode.operator_id,
+                        first_response_at=episode.first_response_at,
+                        resolved_at=episode.resolved_at,
+                        resolution_s=episode.resolution_s,
+                        resolution_business_s=episode.resolution_business_s,
+                        pending_s=episode.pending_s,
+                        pending_since=episode.pending_since,
+                        policy=policy,
+                        resolution_due_at=resolution_due,
+                        resolution_warn_at=resolution_warn,
+                    )
+                )
+                wait_facts.append(episode.waits)
+        _insert(Episode, episode_rows)
+        wait_rows = [
+            Wait(
+                conversation_id=row.conversation_id,
+                episode_id=row.pk,
+                team_id=row.team_id,
+                number_id=row.number_id,
+                country=row.country,
+                first=wait.first,
+                started_at=wait.started_at,
+                last_customer_at=wait.last_customer_at,
+                window_closes_at=facts.window_closes(wait.last_customer_at),
+                answered_at=wait.answered_at,
+                answered_by_id=wait.answered_by_id,
+                ended_at=wait.ended_at,
+                seconds=wait.seconds,
+                business_seconds=wait.business_seconds,
+                due_at=wait_targets[id(wait)][0],
+                warn_at=wait_targets[id(wait)][1],
+            )
+            for row, waits in zip(episode_rows, wait_facts, strict=True)
+            for wait in waits
+        ]
+        _insert(Wait, wait_rows)
+    return len(wait_rows)
+
+
+# Above this many rows PostgreSQL gets them by COPY (the rebuild): Django's
+# bulk_create spends most of its time preparing every value in Python.
+COPY_ABOVE = 500
+
+
+def _insert(model: type[Episode] | type[Wait], rows: list[Any]) -> None:
+    """Insert ``rows`` of ``model``, setting their primary keys."""
+    if len(rows) <= COPY_ABOVE or connection.vendor != "postgresql":
+        model.objects.bulk_create(rows)
+        return
+    table = model._meta.db_table
+    fields = [f for f in model._meta.concrete_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, len(rows)],
+        )
+        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
+            row.pk = pk
+        columns = ", ".join(f'"{f.column}"' for f in fields)
+        # Table and column names come from the model, never from a request.
+        with cursor.cursor.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([getattr(row, f.attname) for f in fields])
+
+
+def _schedules(team_ids: set[int]) -> dict[int, Schedule | None]:
+    if not team_ids:
+        return {}
+    return {
+        team.pk: core_selectors.team_schedule(team)
+        for team in Team.objects.filter(pk__in=team_ids, calendar__isnull=False)
+    }
+
+
+# --- Rollups ------------------------------------------------------------------------
+
+
+def _hour(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def rollup_hours_mark(*, hours: Iterable[dt.datetime]) -> int:
+    """Mark rolled-up hours whose rollup must be computed again (a message stored
+    late); an hour not rolled up yet is counted from the messages until it is.
+    The number marked."""
+    hours = set(hours)
+    if not hours:
+        return 0
+    return RollupHour.objects.filter(hour__in=hours, dirty=False).update(dirty=True)
+
+
+def _rollup_rows(messages: QuerySet[Message]) -> list[HourlyRollup]:
+    """Rollup rows of ``messages`` per hour (UTC), team, number, operator and country.
+    A message counts for its conversation's team; an outbound one for the person
+    who sent it, an inbound one for the chat's assignee."""
+    counts = (
+        messages.order_by()
+        .annotate(hour=TruncHour("timestamp", tzinfo=dt.UTC))
+        .values("hour", "conversation__team_id", "conversation__number_id")
+        .annotate(
+            country=F("conversation__contact__country"),
+            operator=Case(
+                When(direction=Message.Direction.OUT, then=Coalesce("sent_by_id", 0)),
+                default=Coalesce("conversation__assignee_id", 0),
+                output_field=IntegerField(),
+            ),
+        )
+        .values("hour", "conversation__team_id", "conversation__number_id", "country", "operator")
+        .annotate(
+            messages_in=Count("pk", filter=Q(direction=Message.Direction.IN)),
+            messages_out=Count("pk", filter=Q(direction=Message.Direction.OUT)),
+            templates_out=Count("pk", filter=Q(direction=Message.Direction.OUT, type="template")),
+            automatic_out=Count("pk", filter=Q(direction=Message.Direction.OUT, automatic=True)),
+        )
+    )
+    return [
+        HourlyRollup(
+            hour=row["hour"],
+            team_id=row["conversation__team_id"] or 0,
+            number_id=row["conversation__number_id"] or 0,
+            operator_id=row["operator"] or 0,
+            country=row["country"] or "",
+            messages_in=row["messages_in"],
+            messages_out=row["messages_out"],
+            templates_out=row["templates_out"],
+            automatic_out=row["automatic_out"],
+        )
+        for row in counts
+    ]
+
+
+def rollup_hour_compute(*, hour: dt.datetime, now: dt.datetime | None = None) -> int:
+    """Recompute the rollup rows of one hour (UTC) from the messages; the rows
+    stored. Idempotent: the hour's rows are replaced as a whole, under the lock of
+    the hour's marker. An hour not over yet stays dirty (the next tick computes
+    it again); dashboards count it from the messages meanwhile."""
+    hour = _hour(hour)
+    now = now or timezone.now()
+    with transaction.atomic():
+        RollupHour.objects.get_or_create(hour=hour)
+        marker = RollupHour.objects.select_for_update().get(hour=hour)
+        rows = _rollup_rows(Message.objects.filter(timestamp__gte=hour, timestamp__lt=hour + HOUR))
+        HourlyRollup.objects.filter(hour=hour).delete()
+        HourlyRollup.objects.bulk_create(rows)
+        marker.dirty = hour + HOUR + GRACE > now
+        marker.rolled_at = now
+        marker.save(update_fields=["dirty", "rolled_at"])
+    return len(rows)
+
+
+def rollups_due(now: dt.datetime) -> int:
+    """The clock's tick: enqueue the rollup of every recent hour that is over (by
+    ``GRACE``) and not rolled up yet, and of every hour marked dirty; the number
+    enqueued. Cheap when nothing is due: a few indexed queries."""
+    from conversations.enqueue import enqueue_on_commit
+
+    settled = _hour(now - GRACE) - HOUR
+    recent = {settled - HOUR * i for i in range(RECENT_HOURS)}
+    clean = set(
+        RollupHour.objects.filter(hour__in=recent, dirty=False).values_list("hour", flat=True)
+    )
+    dirty = set(
+        RollupHour.objects.filter(dirty=True, hour__lte=settled).values_list("hour", flat=True)
+    )
+    # An hour without messages has nothing to roll up (the statistics count it,
+    # as zero, from the messages); most ticks enqueue nothing.
+    unrolled = {
+        hour
+        for hour in recent - clean
+        if Message.objects.filter(timestamp__gte=hour, timestamp__lt=hour + HOUR).exists()
+    }
+    due = sorted(unrolled | dirty)
+    for hour in due:
+        enqueue_on_commit(ROLLUP_JOB, hour.isoformat())
+    return len(due)
+
+
+ROLLUP_JOB = "analytics.jobs.rollup_hour"
+
+
+# How far back the rollups go (the statistics API's longest period).
+ROLLUP_HORIZON = dt.timedelta(days=400)
+
+
+def rollups_rebuild(*, now: dt.datetime | None = None, batch: int = 500) -> int:
+    """Recompute every reply fact and the hourly rollups of the last
+    ``ROLLUP_HORIZON`` from the raw rows; the hours rolled up. Every hour from the
+    first message of the horizon to the current one gets its marker, so dashboards
+    read rollups for all of them (the ones not over yet stay dirty)."""
+    now = now or timezone.now()
+    ids = list(Conversation.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), batch):
+        conversation_facts_refresh(conversation_ids=ids[start : start + batch])
+    current = _hour(now)
+    horizon = current - ROLLUP_HORIZON
+    with transaction.atomic():
+        messages = Message.objects.filter(timestamp__gte=horizon, timestamp__lt=current + HOUR)
+        rows = _rollup_rows(messages)
+        HourlyRollup.objects.all().delete()
+        HourlyRollup.objects.bulk_create(rows, batch_size=5000)
+        first = messages.order_by("timestamp").values_list("timestamp", flat=True).first()
+        RollupHour.objects.all().delete()
+        hours = []
+        if first is not None:
+            hour = _hour(first)
+            while hour <= current:
+                dirty = hour + HOUR + GRACE > now
+                hours.append(RollupHour(hour=hour, dirty=dirty, rolled_at=now))
+                hour += HOUR
+        RollupHour.objects.bulk_create(hours, batch_size=5000)
+    return len(hours)
+
+
+# --- SLA ----------------------------------------------------------------------------
+
+
+def sla_policy_create(*, data: dict[str, Any]) -> SlaPolicy:
+    """Store a policy and apply it at once to the open chats of its team (their
+    facts are computed again with it)."""
+    with transaction.atomic():
+        policy = SlaPolicy.objects.create(**data)
+        open_ids = Conversation.objects.filter(team_id=policy.team_id).exclude(
+            status=Conversation.Status.RESOLVED
+        )
+        ids = list(open_ids.values_list("pk", flat=True))
+        for start in range(0, len(ids), 500):
+            conversation_facts_refresh(conversation_ids=ids[start : start + 500])
+    return policy
+
+
+def sla_breaches_record(now: dt.datetime) -> int:
+    """The clock's tick: record each target reached (``breach``) or nearly reached
+    (``warning``) by a chat still waiting, once per wait, and announce it live to
+    the chat's assignee, its team and the supervisors (``sla.warning``,
+    ``sla.breached``). The number recorded."""
+    from conversations import realtime
+    from conversations.serializers import iso
+
+    found: list[SlaBreach] = []
+    open_waits = Wait.objects.filter(answered_at__isnull=True, ended_at__isnull=True)
+    for field, level in (("warn_at", SlaBreach.Level.WARNING), ("due_at", SlaBreach.Level.BREACH)):
+        for wait in open_waits.filter(**{f"{field}__lte": now}).select_related("episode"):
+            found.append(
+                SlaBreach(
+                    conversation_id=wait.conversation_id,
+                    policy_id=wait.episode.policy_id,
+                    kind=SlaBreach.Kind.FIRST_RESPONSE if wait.first else SlaBreach.Kind.NEXT_REPLY,
+                    level=level,
+                    started_at=wait.started_at,
+                    due_at=wait.due_at,
+                    created_at=now,
+                )
+            )
+    open_episodes = Episode.objects.filter(resolved_at__isnull=True, pending_since__isnull=True)
+    for field, level in (
+        ("resolution_warn_at", SlaBreach.Level.WARNING),
+        ("resolution_due_at", SlaBreach.Level.BREACH),
+    ):
+        for episode in open_episodes.filter(**{f"{field}__lte": now}):
+            found.append(
+                SlaBreach(
+                    conversation_id=episode.conversation_id,
+                    policy_id=episode.policy_id,
+                    kind=SlaBreach.Kind.RESOLUTION,
+                    level=level,
+                    started_at=episode.started_at,
+                    due_at=episode.resolution_due_at,
+                    created_at=now,
+                )
+            )
+    if not found:
+        return 0
+    recorded = 0
+    with transaction.atomic():
+        known = set(
+            SlaBreach.objects.filter(
+                conversation_id__in={b.conversation_id for b in found}
+            ).values_list("conversation_id", "kind", "level", "started_at")
+        )
+        fresh = [
+            b for b in found if (b.conversation_id, b.kind, b.level, b.started_at) not in known
+        ]
+        SlaBreach.objects.bulk_create(fresh, ignore_conflicts=True)
+        where = {
+            pk: (team_id, assignee_id)
+            for pk, team_id, assignee_id in Conversation.objects.filter(
+                pk__in={b.conversation_id for b in fresh}
+            ).values_list("pk", "team_id", "assignee_id")
+        }
+        for breach in fresh:
+            realtime.publish(
+                "sla.breached" if breach.level == SlaBreach.Level.BREACH else "sla.warning",
+                {
+                    "conversation_id": breach.conversation_id,
+                    "kind": breach.kind,
+                    "level": breach.level,
+                    "due_at": iso(breach.due_at),
+                },
+                groups=realtime.groups_for_conversation(
+                    team_id=where[breach.conversation_id][0],
+                    assignee_id=where[breach.conversation_id][1],
+                ),
+            )
+            recorded += 1
+    return recorded

@@ -1,0 +1,184 @@
+"""SLA policies: attached by rule, targets in working hours or around the clock,
+the resolution clock paused while pending, warnings and breaches recorded once
+and announced live, missed replies counted, and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import TestCase
+from rest_framework.test import APIClient
+
+from analytics import selectors, services, sla
+from analytics.models import SlaBreach, SlaPolicy, Wait
+from analytics.selectors import StatsFilter
+from analytics.tests.helpers import at, customer_says, operator_replies, set_status
+from conversations import realtime
+from conversations.models import BusinessCalendar, CalendarInterval, Conversation, Label
+from conversations.tests.factories import NumberFactory, TeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def support():
+    team = TeamFactory(name="Support")
+    NumberFactory(team=team)
+    return team
+
+
+@pytest.fixture
+def olga(support):
+    user = UserFactory(username="olga", role="operator")
+    support.members.add(user)
+    return user
+
+
+def policy(team: Any, **fields: Any) -> SlaPolicy:
+    return services.sla_policy_create(data={"name": "Policy", "team": team, **fields})
+
+
+def test_the_most_specific_policy_applies(support):
+    number = NumberFactory()
+    refunds = Label.objects.create(name="Refund")
+    team_wide = SlaPolicy.objects.create(name="All", team=support, first_response_minutes=30)
+    on_number = SlaPolicy.objects.create(
+        name="Line", team=support, number=number, first_response_minutes=20
+    )
+    on_label = SlaPolicy.objects.create(
+        name="Refunds", team=support, label=refunds, first_response_minutes=10
+    )
+    both = SlaPolicy.objects.create(
+        name="Both", team=support, label=refunds, number=number, first_response_minutes=5
+    )
+    other_team = SlaPolicy.objects.create(
+        name="Sales", team=TeamFactory(name="Sales"), first_response_minutes=1
+    )
+    policies = [other_team, both, on_label, on_number, team_wide]
+
+    def chosen(number_id: int, labels: set[int]) -> str:
+        found = sla.policy_for(policies, team_id=support.pk, number_id=number_id, label_ids=labels)
+        return found.name if found else ""
+
+    assert chosen(number.pk, {refunds.pk}) == "Both"
+    assert chosen(number.pk + 1, {refunds.pk}) == "Refunds"
+    assert chosen(number.pk, set()) == "Line"
+    assert chosen(number.pk + 1, set()) == "All"
+    assert sla.policy_for(policies, team_id=None, number_id=number.pk, label_ids=set()) is None
+
+
+def test_first_response_and_next_reply_targets(support, olga):
+    policy(support, first_response_minutes=5, next_reply_minutes=10, business_hours=False)
+    customer_says(0)
+    operator_replies(7, olga)  # two minutes late
+    customer_says(20)
+
+    waits = list(Wait.objects.order_by("started_at").values_list("due_at", "warn_at"))
+    assert waits == [(at(5), at(4)), (at(30), at(28))]
+    summary = selectors.stats_summary(StatsFilter(since=at(-60), until=at(60)), now=at(25))
+    assert summary["conversations"]["missed"] == 1
+    later = selectors.stats_summary(StatsFilter(since=at(-60), until=at(60)), now=at(31))
+    assert later["conversations"]["missed"] == 2
+
+
+def test_targets_in_working_hours_wait_for_the_team_to_open(support, olga):
+    calendar = BusinessCalendar.objects.create(name="Office")
+    CalendarInterval.objects.create(
+        calendar=calendar, weekday=1, opens=dt.time(9), closes=dt.time(17)
+    )
+    support.calendar = calendar
+    support.save()
+    policy(support, first_response_minutes=30)
+    # Monday 23:00 UTC (T0 is Monday 09:00): due Tuesday 09:30, not Monday 23:30.
+    customer_says(14 * 60)
+
+    assert Wait.objects.get().due_at == at(24 * 60 + 30)
+
+
+def test_a_new_policy_applies_to_chats_already_open(support):
+    customer_says(0)
+    assert Wait.objects.get().due_at is None
+    with time_machine.travel(at(1), tick=False):
+        policy(support, first_response_minutes=15, business_hours=False)
+    assert Wait.objects.get().due_at == at(15)
+
+
+def test_the_resolution_clock_pauses_while_pending(support, olga):
+    policy(support, resolution_minutes=60, business_hours=False)
+    customer_says(0)
+    operator_replies(5, olga)
+    set_status(10, olga, "pending")
+    conversation = Conversation.objects.get()
+    assert (
+        selectors.conversations_sla([conversation.pk])[conversation.pk]["resolution_due_at"] is None
+    ), "paused"
+    customer_says(40)  # 30 minutes pending: the target moves by as much
+
+    clock = selectors.conversations_sla([conversation.pk], now=at(41))[conversation.pk]
+    assert clock == {
+        "first_response_due_at": None,
+        "next_reply_due_at": None,
+        "resolution_due_at": "2026-12-07T10:30:00Z",
+        "breached": [],
+    }
+
+
+def test_warnings_and_breaches_are_recorded_once_and_announced(support, olga, monkeypatch):
+    sent: list[tuple[tuple[str, ...], str]] = []
+    monkeypatch.setattr(
+        realtime, "_send", lambda groups, message: sent.append((groups, realtime.event_of(message)))
+    )
+    policy(support, first_response_minutes=10, business_hours=False)
+    customer_says(0)
+    conversation = Conversation.objects.get()
+    conversation.assignee = olga
+    conversation.save()
+
+    def tick(minute: float) -> int:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return services.sla_breaches_record(at(minute))
+
+    assert tick(7) == 0
+    assert tick(8) == 1  # 80 % of ten minutes
+    assert tick(9) == 0
+    assert tick(10) == 1
+    assert tick(11) == 0
+    assert list(SlaBreach.objects.order_by("level").values_list("kind", "level", "due_at")) == [
+        ("first_response", "breach", at(10)),
+        ("first_response", "warning", at(10)),
+    ]
+    kinds = [(event["type"], groups) for groups, event in sent]
+    assert kinds == [
+        ("sla.warning", (f"team.{support.pk}", "supervisors", f"user.{olga.pk}")),
+        ("sla.breached", (f"team.{support.pk}", "supervisors", f"user.{olga.pk}")),
+    ]
+    assert selectors.conversations_sla([conversation.pk])[conversation.pk]["breached"] == [
+        "first_response"
+    ]
+    # Answered: nothing more is due.
+    operator_replies(12, olga)
+    assert tick(30) == 0
+
+
+def test_the_api_adds_and_lists_policies(support):
+    boss = UserFactory(username="boss", role="supervisor")
+    client = APIClient()
+    client.force_authenticate(boss)
+
+    refused = client.post("/api/v1/sla-policies/", {"name": "None", "team": support.pk})
+    assert refused.status_code == 400
+    assert "first_response_minutes" in refused.json()["fields"]
+
+    made = client.post(
+        "/api/v1/sla-policies/",
+        {"name": "Fast", "team": support.pk, "first_response_minutes": 5, "warn_percent": 50},
+        format="json",
+    )
+    assert made.status_code == 201
+    listed = client.get("/api/v1/sla-policies/").json()["results"]
+    assert [(p["name"], p["first_response_minutes"], p["warn_percent"]) for p in listed] == [
+        ("Fast", 5, 50)
+    ]
