@@ -257,6 +257,20 @@ def test_supervisors_read_templates_but_cannot_edit(
     expect(row.get_by_test_id("template-quality")).to_have_attribute("data-quality", "RED")
     expect(row.get_by_test_id("template-quality")).to_have_text("Low")
 
+    # The filters: by status, then by category.
+    status_filter = page.get_by_test_id("template-filter-status")
+    status_filter.select_option("APPROVED")
+    expect(row).to_have_count(0)
+    expect(page.get_by_test_id("template-list-empty")).to_have_text(
+        "No templates match these filters."
+    )
+    status_filter.select_option("REJECTED")
+    expect(row).to_have_count(1)
+    page.get_by_test_id("template-filter-category").select_option("MARKETING")
+    expect(row).to_have_count(0)
+    page.get_by_test_id("template-filter-category").select_option("UTILITY")
+    expect(row).to_have_count(1)
+
 
 def test_the_templates_page_speaks_russian(
     open_page: OpenPage, live_stack: LiveStack, operator: Operator

@@ -224,6 +224,7 @@ function renderList() {
     .sort((a, b) => a.name.localeCompare(b.name) || a.language.localeCompare(b.language));
   ui.list.replaceChildren(...shown.map(renderRow));
   show(ui.listEmpty, shown.length === 0);
+  ui.listEmpty.textContent = ui.listEmpty.dataset[templates.size ? "filtered" : "none"];
   const languages = new Set([...templates.values()].map((t) => t.language));
   const chosen = ui.filterLanguage.value;
   ui.filterLanguage.replaceChildren(
