@@ -4,6 +4,7 @@ only; the send rules and the API's contact both use it."""
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 
 import phonenumbers
@@ -29,6 +30,19 @@ PRINCIPAL_ZONES = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
+def parse_number(wa_id: str) -> phonenumbers.PhoneNumber | None:
+    """``wa_id`` (digits, a leading + allowed) parsed; None when it is no number.
+    Kept for the next question about the same number (an import asks three); the
+    result must not be changed."""
+    if not wa_id:
+        return None
+    try:
+        return phonenumbers.parse("+" + wa_id.lstrip("+"))
+    except phonenumbers.NumberParseException:
+        return None
+
+
 def phone_time_zone(wa_id: str) -> str:
     """The IANA time zone of a phone number ("" when the library knows none), from
     ``phonenumbers.timezone``. A number the library cannot place (a mobile range it
@@ -36,11 +50,8 @@ def phone_time_zone(wa_id: str) -> str:
     landline number. Where the library gives several zones (a Russian mobile spans
     eleven) the one most of the country's people live in is taken when it is among
     them (``PRINCIPAL_ZONES``), else the first listed."""
-    if not wa_id:
-        return ""
-    try:
-        parsed = phonenumbers.parse("+" + wa_id.lstrip("+"))
-    except phonenumbers.NumberParseException:
+    parsed = parse_number(wa_id)
+    if parsed is None:
         return ""
     zones = _known(phone_timezone.time_zones_for_number(parsed))
     if not zones:
@@ -66,11 +77,9 @@ def _known(zones: tuple[str, ...]) -> list[str]:
 
 
 def phone_country(wa_id: str) -> str:
-    if not wa_id:
-        return ""
-    try:
-        parsed = phonenumbers.parse("+" + wa_id.lstrip("+"))
-    except phonenumbers.NumberParseException:
+    """The ISO country of a phone number ("" when it has none)."""
+    parsed = parse_number(wa_id)
+    if parsed is None:
         return ""
     region = phonenumbers.region_code_for_number(
         parsed

@@ -34,7 +34,7 @@ from conversations.models import (
     Conversation,
     Message,
 )
-from conversations.phones import phone_country, phone_time_zone
+from conversations.phones import parse_number, phone_country, phone_time_zone
 from conversations.services.errors import InvalidConsent, UnknownCategory
 from whatsapp.events import AccountEvent
 
@@ -49,11 +49,8 @@ def wa_id_normalize(value: str) -> str:
     digits = re.sub(r"[^\d]", "", value or "")
     if not digits or len(digits) > 15:
         return ""
-    try:
-        parsed = phonenumbers.parse("+" + digits)
-    except phonenumbers.NumberParseException:
-        return ""
-    if not phonenumbers.is_possible_number(parsed):
+    parsed = parse_number(digits)
+    if parsed is None or not phonenumbers.is_possible_number(parsed):
         return ""
     return digits
 
