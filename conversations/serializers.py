@@ -40,6 +40,7 @@ from conversations.models import (
     Team,
     WhatsAppNumber,
 )
+from conversations.phones import contact_country, contact_time_zone
 from whatsapp import profiles as wa_profiles
 from whatsapp.events import MEDIA_TYPES
 
@@ -757,8 +758,6 @@ class ReactionSerializer(serializers.Serializer):
 
 def contact_detail_payload(contact: Contact, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """A contact as the contacts API shows it: with their time zone and local time."""
-    from conversations.services.send_rules import contact_country, contact_time_zone
-
     zone = contact_time_zone(contact)
     local = (now or timezone.now()).astimezone(zone)
     return {

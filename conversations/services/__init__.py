@@ -31,27 +31,32 @@ from conversations.services.auto_replies import (
 )
 from conversations.services.common import User, graph_client, message_preview, publish_message
 from conversations.services.consent import (
-    MARKETING_LIMIT_CODE,
-    MARKETING_STOPPED_CODE,
-    PLATFORM_MARKETING_LIMIT,
-    STOP_WORDS,
     category_for,
     compliance_log_record,
     compliance_policy_update,
-    consent_apply_inbound,
     consent_category_create,
     consent_opt_out_marketing,
     consent_record,
     contact_create,
-    may_be_consent_message,
-    opt_in_texts,
     platform_marketing_set,
-    platform_refusal_apply,
-    sends_deferred_due,
+    publish_consent,
     user_preferences_apply,
     wa_id_normalize,
 )
 from conversations.services.consent_import import consent_import_create, consent_import_run
+from conversations.services.consent_messages import (
+    STOP_WORDS,
+    consent_apply_inbound,
+    may_be_consent_message,
+    opt_in_texts,
+)
+from conversations.services.deferrals import (
+    MARKETING_LIMIT_CODE,
+    MARKETING_STOPPED_CODE,
+    PLATFORM_MARKETING_LIMIT,
+    platform_refusal_apply,
+    sends_deferred_due,
+)
 from conversations.services.delivery import (
     MAX_SEND_ATTEMPTS,
     DeliveryAttempt,
@@ -254,6 +259,7 @@ __all__ = [
     "opt_in_texts",
     "platform_marketing_set",
     "platform_refusal_apply",
+    "publish_consent",
     "publish_message",
     "read_receipt_send",
     "send_verdict",

@@ -31,9 +31,9 @@ from conversations.models import (
     ConsentState,
     Contact,
 )
+from conversations.phones import phone_country, phone_time_zone
 from conversations.services.consent import wa_id_normalize
 from conversations.services.errors import InvalidConsent
-from conversations.services.send_rules import phone_country, phone_time_zone
 
 RUN_CONSENT_IMPORT = "conversations.jobs.run_consent_import"
 CHUNK = 1000

@@ -20,7 +20,7 @@ from django.utils import timezone
 from conversations.enqueue import enqueue_send
 from conversations.models import STATUS_RANK, Message, SendAttempt, StatusReport
 from conversations.services.common import graph_client, publish_message
-from conversations.services.consent import platform_refusal_apply
+from conversations.services.deferrals import platform_refusal_apply
 from conversations.services.status_reports import apply_reports
 from whatsapp import errors as wa_errors
 from whatsapp.client import (

@@ -27,6 +27,7 @@ from conversations.models import (
     WebhookDelivery,
     WhatsAppNumber,
 )
+from conversations.phones import phone_time_zone
 from conversations.services.auto_replies import auto_reply_send_if_due
 from conversations.services.common import (
     message_preview,
@@ -34,14 +35,11 @@ from conversations.services.common import (
     record_event,
     status_fields,
 )
-from conversations.services.consent import (
-    consent_apply_inbound,
-    user_preferences_apply,
-)
+from conversations.services.consent import user_preferences_apply
+from conversations.services.consent_messages import consent_apply_inbound
 from conversations.services.errors import InvalidWebhookBody
 from conversations.services.media import media_expect, reaction_apply_customer
 from conversations.services.routing import conversation_route
-from conversations.services.send_rules import phone_time_zone
 from conversations.services.status_reports import message_status_apply
 from whatsapp.events import (
     AccountEvent,

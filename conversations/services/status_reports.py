@@ -10,7 +10,7 @@ from typing import Any
 
 from conversations.models import STATUS_RANK, Message, SendAttempt, StatusReport
 from conversations.services.common import publish_message
-from conversations.services.consent import platform_refusal_apply
+from conversations.services.deferrals import platform_refusal_apply
 from whatsapp.events import PlatformError, StatusUpdate
 
 

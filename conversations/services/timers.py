@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from conversations import hooks
-from conversations.services.consent import sends_deferred_due
+from conversations.services.deferrals import sends_deferred_due
 from conversations.services.delivery import sends_interrupted_resolve, sends_lost_requeue
 from conversations.services.escalation import conversations_escalate_due
 from conversations.services.presence import agent_connections_prune

@@ -21,6 +21,7 @@ from conversations.models import (
     Conversation,
     Message,
 )
+from conversations.services.consent_messages import OPT_OUT_CONFIRMATION
 from conversations.tests.factories import consent_to, status_webhook, text_webhook, wamid
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +86,7 @@ def test_stop_in_every_language_opts_out_of_marketing_and_is_confirmed(
     )
     reply = confirmation()
     assert reply.status == "queued"
-    assert reply.text == services.consent.OPT_OUT_CONFIRMATION[language]
+    assert reply.text == OPT_OUT_CONFIRMATION[language]
 
 
 @pytest.mark.parametrize(
@@ -101,7 +102,7 @@ def test_the_opt_out_button_of_a_marketing_template_opts_out(post_webhook, categ
     post_webhook(fixture("webhook_button_template_quick_reply.json"))
     assert states() == {"orders": "opted_in", "offers": "opted_out"}
     assert ConsentChange.objects.get(state="opted_out").wording == "Unsubscribe"
-    assert confirmation().text == services.consent.OPT_OUT_CONFIRMATION["en"]
+    assert confirmation().text == OPT_OUT_CONFIRMATION["en"]
 
 
 def test_stop_with_a_category_opts_out_of_that_category_only(post_webhook, categories) -> None:
