@@ -15,12 +15,15 @@ import pytest
 import requests
 from playwright.sync_api import Page, Route, expect
 
+from conversations.models import Contact
+from conversations.tests.factories import consent_to, no_quiet_hours
 from inbox.tests.conftest import make_inbox_user
 from inbox.tests.test_browser import SEND_TIMEOUT, conversation, customer_says, screenshot
 from templates_app.models import MessageTemplate
 
 if TYPE_CHECKING:
     from inbox.tests.conftest import LiveStack, Operator
+    from simulator import Simulator
 
 pytestmark = pytest.mark.browser
 
@@ -49,6 +52,13 @@ def template_row(page: Page, name: str):  # type: ignore[no-untyped-def]
 
 def finding(page: Page, list_testid: str, code: str):  # type: ignore[no-untyped-def]
     return page.get_by_test_id(list_testid).locator(f'[data-testid="finding"][data-code="{code}"]')
+
+
+def agreed(sim: Simulator, wa_id: str) -> None:
+    """The customer agreed to every kind of message (on the shop's form), and the
+    policy sends at any hour: these tests are about templates, not the send rules."""
+    consent_to(Contact.objects.get(wa_id=wa_id), waba_id=sim.waba_id)
+    no_quiet_hours()
 
 
 def approved_template(live_stack: LiveStack, **changes: object) -> MessageTemplate:
@@ -93,6 +103,7 @@ def test_admin_writes_checks_submits_and_an_operator_sends_it_in_a_closed_chat(
         name="Walter Gray",
         timestamp=int(time.time()) - 25 * 3600,
     )
+    agreed(sim, walter)
 
     # The admin finds the page in the top bar.
     page = open_page()
@@ -305,6 +316,7 @@ def test_a_template_that_may_not_be_sent_now_is_shown_with_why(
     approved_template(live_stack)
     approved_template(live_stack, name="spring_sale", category="MARKETING")
     customer_says(sim, "14155550302", "Hi there", name="Maya Lopez")
+    agreed(sim, "14155550302")
     page = open_page()
 
     # The server may refuse one ("sendable": false, with its refusal): greyed, with why.
@@ -500,6 +512,7 @@ def test_the_picker_fills_headers_and_buttons_and_proposes_the_contacts_fields(
     )
     maya = "14155550303"
     customer_says(sim, maya, "Any news?", name="Maya Lopez")
+    agreed(sim, maya)
     page = open_page()
     sign_in(page, operator)
     conversation(page, "Maya Lopez").click()
