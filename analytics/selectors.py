@@ -162,8 +162,8 @@ def _wait_figures(
     PostgreSQL one pass over the waits (aggregates with FILTER, both percentiles
     from one sort each)."""
     counts = {
-        "missed": Count("pk", filter=_missed(now)),
-        "window_expired_unanswered": Count("pk", filter=_window_expired(now)),
+        "missed": Count("started_at", filter=_missed(now)),
+        "window_expired_unanswered": Count("started_at", filter=_window_expired(now)),
     }
     if connection.vendor != "postgresql":
         return (
@@ -312,14 +312,14 @@ def _grouped(
     open_now = _counts(
         _wait_scope(f).filter(answered_at__isnull=True, ended_at__isnull=True),
         key,
-        unanswered_now=Count("pk"),
+        unanswered_now=Count("started_at"),
     )
     episodes = _episode_scope(f)
     started = _counts(
         episodes.filter(started_at__gte=f.since, started_at__lt=f.until),
         _episode_key(by, tz, "started_at"),
-        new=Count("pk", filter=Q(reopened=False)),
-        reopened=Count("pk", filter=Q(reopened=True)),
+        new=Count("started_at", filter=Q(reopened=False)),
+        reopened=Count("started_at", filter=Q(reopened=True)),
     )
     resolved_qs = episodes.filter(resolved_at__gte=f.since, resolved_at__lt=f.until)
     resolved_key = _episode_key(by, tz, "resolved_at")
@@ -512,7 +512,7 @@ def stats_heatmap(f: StatsFilter, *, tz: zoneinfo.ZoneInfo) -> list[list[int]]:
             hour=ExtractHour("started_at", tzinfo=tz),
         )
         .values("weekday", "hour")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("started_at"))
     )
     for row in rows:
         grid[row["weekday"] - 1][row["hour"]] += row["n"]
