@@ -44,8 +44,12 @@ class Episode(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["started_at"], name="episode_started"),
-            models.Index(fields=["resolved_at"], name="episode_resolved"),
+            models.Index(fields=["started_at"], include=["reopened"], name="episode_started"),
+            models.Index(
+                fields=["resolved_at"],
+                include=["resolution_s", "resolution_business_s"],
+                name="episode_resolved",
+            ),
             models.Index(fields=["conversation"], name="episode_conversation"),
         ]
 
@@ -84,7 +88,25 @@ class Wait(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["started_at"], name="wait_started"),
+            # What a period's figures read of each wait (and split it by), from the
+            # index alone.
+            models.Index(
+                fields=["started_at"],
+                include=[
+                    "first",
+                    "seconds",
+                    "business_seconds",
+                    "answered_at",
+                    "ended_at",
+                    "window_closes_at",
+                    "due_at",
+                    "answered_by",
+                    "team",
+                    "number",
+                    "country",
+                ],
+                name="wait_period",
+            ),
             models.Index(fields=["conversation"], name="wait_conversation"),
             models.Index(
                 fields=["started_at"],

@@ -135,6 +135,71 @@ def _measures(qs: QuerySet[Any], field: str, key: Expression | None) -> dict[Any
     return {_key(k, key): measure(values) for k, values in grouped.items()}
 
 
+class PercentilesCont(Aggregate):
+    """``percentile_cont(ARRAY[...]) WITHIN GROUP (ORDER BY expression)``: several
+    percentiles from one sort."""
+
+    function = "percentile_cont"
+    template = (
+        "%(function)s(ARRAY[%(fractions)s]::float8[]) WITHIN GROUP (ORDER BY %(expressions)s)"
+    )
+
+    def __init__(self, expression: Any, *, fractions: tuple[float, ...], **extra: Any) -> None:
+        from django.contrib.postgres.fields import ArrayField
+
+        super().__init__(
+            expression,
+            fractions=", ".join(str(float(x)) for x in fractions),
+            output_field=ArrayField(FloatField()),
+            **extra,
+        )
+
+
+def _wait_figures(
+    waits: QuerySet[Wait], key: Expression | None, seconds: str, now: dt.datetime
+) -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, Any]], dict[Any, dict[str, int]]]:
+    """First response and reply measures and the missed counts per key. On
+    PostgreSQL one pass over the waits (aggregates with FILTER, both percentiles
+    from one sort each)."""
+    counts = {
+        "missed": Count("started_at", filter=_missed(now)),
+        "window_expired_unanswered": Count("started_at", filter=_window_expired(now)),
+    }
+    if connection.vendor != "postgresql":
+        return (
+            _measures(waits.filter(first=True), seconds, key),
+            _measures(waits.filter(first=False), seconds, key),
+            _counts(waits, key, **counts),
+        )
+    series = {"first": Q(first=True), "reply": Q(first=False)}
+    aggregates: dict[str, Any] = dict(counts)
+    for name, only in series.items():
+        aggregates[f"{name}_n"] = Count(seconds, filter=only)
+        aggregates[f"{name}_avg"] = Avg(seconds, filter=only)
+        aggregates[f"{name}_p"] = PercentilesCont(F(seconds), fractions=(0.5, 0.9), filter=only)
+    rows = (
+        waits.order_by()
+        .annotate(k=key if key is not None else _ONE)
+        .values("k")
+        .annotate(**aggregates)
+    )
+    measures: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in series}
+    totals: dict[Any, dict[str, int]] = {}
+    for row in rows:
+        k = _key(row["k"], key)
+        totals[k] = {name: row[name] for name in counts}
+        for name in series:
+            if row[f"{name}_n"]:
+                p50, p90 = row[f"{name}_p"]
+                measures[name][k] = {
+                    "count": row[f"{name}_n"],
+                    "avg_s": _rounded(row[f"{name}_avg"]),
+                    "p50_s": _rounded(p50),
+                    "p90_s": _rounded(p90),
+                }
+    return measures["first"], measures["reply"], totals
+
+
 def _counts(qs: QuerySet[Any], key: Expression | None, **aggregates: Any) -> dict[Any, dict]:
     group = key if key is not None else _ONE
     rows = qs.order_by().annotate(k=group).values("k").annotate(**aggregates)
@@ -243,31 +308,25 @@ def _grouped(
     resolution = "resolution_business_s" if f.business_hours else "resolution_s"
     waits = _wait_scope(f).filter(started_at__gte=f.since, started_at__lt=f.until)
     key = _wait_key(by, tz)
-    first = _measures(waits.filter(first=True), seconds, key)
-    reply = _measures(waits.filter(first=False), seconds, key)
-    wait_counts = _counts(
-        waits,
-        key,
-        missed=Count("pk", filter=_missed(now)),
-        window_expired_unanswered=Count("pk", filter=_window_expired(now)),
-    )
+    first, reply, wait_counts = _wait_figures(waits, key, seconds, now)
     open_now = _counts(
         _wait_scope(f).filter(answered_at__isnull=True, ended_at__isnull=True),
         key,
-        unanswered_now=Count("pk"),
+        unanswered_now=Count("started_at"),
     )
     episodes = _episode_scope(f)
     started = _counts(
         episodes.filter(started_at__gte=f.since, started_at__lt=f.until),
         _episode_key(by, tz, "started_at"),
-        new=Count("pk", filter=Q(reopened=False)),
-        reopened=Count("pk", filter=Q(reopened=True)),
+        new=Count("started_at", filter=Q(reopened=False)),
+        reopened=Count("started_at", filter=Q(reopened=True)),
     )
     resolved_qs = episodes.filter(resolved_at__gte=f.since, resolved_at__lt=f.until)
     resolved_key = _episode_key(by, tz, "resolved_at")
-    resolved = _counts(resolved_qs, resolved_key, resolved=Count("pk"))
+    # A resolved episode always has its resolution time: the measure's count is
+    # the number resolved.
     resolutions = _measures(resolved_qs, resolution, resolved_key)
-    keys = set(first) | set(reply) | set(wait_counts) | set(started) | set(resolved)
+    keys = set(first) | set(reply) | set(wait_counts) | set(started) | set(resolutions)
     if by not in ("day", "hour"):
         keys |= set(open_now)
     if by is None:
@@ -276,7 +335,7 @@ def _grouped(
     for k in keys:
         new = started.get(k, {}).get("new", 0)
         reopened = started.get(k, {}).get("reopened", 0)
-        resolved_count = resolved.get(k, {}).get("resolved", 0)
+        resolved_count = resolutions.get(k, EMPTY_MEASURE)["count"]
         result[k] = {
             "first_response": first.get(k, EMPTY_MEASURE),
             "reply": reply.get(k, EMPTY_MEASURE),
@@ -339,7 +398,12 @@ def _message_counts(f: StatsFilter, *, now: dt.datetime) -> dict[str, int]:
     covered = [hour for hour in covered if hour + HOUR <= f.until]
     totals = {"in": 0, "out": 0, "templates": 0}
     if covered:
-        rollups = HourlyRollup.objects.filter(hour__in=covered)
+        clean = RollupHour.objects.filter(
+            dirty=False, hour__gte=covered[0], hour__lte=covered[-1]
+        ).values("hour")
+        rollups = HourlyRollup.objects.filter(
+            hour__gte=covered[0], hour__lte=covered[-1], hour__in=clean
+        )
         if f.team:
             rollups = rollups.filter(team_id=f.team)
         if f.number:
@@ -448,7 +512,7 @@ def stats_heatmap(f: StatsFilter, *, tz: zoneinfo.ZoneInfo) -> list[list[int]]:
             hour=ExtractHour("started_at", tzinfo=tz),
         )
         .values("weekday", "hour")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("started_at"))
     )
     for row in rows:
         grid[row["weekday"] - 1][row["hour"]] += row["n"]

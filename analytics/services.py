@@ -48,9 +48,14 @@ def facts_record_messages(messages: list[Any]) -> None:
 
 
 def facts_record_event(event: ConversationEvent) -> None:
-    """The core's conversation-event hook: a status change (resolution, reopening)
-    or a transfer to another team changes the conversation's facts."""
-    if event.kind in (ConversationEvent.Kind.STATUS, ConversationEvent.Kind.TEAM):
+    """The core's conversation-event hook: a status change (resolution, reopening),
+    a transfer to another team or new labels (another SLA policy may match)
+    change the conversation's facts."""
+    if event.kind in (
+        ConversationEvent.Kind.STATUS,
+        ConversationEvent.Kind.TEAM,
+        ConversationEvent.Kind.LABELS,
+    ):
         conversation_facts_refresh(conversation_ids={event.conversation_id})
 
 

@@ -182,3 +182,24 @@ def test_the_api_adds_and_lists_policies(support):
     assert [(p["name"], p["first_response_minutes"], p["warn_percent"]) for p in listed] == [
         ("Fast", 5, 50)
     ]
+
+
+def test_a_label_put_on_the_chat_brings_its_policy(support, olga):
+    from conversations import services as core_services
+
+    refunds = Label.objects.create(name="Refund")
+    SlaPolicy.objects.create(
+        name="All", team=support, first_response_minutes=30, business_hours=False
+    )
+    SlaPolicy.objects.create(
+        name="Refunds", team=support, label=refunds, first_response_minutes=5, business_hours=False
+    )
+    conversation = customer_says(0)
+    assert Wait.objects.get().due_at == at(30)
+
+    with time_machine.travel(at(1), tick=False):
+        core_services.conversation_set_labels(
+            conversation=conversation, actor=olga, label_ids=[refunds.pk]
+        )
+
+    assert Wait.objects.get().due_at == at(5)
