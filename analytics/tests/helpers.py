@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 
 from conversations import services
 from conversations.models import Conversation, Message
-from conversations.tests.factories import body, text_webhook
+from conversations.tests.factories import body, consent_to, no_quiet_hours, text_webhook
 
 # Monday 7 December 2026, 09:00 UTC.
 T0 = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
@@ -54,6 +54,9 @@ def operator_replies(minute: float, user: User, *, wa_id: str = ANN) -> Message:
 
 def template_by(minute: float, user: User, *, wa_id: str = ANN) -> Message:
     conversation = Conversation.objects.get(contact__wa_id=wa_id)
+    # The customer agreed to order updates, whatever the hour: the send rules pass.
+    consent_to(conversation.contact, waba_id=conversation.number.waba_id)
+    no_quiet_hours()
     with time_machine.travel(at(minute), tick=False):
         return services.message_send_template(
             conversation=conversation,
@@ -62,6 +65,7 @@ def template_by(minute: float, user: User, *, wa_id: str = ANN) -> Message:
             language="en",
             components=[],
             text="Your order is on its way",
+            category="UTILITY",
         )
 
 
