@@ -219,6 +219,7 @@ def test_admin_keeps_categories_rules_imports_and_reads_the_compliance_log(
     expect(qr).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
     expect(item.get_by_test_id("category-snippet")).to_have_value(re.compile("Chat on WhatsApp"))
+    screenshot(page, "consent-page.png")
     assert services.category_for(waba_id=sim.waba_id, slug="offers").template_categories == [
         "MARKETING"
     ]
@@ -298,7 +299,6 @@ def test_admin_keeps_categories_rules_imports_and_reads_the_compliance_log(
     expect(entry).to_have_count(0)
     page.get_by_test_id("log-filter-reason").select_option("no_consent")
     expect(entry).to_have_count(1)
-    screenshot(page, "consent-page.png")
 
 
 def _template_id(name: str) -> int:
