@@ -121,10 +121,18 @@ def test_operator_records_an_opt_in_sends_an_offer_and_the_customers_stop_shows_
     assert sent["type"] == "template"
     assert sent["payload"]["template"]["name"] == "spring_sale"
 
-    # She writes СТОП: the panel shows the opt-out as it happens, without a reload.
+    # She writes СТОП while the operator has the picker open: the panel shows the
+    # opt-out as it happens, without a reload, and the picker now refuses the next
+    # offer before the operator presses Send, with the reason.
     page.evaluate("window.__sameDocument = true")
+    page.get_by_test_id("composer-template-button").click()
+    expect(page.get_by_test_id("template-picker")).to_have_attribute("data-loaded", "true")
+    expect(choice).to_be_enabled()
     customer_says(sim, MARIA, "СТОП")
     expect(offers).to_have_attribute("data-state", "opted_out")
+    expect(choice).to_be_disabled()
+    expect(choice.get_by_test_id("template-refusal")).to_contain_text("opted out")
+    page.get_by_test_id("template-picker-close").click()
     expect(
         panel.locator(
             '[data-testid="consent-change"][data-source="whatsapp_message"][data-state="opted_out"]'
@@ -134,7 +142,7 @@ def test_operator_records_an_opt_in_sends_an_offer_and_the_customers_stop_shows_
     offers.scroll_into_view_if_needed()
     screenshot(page, "contact-panel.png")
 
-    # The next offer is refused before the operator presses Send, with the reason.
+    # Opened again, the picker still refuses it.
     page.get_by_test_id("composer-template-button").click()
     expect(page.get_by_test_id("template-picker")).to_have_attribute("data-loaded", "true")
     expect(choice).to_be_disabled()

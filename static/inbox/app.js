@@ -15,6 +15,7 @@ import { messageSummary } from "./message.js";
 import { alertOperator } from "./notify.js";
 import { contactName, notificationSentence } from "./render.js";
 import { LiveSocket } from "./socket.js";
+import { refreshTemplatePicker } from "./template-picker.js";
 import {
   api,
   byTestId,
@@ -178,6 +179,7 @@ function onEvent(event) {
       break;
     case "contact.consent":
       consentChanged(event.contact_id);
+      if (conversations.get(state.openId)?.contact?.id === event.contact_id) refreshTemplatePicker();
       break;
     case "collision":
       if (event.user && event.user.id !== state.meId) collisions.apply(event);
