@@ -320,16 +320,20 @@ def test_supervisors_read_the_consent_page_and_operators_get_none(
 ) -> None:
     offers_category(live_stack)
     sam = make_inbox_user("sam", first_name="Sam", last_name="Supervisor", role="supervisor")
-    page = open_page()
+    page = open_page("ru-RU")  # in Russian, the page's and the module's words alike
     sign_in(page, sam)
+    expect(page.get_by_test_id("nav-consent")).to_have_text("Согласия")
     page.get_by_test_id("nav-consent").click()
-    expect(page.locator('[data-testid="category"][data-slug="offers"]')).to_be_visible()
-    expect(page.get_by_test_id("read-only-note")).to_be_visible()
+    offers = page.locator('[data-testid="category"][data-slug="offers"]')
+    expect(offers).to_contain_text("покрывает шаблоны: Маркетинговый")
+    expect(page.get_by_test_id("read-only-note")).to_have_text(
+        "Только чтение: это меняют администраторы."
+    )
     expect(page.get_by_test_id("policy-form")).to_have_attribute("data-loaded", "true")
     expect(page.get_by_test_id("policy-quiet-start")).to_be_disabled()
     for control in ("category-form", "policy-save", "import-form"):
         expect(page.get_by_test_id(control)).to_have_count(0)
-    expect(page.get_by_test_id("log-empty")).to_be_visible()
+    expect(page.get_by_test_id("log-empty")).to_have_text("Ничего не отклонено и не отложено.")
 
     olga = open_page()
     sign_in(olga, operator)
