@@ -181,6 +181,16 @@ def test_operator_records_an_opt_out_and_the_panel_gives_way_to_the_thread(
     change = ConsentChange.objects.filter(contact=contact).latest("at")
     assert (change.state, change.source) == ("opted_out", "operator")
 
+    # WhatsApp's own stop of her marketing shows live too, above the categories.
+    stop = page.get_by_test_id("contact-platform-stop")
+    expect(stop).to_be_hidden()
+    services.platform_marketing_set(contact=contact, waba_id=sim.waba_id, stopped=True)
+    expect(stop).to_be_visible()
+    page.get_by_test_id("consent-history-box").locator("summary").click()
+    expect(page.locator('[data-testid="consent-change"][data-source="platform"]')).to_contain_text(
+        "Marketing stopped on WhatsApp"
+    )
+
     # The panel closes and stays closed; on a narrow screen it lies over the thread.
     thread = page.get_by_test_id("thread")
     wide = thread.bounding_box()
