@@ -120,6 +120,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.inbox_page, name="inbox"),
     path("templates/", views.templates_page, name="templates"),
+    path("consent/", views.consent_page, name="consent"),
     path("dashboard/", analytics_views.dashboard_page, name="dashboard"),
     path("health/", views.health, name="health"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -45,11 +45,25 @@ def templates_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
+@require_GET
+def consent_page(request: HttpRequest) -> HttpResponse:
+    """Consent and the send rules: categories with their opt-in links, the policy,
+    the import and the compliance log. Admins change them; supervisors read them."""
+    roles = user_roles(request.user)
+    if "admin" not in roles and "supervisor" not in roles:
+        return defaults.permission_denied(
+            request, PermissionDenied("You need a supervisor or admin role.")
+        )
+    return render(request, "inbox/consent.html", {"can_edit": "admin" in roles})
+
+
 def navigation(request: HttpRequest) -> dict[str, bool]:
-    """The top bar's links (a context processor): the templates page for supervisors
-    and admins."""
+    """The top bar's links (a context processor): the templates and consent pages
+    for supervisors and admins."""
     roles = user_roles(getattr(request, "user", None))
-    return {"nav_templates": "admin" in roles or "supervisor" in roles}
+    staff = "admin" in roles or "supervisor" in roles
+    return {"nav_templates": staff, "nav_consent": staff}
 
 
 @require_GET

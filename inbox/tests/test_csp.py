@@ -33,6 +33,7 @@ def admin_client(client: Client) -> Client:
 PAGES = [
     "/",
     "/templates/",
+    "/consent/",
     "/accounts/login/",
     "/admin/",
     "/admin/conversations/team/add/",

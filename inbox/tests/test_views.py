@@ -49,3 +49,31 @@ def test_the_templates_page_is_for_supervisors_and_admins(
         assert ('data-testid="template-submit"' in html) is writes
         assert f'data-can-edit="{str(writes).lower()}"' in html
         assert "<script>" not in html  # no inline script: the CSP allows none
+
+
+@pytest.mark.parametrize(
+    ("role", "status", "link", "writes"),
+    [
+        ("operator", 403, False, False),
+        ("supervisor", 200, True, False),
+        ("admin", 200, True, True),
+    ],
+)
+def test_the_consent_page_is_for_supervisors_and_admins(
+    client: Client, role: str, status: int, link: bool, writes: bool
+) -> None:
+    from conversations.tests.factories import UserFactory
+
+    assert client.get("/consent/").status_code == 302  # to the sign-in page first
+    client.force_login(UserFactory(username=f"{role}-1", role=role))
+    page = client.get("/consent/")
+    assert page.status_code == status
+    inbox = client.get("/").content.decode()
+    assert ('data-testid="nav-consent"' in inbox) is link
+    if status == 200:
+        html = page.content.decode()
+        for control in ("category-form", "policy-save", "import-form"):
+            assert (f'data-testid="{control}"' in html) is writes
+        assert 'data-testid="log-filters"' in html  # supervisors read the log too
+        assert f'data-can-edit="{str(writes).lower()}"' in html
+        assert "<script>" not in html  # no inline script: the CSP allows none

@@ -166,5 +166,20 @@ export function createApi(conversationsUrl) {
     readNotification(id) {
       return request("POST", `${root}notifications/${id}/read/`, {});
     },
+    /** A customer: number, country, time zone and local time, their chats with labels. */
+    contact(id) {
+      return request("GET", `${root}contacts/${id}/`);
+    },
+    /** A customer's consent per category, the platform's stop, and every change. */
+    consents(contactId) {
+      return request("GET", `${root}contacts/${contactId}/consents/`);
+    },
+    /** change: {category, state: "opted_in"|"opted_out", wording} */
+    recordConsent(contactId, change) {
+      return request("POST", `${root}contacts/${contactId}/consents/`, change);
+    },
+    consentCategories() {
+      return request("GET", `${root}consent-categories/`);
+    },
   };
 }

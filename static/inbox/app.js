@@ -8,12 +8,14 @@
 // other; none of them calls into another while the modules load (they only look
 // up their elements and add listeners), which keeps those cycles harmless.
 import { updateComposer } from "./composer.js";
+import { consentChanged, reloadContactPanel } from "./contact-panel.js";
 import { format, gettext } from "./i18n.js";
 import { fillFilterChoices, loadList, refreshCountdowns, relist, renderList } from "./list.js";
 import { messageSummary } from "./message.js";
 import { alertOperator } from "./notify.js";
 import { contactName, notificationSentence } from "./render.js";
 import { LiveSocket } from "./socket.js";
+import { refreshTemplatePicker } from "./template-picker.js";
 import {
   api,
   byTestId,
@@ -77,6 +79,7 @@ async function resync() {
   const thread = state.openId === null ? null : loadThread(state.openId);
   await Promise.all([loadList(), loadMe(), loadAgents(), loadNotifications(), loadCatalogs()]);
   renderHeader();
+  reloadContactPanel();
   await thread;
 }
 
@@ -173,6 +176,10 @@ function onEvent(event) {
     }
     case "presence.updated":
       presenceChanged(event.user_id, event.presence);
+      break;
+    case "contact.consent":
+      consentChanged(event.contact_id);
+      if (conversations.get(state.openId)?.contact?.id === event.contact_id) refreshTemplatePicker();
       break;
     case "collision":
       if (event.user && event.user.id !== state.meId) collisions.apply(event);

@@ -256,6 +256,29 @@ export function closeTemplatePicker() {
   ui.toggle.setAttribute("aria-expanded", "false");
 }
 
+/**
+ * The customer's consents changed (a `contact.consent` frame): the open picker reads
+ * its templates again, so one refused now is greyed with why; the template being
+ * filled stays while it may still be sent.
+ */
+export async function refreshTemplatePicker() {
+  const id = forConversation;
+  if (id === null || !pickerOpen()) return;
+  const load = ++loads;
+  try {
+    const answer = await api.conversationTemplates(id);
+    if (load !== loads || forConversation !== id) return;
+    offered = Array.isArray(answer) ? answer : (answer?.results ?? []);
+    if (chosen && !offered.some((template) => template.id === chosen.id && sendable(template))) {
+      chosen = null;
+      show(ui.fill, false);
+    }
+    renderChoices();
+  } catch (error) {
+    if (load === loads) redirectIfSignedOut(error);
+  }
+}
+
 ui.close.addEventListener("click", closeTemplatePicker);
 ui.send.addEventListener("click", send);
 ui.panel.addEventListener("keydown", (event) => {

@@ -3,6 +3,7 @@
 // resolve, reopen), and who else is viewing or typing in it.
 import { Collisions } from "./collision.js";
 import { updateComposer } from "./composer.js";
+import { syncContactPanel } from "./contact-panel.js";
 import { h, option, show } from "./dom.js";
 import { format, gettext } from "./i18n.js";
 import { relist, renderList } from "./list.js";
@@ -92,6 +93,7 @@ export function renderHeader() {
   }
   renderCollision();
   updateComposer();
+  syncContactPanel();
 }
 
 export function showActionError(text) {
