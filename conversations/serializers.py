@@ -139,6 +139,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         "reactions": message.reactions or {},
         "send_attempts": message.send_attempts,
         "retryable": selectors.message_retryable(message),
+        "retry_at": iso(message.retry_at),
     }
 
 
@@ -527,6 +528,10 @@ class MessageSerializer(serializers.Serializer):
     send_attempts = serializers.IntegerField(help_text="Tries at handing it to WhatsApp")
     retryable = serializers.BooleanField(
         help_text="Failed, and sending it again may help (POST .../retry/)"
+    )
+    retry_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="A deferred message (status deferred): when it goes to WhatsApp again",
     )
 
     def to_representation(self, instance: Message) -> dict[str, Any]:

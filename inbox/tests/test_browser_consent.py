@@ -23,6 +23,7 @@ from conversations.models import (
     Contact,
     Conversation,
 )
+from conversations.tests.factories import consent_to
 from inbox.tests.conftest import make_inbox_user
 from inbox.tests.test_browser import SEND_TIMEOUT, conversation, customer_says, screenshot
 from inbox.tests.test_browser_templates import approved_template, sign_in
@@ -350,3 +351,37 @@ def test_supervisors_read_the_consent_page_and_operators_get_none(
     expect(olga.get_by_test_id("nav-consent")).to_have_count(0)
     answer = olga.goto("/consent/")
     assert answer is not None and answer.status == 403
+
+
+def test_an_offer_whatsapp_holds_back_shows_when_it_goes_again(
+    open_page: OpenPage, live_stack: LiveStack, operator: Operator
+) -> None:
+    """131049 (WhatsApp's limit of marketing messages per customer) defers the message a
+    day: the thread says so, with the time it goes again, instead of a failure."""
+    sim = live_stack.sim
+    luca = "393471230002"
+    offers_category(live_stack)
+    sale_template(live_stack)
+    customer_says(sim, luca, "Any offers?", name="Luca Bianchi")
+    consent_to(Contact.objects.get(wa_id=luca), waba_id=sim.waba_id, slug="offers")
+
+    page = open_page()
+    sign_in(page, operator)
+    conversation(page, "Luca Bianchi").click()
+    sim.fail_next(131049)
+    page.get_by_test_id("composer-template-button").click()
+    page.locator('[data-testid="template-choice"][data-name="spring_sale"]').click()
+    page.get_by_test_id("template-value-body-1").fill("Luca")
+    page.get_by_test_id("template-send").click()
+
+    held = page.get_by_test_id("message").filter(has_text="everything is 20% off")
+    expect(held).to_have_attribute("data-status", "deferred", timeout=SEND_TIMEOUT * 1000)
+    expect(held.get_by_test_id("ticks")).to_have_text("◷")
+    deferred = held.get_by_test_id("message-deferred")
+    expect(deferred).to_contain_text("goes again")
+    chat = Contact.objects.get(wa_id=luca).conversations.get()
+    message = chat.messages.get(direction="out", type="template")
+    assert message.retry_at is not None
+    expect(deferred.locator("time")).to_have_attribute(
+        "datetime", message.retry_at.isoformat().replace("+00:00", "Z")
+    )

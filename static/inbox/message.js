@@ -15,6 +15,7 @@ const STATUS_RANK = {
   accepted: 2,
   sent: 3,
   failed: 4,
+  deferred: 4,
   delivered: 5,
   read: 6,
 };
@@ -27,6 +28,7 @@ const TICKS = {
   delivered: { mark: "✓✓", label: () => gettext("Delivered") },
   read: { mark: "✓✓", label: () => gettext("Read") },
   failed: { mark: "!", label: () => gettext("Not delivered") },
+  deferred: { mark: "◷", label: () => gettext("Deferred") },
 };
 
 /** Whether `incoming` may replace `current` (statuses only move forward). */
@@ -119,6 +121,19 @@ function errorText(message) {
     error.code
       ? h("span", { class: "error-code" }, ` ${format(gettext("(error %(code)s)"), { code: error.code })}`)
       : null,
+  );
+}
+
+// WhatsApp held a marketing message back (131049, its limit per customer): it goes
+// again once, when the message says.
+function deferredText(message) {
+  if (message.status !== "deferred") return null;
+  return h(
+    "p",
+    { class: "message-deferred", dataset: { testid: "message-deferred" } },
+    gettext("WhatsApp limits the marketing messages this customer receives: it goes again"),
+    " ",
+    message.retry_at ? timeElement(message.retry_at) : null,
   );
 }
 
@@ -224,6 +239,7 @@ export function messageItem(message, { quoted = null } = {}) {
         outbound ? ticks(message.status) : null,
       ),
       errorText(message),
+      deferredText(message),
       ),
       messageActions(message),
     ),
