@@ -44,7 +44,8 @@ screenshots: install services
 vendor-charts:
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent chart.js@$(CHARTJS_VERSION) >/dev/null \
 		&& tar xzf chart.js-$(CHARTJS_VERSION).tgz \
-		&& cp package/dist/chart.umd.min.js $(CURDIR)/static/analytics/vendor/chart.umd.min.js \
+		&& grep -v '^//# sourceMappingURL=' package/dist/chart.umd.min.js \
+			> $(CURDIR)/static/analytics/vendor/chart.umd.min.js \
 		&& cp package/LICENSE.md $(CURDIR)/static/analytics/vendor/chart.js.LICENSE.md \
 		&& echo "chart.js $(CHARTJS_VERSION)" > $(CURDIR)/static/analytics/vendor/VERSION \
 		&& rm -rf $$tmp
