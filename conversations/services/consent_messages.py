@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from conversations.enqueue import enqueue_send
 from conversations.models import (
+    SERVICE_WINDOW,
     ConsentCategory,
     ConsentSource,
     ConsentState,
@@ -161,7 +162,7 @@ def consent_apply_inbound(*, conversation: Conversation, message: Message) -> st
                 source=ConsentSource.WHATSAPP_MESSAGE,
                 wording=candidate,
             )
-            _confirm(conversation, OPT_OUT_CONFIRMATION, languages, {})
+            _confirm(conversation, message, OPT_OUT_CONFIRMATION, languages, {})
             return "opted_out"
     if message.type != "text":
         return ""
@@ -192,6 +193,7 @@ def consent_apply_inbound(*, conversation: Conversation, message: Message) -> st
                     languages = [lang for lang, stops in STOP_WORDS.items() if first in stops]
                     _confirm(
                         conversation,
+                        message,
                         CATEGORY_OPT_OUT_CONFIRMATION,
                         languages,
                         {"name": category.name},
@@ -202,16 +204,21 @@ def consent_apply_inbound(*, conversation: Conversation, message: Message) -> st
 
 def _confirm(
     conversation: Conversation,
+    said: Message,
     texts: dict[str, str],
     languages: list[str],
     values: dict[str, str],
-) -> Message:
+) -> Message | None:
     """The automatic confirmation, inside the window the customer's message opened,
-    in the language of their words (their country's when the words are shared)."""
+    in the language of their words (their country's when the words are shared).
+    None when that window has closed (a STOP delivered late): WhatsApp would refuse
+    it (131047); the opt-out itself stands."""
+    now = timezone.now()
+    if said.timestamp + SERVICE_WINDOW <= now:
+        return None
     preferred = contact_language(conversation.contact)
     language = preferred if preferred in languages else languages[0]
     text = texts.get(language, texts["en"]).format(**values)
-    now = timezone.now()
     message = Message.objects.create(
         conversation=conversation,
         direction=Message.Direction.OUT,

@@ -10,6 +10,7 @@ import json
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from conftest import FIXTURES_DIR
 from conversations import realtime, services
@@ -99,10 +100,24 @@ def test_stop_inside_a_sentence_changes_nothing(post_webhook, categories, text: 
 
 
 def test_the_opt_out_button_of_a_marketing_template_opts_out(post_webhook, categories) -> None:
-    post_webhook(fixture("webhook_button_template_quick_reply.json"))
+    pressed = fixture("webhook_button_template_quick_reply.json")
+    value = pressed["entry"][0]["changes"][0]["value"]
+    value["messages"][0]["timestamp"] = str(int(timezone.now().timestamp()))  # just now
+    post_webhook(pressed)
     assert states() == {"orders": "opted_in", "offers": "opted_out"}
     assert ConsentChange.objects.get(state="opted_out").wording == "Unsubscribe"
     assert confirmation().text == OPT_OUT_CONFIRMATION["en"]
+
+
+def test_a_stop_delivered_after_its_window_closed_opts_out_without_a_confirmation(
+    post_webhook, categories
+) -> None:
+    """WhatsApp delivered it late (or again): the opt-out stands, and no confirmation
+    is sent that WhatsApp would refuse (131047) outside the window."""
+    said = timezone.now() - dt.timedelta(hours=25)
+    assert post_webhook(text_webhook(wa_id=SHEENA, text="STOP", timestamp=said)).status_code == 200
+    assert states() == {"orders": "opted_in", "offers": "opted_out"}
+    assert not Message.objects.filter(direction="out").exists()
 
 
 def test_stop_with_a_category_opts_out_of_that_category_only(post_webhook, categories) -> None:
