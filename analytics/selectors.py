@@ -223,8 +223,9 @@ def user_time_zone(user: Any) -> zoneinfo.ZoneInfo:
     return _tz(name)
 
 
-def _wait_scope(f: StatsFilter) -> QuerySet[Wait]:
-    qs = Wait.objects.all()
+def _scoped(qs: QuerySet[Any], f: StatsFilter, operator: Q) -> QuerySet[Any]:
+    """Narrow facts (waits or episodes) by the filter's team, number, country and
+    label, and by ``operator`` when the filter names one."""
     if f.team:
         qs = qs.filter(team_id=f.team)
     if f.number:
@@ -234,26 +235,22 @@ def _wait_scope(f: StatsFilter) -> QuerySet[Wait]:
     if f.label:
         qs = qs.filter(conversation__labels=f.label)
     if f.operator:
-        qs = qs.filter(
-            Q(answered_by_id=f.operator)
-            | Q(answered_by__isnull=True, conversation__assignee_id=f.operator)
-        )
+        qs = qs.filter(operator)
     return qs
+
+
+def _wait_scope(f: StatsFilter) -> QuerySet[Wait]:
+    # A wait counts for whoever answered it, else for the chat's assignee.
+    return _scoped(
+        Wait.objects.all(),
+        f,
+        Q(answered_by_id=f.operator)
+        | Q(answered_by__isnull=True, conversation__assignee_id=f.operator),
+    )
 
 
 def _episode_scope(f: StatsFilter) -> QuerySet[Episode]:
-    qs = Episode.objects.all()
-    if f.team:
-        qs = qs.filter(team_id=f.team)
-    if f.number:
-        qs = qs.filter(number_id=f.number)
-    if f.country:
-        qs = qs.filter(country=f.country.upper())
-    if f.label:
-        qs = qs.filter(conversation__labels=f.label)
-    if f.operator:
-        qs = qs.filter(operator_id=f.operator)
-    return qs
+    return _scoped(Episode.objects.all(), f, Q(operator_id=f.operator))
 
 
 def _missed(now: dt.datetime) -> Q:
