@@ -10,10 +10,12 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "Analytics"
 
     def ready(self) -> None:
-        from analytics import services
+        from analytics import selectors, services
         from conversations import hooks
 
         hooks.on_messages_stored(services.facts_record_messages)
         hooks.on_conversation_event(services.facts_record_event)
         hooks.on_tick(services.rollups_due)
         hooks.on_tick(services.sla_breaches_record)
+        hooks.on_conversation_fields(selectors.conversation_sla_fields)
+        hooks.on_conversation_order("sla", selectors.conversations_by_sla_due)

@@ -190,13 +190,17 @@ class SlaPolicy(models.Model):
 
 
 class SlaBreach(models.Model):
-    """A target of a conversation reached (``breach``) or nearly (``warning``), kept
-    per conversation; one per target, level and wait."""
+    """A target of a conversation reached (``breach``) or nearly (``warning``), or
+    its customer's window about to close unanswered, kept per conversation; one per
+    target, level and wait."""
 
     class Kind(models.TextChoices):
         FIRST_RESPONSE = "first_response", "First response"
         NEXT_REPLY = "next_reply", "Next reply"
         RESOLUTION = "resolution", "Resolution"
+        # The customer's window closes soon and their message is unanswered (a
+        # warning only, with or without a policy).
+        WINDOW = "window", "Window closing"
 
     class Level(models.TextChoices):
         WARNING = "warning", "Warning"

@@ -24,16 +24,20 @@ from django.db.models import (
     Aggregate,
     Avg,
     Count,
+    DateTimeField,
     Expression,
+    ExpressionWrapper,
     F,
     FloatField,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
 )
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay, Least, TruncDate
 from django.utils import timezone
 
 from analytics.models import Episode, HourlyRollup, RollupHour, Wait
@@ -526,6 +530,52 @@ def conversations_open_count(f: StatsFilter) -> int:
     if f.operator:
         qs = qs.filter(assignee_id=f.operator)
     return qs.count()
+
+
+def conversation_sla_fields(ids: list[int], now: dt.datetime) -> dict[int, dict[str, Any]]:
+    """The core's conversation-fields hook: ``sla`` in each conversation's payload."""
+    return {pk: {"sla": clock} for pk, clock in conversations_sla(ids, now=now).items()}
+
+
+def sla_due_soonest() -> Expression:
+    """SQL for when a chat's soonest running SLA target falls due (an open wait's
+    reply or the open episode's resolution); null without one."""
+    wait_due = Subquery(
+        Wait.objects.filter(
+            conversation_id=OuterRef("pk"),
+            answered_at__isnull=True,
+            ended_at__isnull=True,
+            due_at__isnull=False,
+        )
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    resolution_due = Subquery(
+        Episode.objects.filter(
+            conversation_id=OuterRef("pk"),
+            resolved_at__isnull=True,
+            resolution_due_at__isnull=False,
+        )
+        .order_by("resolution_due_at")
+        .values("resolution_due_at")[:1]
+    )
+    # Portable "least, ignoring nulls": SQLite's MIN() of a null is null.
+    return ExpressionWrapper(
+        Least(Coalesce(wait_due, resolution_due), Coalesce(resolution_due, wait_due)),
+        output_field=DateTimeField(),
+    )
+
+
+def conversations_by_sla_due(
+    conversations: QuerySet[Conversation], now: dt.datetime
+) -> QuerySet[Conversation]:
+    """The core's ``sort=sla``: chats with an SLA target running, the soonest due
+    (the longest overdue) first."""
+    return (
+        conversations.annotate(sla_due=sla_due_soonest())
+        .filter(sla_due__isnull=False)
+        .order_by("sla_due", "id")
+    )
 
 
 def conversations_sla(

@@ -12,7 +12,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
@@ -27,7 +38,7 @@ from analytics.models import (
 )
 from conversations import selectors as core_selectors
 from conversations.calendars import Schedule
-from conversations.models import Conversation, ConversationEvent, Message, Team
+from conversations.models import Conversation, ConversationEvent, Message, Notification, Team
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +53,9 @@ RECENT_HOURS = 3
 def facts_record_messages(messages: list[Any]) -> None:
     """The core's message hook: refresh the facts of the messages' conversations,
     and mark dirty the rolled-up hours a late message falls in."""
-    conversation_facts_refresh(conversation_ids={m.conversation_id for m in messages})
+    ids = {m.conversation_id for m in messages}
+    conversation_facts_refresh(conversation_ids=ids)
+    sla_clocks_publish(ids)
     current = _hour(timezone.now())
     rollup_hours_mark(hours={_hour(m.timestamp) for m in messages if _hour(m.timestamp) < current})
 
@@ -57,6 +70,7 @@ def facts_record_event(event: ConversationEvent) -> None:
         ConversationEvent.Kind.LABELS,
     ):
         conversation_facts_refresh(conversation_ids={event.conversation_id})
+        sla_clocks_publish({event.conversation_id})
 
 
 def conversation_facts_refresh(*, conversation_ids: Iterable[int]) -> int:
@@ -382,35 +396,72 @@ def sla_policy_create(*, data: dict[str, Any]) -> SlaPolicy:
     return policy
 
 
+# Customers whose window closes within this long with their message unanswered are
+# announced (``window`` warnings): a reply after it needs a template.
+WINDOW_ALERT = dt.timedelta(hours=1)
+
+
+def _unrecorded(qs: QuerySet[Any], kind: Any, level: str) -> Any:
+    """``qs`` (waits or episodes) without the breach of ``kind`` and ``level`` already
+    recorded for them: the clock reads only what is new."""
+    recorded = SlaBreach.objects.filter(
+        conversation_id=OuterRef("conversation_id"),
+        kind=kind,
+        level=level,
+        started_at=OuterRef("started_at"),
+    )
+    return qs.exclude(Exists(recorded))
+
+
 def sla_breaches_record(now: dt.datetime) -> int:
     """The clock's tick: record each target reached (``breach``) or nearly reached
-    (``warning``) by a chat still waiting, once per wait, and announce it live to
+    (``warning``) by a chat still waiting, and each customer whose window is about
+    to close unanswered (a ``window`` warning), once per wait; announce each live to
     the chat's assignee, its team and the supervisors (``sla.warning``,
-    ``sla.breached``). The number recorded."""
-    from conversations import realtime
-    from conversations.serializers import iso
-
+    ``sla.breached``, and the chat's new clock as ``conversation.sla``) and notify
+    the assignee and the supervisors. The number recorded."""
     found: list[SlaBreach] = []
     open_waits = Wait.objects.filter(answered_at__isnull=True, ended_at__isnull=True)
+    wait_kind = Case(
+        When(first=True, then=Value(SlaBreach.Kind.FIRST_RESPONSE.value)),
+        default=Value(SlaBreach.Kind.NEXT_REPLY.value),
+    )
     for field, level in (("warn_at", SlaBreach.Level.WARNING), ("due_at", SlaBreach.Level.BREACH)):
-        for wait in open_waits.filter(**{f"{field}__lte": now}).select_related("episode"):
+        waits = open_waits.filter(**{f"{field}__lte": now}).annotate(kind=wait_kind)
+        for wait in _unrecorded(waits, OuterRef("kind"), level).select_related("episode"):
             found.append(
                 SlaBreach(
                     conversation_id=wait.conversation_id,
                     policy_id=wait.episode.policy_id,
-                    kind=SlaBreach.Kind.FIRST_RESPONSE if wait.first else SlaBreach.Kind.NEXT_REPLY,
+                    kind=wait.kind,
                     level=level,
                     started_at=wait.started_at,
                     due_at=wait.due_at,
                     created_at=now,
                 )
             )
+    closing = open_waits.filter(window_closes_at__gt=now, window_closes_at__lte=now + WINDOW_ALERT)
+    for wait in _unrecorded(closing, SlaBreach.Kind.WINDOW, SlaBreach.Level.WARNING).select_related(
+        "episode"
+    ):
+        found.append(
+            SlaBreach(
+                conversation_id=wait.conversation_id,
+                policy_id=wait.episode.policy_id,
+                kind=SlaBreach.Kind.WINDOW,
+                level=SlaBreach.Level.WARNING,
+                started_at=wait.started_at,
+                due_at=wait.window_closes_at,
+                created_at=now,
+            )
+        )
     open_episodes = Episode.objects.filter(resolved_at__isnull=True, pending_since__isnull=True)
     for field, level in (
         ("resolution_warn_at", SlaBreach.Level.WARNING),
         ("resolution_due_at", SlaBreach.Level.BREACH),
     ):
-        for episode in open_episodes.filter(**{f"{field}__lte": now}):
+        episodes = open_episodes.filter(**{f"{field}__lte": now})
+        for episode in _unrecorded(episodes, SlaBreach.Kind.RESOLUTION, level):
             found.append(
                 SlaBreach(
                     conversation_id=episode.conversation_id,
@@ -424,36 +475,90 @@ def sla_breaches_record(now: dt.datetime) -> int:
             )
     if not found:
         return 0
-    recorded = 0
     with transaction.atomic():
-        known = set(
-            SlaBreach.objects.filter(
-                conversation_id__in={b.conversation_id for b in found}
-            ).values_list("conversation_id", "kind", "level", "started_at")
+        created = SlaBreach.objects.bulk_create(found, ignore_conflicts=True)
+        _breaches_announce(created, now)
+    return len(created)
+
+
+def _breaches_announce(breaches: list[SlaBreach], now: dt.datetime) -> None:
+    """Tell who must know of ``breaches`` (just recorded): the chat's groups live,
+    its new clock, and a notification to the assignee and the supervisors."""
+    from conversations import realtime
+    from conversations.serializers import iso
+    from conversations.services.notifications import notify
+
+    conversations = Conversation.objects.select_related("contact", "team", "assignee").in_bulk(
+        {b.conversation_id for b in breaches}
+    )
+    watchers = list(core_selectors.supervisors())
+    for breach in breaches:
+        conversation = conversations[breach.conversation_id]
+        realtime.publish(
+            "sla.breached" if breach.level == SlaBreach.Level.BREACH else "sla.warning",
+            {
+                "conversation_id": breach.conversation_id,
+                "kind": breach.kind,
+                "level": breach.level,
+                "due_at": iso(breach.due_at),
+            },
+            groups=realtime.groups_for_conversation(
+                team_id=conversation.team_id, assignee_id=conversation.assignee_id
+            ),
         )
-        fresh = [
-            b for b in found if (b.conversation_id, b.kind, b.level, b.started_at) not in known
-        ]
-        SlaBreach.objects.bulk_create(fresh, ignore_conflicts=True)
-        where = {
-            pk: (team_id, assignee_id)
-            for pk, team_id, assignee_id in Conversation.objects.filter(
-                pk__in={b.conversation_id for b in fresh}
-            ).values_list("pk", "team_id", "assignee_id")
-        }
-        for breach in fresh:
-            realtime.publish(
-                "sla.breached" if breach.level == SlaBreach.Level.BREACH else "sla.warning",
-                {
-                    "conversation_id": breach.conversation_id,
+        customer = conversation.contact.profile_name or conversation.contact.phone
+        notification_kind, sentence = {
+            SlaBreach.Level.BREACH: (
+                Notification.Kind.SLA_BREACH,
+                f"{customer}: the {breach.get_kind_display().lower()} target was missed.",
+            ),
+            SlaBreach.Level.WARNING: (
+                Notification.Kind.SLA_WARNING,
+                f"{customer}: the {breach.get_kind_display().lower()} target is near.",
+            ),
+        }[SlaBreach.Level(breach.level)]
+        if breach.kind == SlaBreach.Kind.WINDOW:
+            notification_kind = Notification.Kind.WINDOW_CLOSING
+            sentence = f"{customer}'s window closes soon and their message is unanswered."
+        told = {u.pk: u for u in watchers}
+        if conversation.assignee_id is not None:
+            told[conversation.assignee_id] = conversation.assignee
+        for user in told.values():
+            notify(
+                user,
+                notification_kind,
+                conversation,
+                text=sentence,
+                data={
+                    "customer": customer,
                     "kind": breach.kind,
-                    "level": breach.level,
                     "due_at": iso(breach.due_at),
+                    "team": conversation.team.name if conversation.team_id else "",
                 },
-                groups=realtime.groups_for_conversation(
-                    team_id=where[breach.conversation_id][0],
-                    assignee_id=where[breach.conversation_id][1],
-                ),
+                now=now,
             )
-            recorded += 1
-    return recorded
+    sla_clocks_publish({b.conversation_id for b in breaches}, now=now)
+
+
+def sla_clocks_publish(conversation_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
+    """Publish the SLA clock (``conversation.sla``) of each of these chats that an
+    SLA policy of its team governs, to whoever sees the chat; the number published.
+    One query when no policy concerns them."""
+    from analytics.selectors import conversations_sla
+    from conversations import realtime
+
+    rows = list(
+        Conversation.objects.filter(
+            pk__in=set(conversation_ids), team_id__in=SlaPolicy.objects.values("team_id")
+        ).values_list("pk", "team_id", "assignee_id")
+    )
+    if not rows:
+        return 0
+    clocks = conversations_sla([pk for pk, _, _ in rows], now=now)
+    for pk, team_id, assignee_id in rows:
+        realtime.publish(
+            "conversation.sla",
+            {"conversation_id": pk, "sla": clocks[pk]},
+            groups=realtime.groups_for_conversation(team_id=team_id, assignee_id=assignee_id),
+        )
+    return len(rows)

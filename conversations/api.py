@@ -34,7 +34,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from conversations import selectors, services
+from conversations import hooks, selectors, services
 from conversations.models import (
     BusinessProfile,
     ComplianceLogEntry,
@@ -85,6 +85,7 @@ from conversations.serializers import (
     canned_reply_payload,
     compliance_policy_payload,
     contact_detail_payload,
+    conversation_fields_added,
     conversations_json,
     me_payload,
 )
@@ -170,8 +171,9 @@ class UncountedPagination(LimitOffsetPagination):
 
 class ConversationList(generics.ListAPIView):
     """Conversations the user may see, newest activity first (or, with
-    ``sort=window``, unanswered chats whose window closes soonest first). Pages
-    have ``next`` and ``previous`` links and no total."""
+    ``sort=window``, unanswered chats whose window closes soonest first; the apps
+    above may offer more orders, as analytics offers ``sort=sla``). Pages have
+    ``next`` and ``previous`` links and no total."""
 
     serializer_class = ConversationSerializer
     permission_classes = [IsInboxUser]
@@ -192,9 +194,10 @@ class ConversationList(generics.ListAPIView):
             OpenApiParameter(
                 "sort",
                 OpenApiTypes.STR,
-                enum=["activity", "window"],
+                enum=["activity", "window", "sla"],
                 description="activity: newest first; window: unanswered chats with an open "
-                "window, the soonest-closing first",
+                "window, the soonest-closing first; sla: chats with an SLA target running, "
+                "the soonest due (or longest overdue) first",
             ),
         ],
         responses={200: ConversationSerializer(many=True), 400: ERROR_SCHEMA},
@@ -217,8 +220,9 @@ class ConversationList(generics.ListAPIView):
                 ids = None
         if ids is None:
             ids = self.paginate_queryset(self._ids())
-        # The page's rows, built by PostgreSQL.
-        return self.get_paginated_response(orjson.Fragment(conversations_json(ids)))
+        # The page's rows, built by PostgreSQL, with what the apps above add.
+        rows = conversation_fields_added(orjson.loads(conversations_json(ids)))
+        return self.get_paginated_response(orjson.Fragment(orjson.dumps(rows)))
 
     def _ids(self, search_among: int | None = None) -> Any:
         rows = self.get_queryset(search_among=search_among)
@@ -230,7 +234,7 @@ class ConversationList(generics.ListAPIView):
         if status_filter and status_filter not in Conversation.Status.values:
             raise exceptions.ValidationError({"status": [f"Unknown status {status_filter!r}."]})
         sort = params.get("sort", "") or "activity"
-        if sort not in ("activity", "window"):
+        if sort not in ("activity", "window", *hooks.conversation_orders()):
             raise exceptions.ValidationError({"sort": [f"Unknown sort {sort!r}."]})
         return selectors.conversation_list(
             user=self.request.user,

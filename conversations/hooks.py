@@ -99,3 +99,46 @@ def conversation_event(event: Any) -> None:
     """Hand a stored conversation event to the handlers (caller's transaction)."""
     for handler in _conversation_event_handlers:
         handler(event)
+
+
+# --- The conversation payload's fields and the list's orders from the apps above ---
+
+ConversationFieldsHandler = Callable[[list[int], dt.datetime], dict[int, dict[str, Any]]]
+ConversationOrder = Callable[[Any, dt.datetime], Any]
+_conversation_fields_handlers: list[ConversationFieldsHandler] = []
+_conversation_orders: dict[str, ConversationOrder] = {}
+
+
+def on_conversation_fields(handler: ConversationFieldsHandler) -> None:
+    """Call ``handler(ids, now)`` whenever the API answers conversations (the list, one
+    chat): it returns, per conversation id, fields to add to their payload (analytics
+    adds ``sla``). One call per answer, whatever the number of conversations."""
+    if handler not in _conversation_fields_handlers:
+        _conversation_fields_handlers.append(handler)
+
+
+def conversation_fields(ids: list[int], now: dt.datetime) -> dict[int, dict[str, Any]]:
+    """The fields the apps add to these conversations' payloads ({} without any)."""
+    added: dict[int, dict[str, Any]] = {}
+    if not ids:
+        return added
+    for handler in _conversation_fields_handlers:
+        for pk, fields in handler(ids, now).items():
+            added.setdefault(pk, {}).update(fields)
+    return added
+
+
+def on_conversation_order(name: str, order: ConversationOrder) -> None:
+    """Offer the conversation list's ``sort=name``: ``order(queryset, now)`` narrows
+    the list to the chats it orders and returns it ordered (analytics offers ``sla``,
+    SLA due soonest)."""
+    _conversation_orders[name] = order
+
+
+def conversation_order(name: str) -> ConversationOrder | None:
+    return _conversation_orders.get(name)
+
+
+def conversation_orders() -> list[str]:
+    """The orders the apps offer, by name."""
+    return sorted(_conversation_orders)

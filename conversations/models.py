@@ -697,11 +697,15 @@ class Note(models.Model):
 
 
 class Notification(models.Model):
-    """Something an operator should see: a mention, an escalation."""
+    """Something an operator should see: a mention, an escalation, an SLA target
+    near or missed, a customer's window closing unanswered."""
 
     class Kind(models.TextChoices):
         MENTION = "mention", "Mention"
         ESCALATION = "escalation", "Escalation"
+        SLA_WARNING = "sla_warning", "SLA target near"
+        SLA_BREACH = "sla_breach", "SLA target missed"
+        WINDOW_CLOSING = "window_closing", "Window closing unanswered"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

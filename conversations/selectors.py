@@ -29,6 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from conversations import hooks
 from conversations.calendars import Schedule
 from conversations.models import (
     SERVICE_WINDOW,
@@ -179,7 +180,8 @@ def conversation_list(
 
     ``assignee`` is ``me``, ``unassigned``, ``anyone`` or a user id; ``search``
     matches name, phone and message text. ``sort="window"`` keeps unanswered
-    chats whose window is open, the soonest-closing first.
+    chats whose window is open, the soonest-closing first; another ``sort`` is an
+    order an app above offers (``hooks.on_conversation_order``).
 
     With ``search_among``, the search looks only at that many of the list's first
     conversations, each tested on its own: a word in many messages finds a page
@@ -216,6 +218,8 @@ def conversation_list(
             .filter(window_closes__gt=now or timezone.now())
             .order_by("window_closes", "id")
         )
+    elif (order := hooks.conversation_order(sort)) is not None:
+        conversations = order(conversations, now or timezone.now())
     if search and search_among is not None:
         first = conversations.select_related(None).prefetch_related(None).values("id")
         conversations = conversations.filter(id__in=first[:search_among]).filter(_matches(search))

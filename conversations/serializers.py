@@ -9,7 +9,9 @@ represent objects through those functions; a test keeps both in step.
 
 One shape has a second builder: on PostgreSQL the conversation list's rows are
 built by the database (``conversations_json``), and a test holds it to
-``conversation_payload`` field by field.
+``conversation_payload`` field by field. The API adds to a conversation what the
+apps above give through ``hooks.on_conversation_fields`` (``sla``), in one call per
+answer (``conversation_fields_added``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from conversations import calendars, selectors
+from conversations import calendars, hooks, selectors
 from conversations.models import (
     SERVICE_WINDOW,
     AgentProfile,
@@ -261,6 +263,17 @@ def conversations_json(ids: Sequence[int], now: dt.datetime | None = None) -> st
             {"ids": list(ids), "now": now or timezone.now(), "window": SERVICE_WINDOW},
         )
         return cursor.fetchone()[0]
+
+
+def conversation_fields_added(
+    payloads: list[dict[str, Any]], now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """``payloads`` of conversations with the fields the apps above add to them
+    (``hooks.on_conversation_fields``), in place; one call for all."""
+    added = hooks.conversation_fields([p["id"] for p in payloads], now or timezone.now())
+    for payload in payloads:
+        payload.update(added.get(payload["id"], ()))
+    return payloads
 
 
 def event_payload(event: ConversationEvent) -> dict[str, Any]:
@@ -552,6 +565,27 @@ class LabelSerializer(serializers.Serializer):
         return label_payload(instance)
 
 
+class SlaClockSerializer(serializers.Serializer):
+    first_response_due_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the first reply is due; null when none is awaited"
+    )
+    next_reply_due_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the reply to the customer's latest message is due"
+    )
+    resolution_due_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the chat should be resolved; null while pending"
+    )
+    breached = serializers.ListField(
+        child=serializers.ChoiceField(choices=["first_response", "next_reply", "resolution"]),
+        help_text="Targets breached since the customer opened this episode of the chat",
+    )
+
+
+class ConversationListSerializer(serializers.ListSerializer):
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        return conversation_fields_added([conversation_payload(c) for c in data])
+
+
 class ConversationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = NumberSerializer()
@@ -576,9 +610,17 @@ class ConversationSerializer(serializers.Serializer):
     )
     escalated_at = serializers.DateTimeField(allow_null=True)
     queued = serializers.BooleanField(help_text="Waiting in the team queue for an operator")
+    sla = SlaClockSerializer(
+        required=False,
+        help_text="The chat's SLA clock (API answers; live events carry it as "
+        "``conversation.sla``); every date null when no policy applies",
+    )
+
+    class Meta:
+        list_serializer_class = ConversationListSerializer
 
     def to_representation(self, instance: Conversation) -> dict[str, Any]:
-        return conversation_payload(instance)
+        return conversation_fields_added([conversation_payload(instance)])[0]
 
 
 class ConversationEventSerializer(serializers.Serializer):

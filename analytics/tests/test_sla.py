@@ -17,7 +17,13 @@ from analytics.models import SlaBreach, SlaPolicy, Wait
 from analytics.selectors import StatsFilter
 from analytics.tests.helpers import at, customer_says, operator_replies, set_status
 from conversations import realtime
-from conversations.models import BusinessCalendar, CalendarInterval, Conversation, Label
+from conversations.models import (
+    BusinessCalendar,
+    CalendarInterval,
+    Conversation,
+    Label,
+    Notification,
+)
 from conversations.tests.factories import NumberFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,15 +133,17 @@ def test_the_resolution_clock_pauses_while_pending(support, olga):
 
 
 def test_warnings_and_breaches_are_recorded_once_and_announced(support, olga, monkeypatch):
-    sent: list[tuple[tuple[str, ...], str]] = []
+    sent: list[tuple[tuple[str, ...], dict[str, Any]]] = []
     monkeypatch.setattr(
         realtime, "_send", lambda groups, message: sent.append((groups, realtime.event_of(message)))
     )
+    boss = UserFactory(username="boss", role="supervisor")
     policy(support, first_response_minutes=10, business_hours=False)
     customer_says(0)
     conversation = Conversation.objects.get()
     conversation.assignee = olga
     conversation.save()
+    sent.clear()
 
     def tick(minute: float) -> int:
         with TestCase.captureOnCommitCallbacks(execute=True):
@@ -150,17 +158,113 @@ def test_warnings_and_breaches_are_recorded_once_and_announced(support, olga, mo
         ("first_response", "breach", at(10)),
         ("first_response", "warning", at(10)),
     ]
-    kinds = [(event["type"], groups) for groups, event in sent]
-    assert kinds == [
-        ("sla.warning", (f"team.{support.pk}", "supervisors", f"user.{olga.pk}")),
-        ("sla.breached", (f"team.{support.pk}", "supervisors", f"user.{olga.pk}")),
+    chat = (f"team.{support.pk}", "supervisors", f"user.{olga.pk}")
+    announced = [(event["type"], groups) for groups, event in sent]
+    assert [a for a in announced if a[0].startswith("sla.")] == [
+        ("sla.warning", chat),
+        ("sla.breached", chat),
     ]
+    # The chat's clock follows each, live: overdue after the breach.
+    clocks = [event["sla"] for groups, event in sent if event["type"] == "conversation.sla"]
+    assert [c["breached"] for c in clocks] == [[], ["first_response"]]
+    assert clocks[-1]["first_response_due_at"] == "2026-12-07T09:10:00Z"
+    # The assignee and the supervisors are notified of each, in their own inbox.
+    notified = Notification.objects.order_by("created_at", "user__username")
+    assert [(n.user.username, n.kind) for n in notified] == [
+        ("boss", "sla_warning"),
+        ("olga", "sla_warning"),
+        ("boss", "sla_breach"),
+        ("olga", "sla_breach"),
+    ]
+    assert notified.last().data["kind"] == "first_response"
     assert selectors.conversations_sla([conversation.pk])[conversation.pk]["breached"] == [
         "first_response"
     ]
     # Answered: nothing more is due.
     operator_replies(12, olga)
     assert tick(30) == 0
+    assert (
+        selectors.conversations_sla([conversation.pk])[conversation.pk]["first_response_due_at"]
+        is None
+    )
+
+
+def test_a_window_about_to_close_unanswered_is_announced_once(support, olga):
+    """With or without a policy: an hour before the customer's window closes on their
+    unanswered message, the assignee and the supervisors hear of it."""
+    boss = UserFactory(username="boss", role="supervisor")
+    conversation = customer_says(0)
+    conversation.assignee = olga
+    conversation.save()
+
+    assert services.sla_breaches_record(at(22 * 60 + 59)) == 0
+    assert services.sla_breaches_record(at(23 * 60)) == 1
+    assert services.sla_breaches_record(at(23 * 60 + 30)) == 0
+    breach = SlaBreach.objects.get()
+    assert (breach.kind, breach.level, breach.due_at) == ("window", "warning", at(24 * 60))
+    assert sorted(
+        Notification.objects.filter(kind="window_closing").values_list("user__username", flat=True)
+    ) == [boss.username, "olga"]
+    # Not a breach of a target: the chat's clock shows none.
+    assert selectors.conversations_sla([conversation.pk])[conversation.pk]["breached"] == []
+
+    # Answered in time: a later message's window warns again only when it, too, nears.
+    operator_replies(23 * 60 + 40, olga)
+    assert services.sla_breaches_record(at(23 * 60 + 50)) == 0
+
+
+def test_the_clock_is_published_when_a_policy_governs_the_chat(support, olga, monkeypatch):
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        realtime, "_send", lambda groups, message: sent.append(realtime.event_of(message))
+    )
+
+    def clocks() -> list[dict[str, Any]]:
+        return [e["sla"] for e in sent if e["type"] == "conversation.sla"]
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        customer_says(0, wa_id="447700900009")
+    assert clocks() == [], "no policy, no clock"
+
+    policy(support, first_response_minutes=10, next_reply_minutes=5, business_hours=False)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        customer_says(1)
+    assert clocks()[-1]["first_response_due_at"] == "2026-12-07T09:11:00Z"
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        operator_replies(2, olga)
+    assert clocks()[-1]["first_response_due_at"] is None
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        customer_says(3)
+    assert clocks()[-1]["next_reply_due_at"] == "2026-12-07T09:08:00Z"
+
+
+def test_the_list_shows_each_chat_clock_and_sorts_by_the_soonest_due(support, olga):
+    boss = UserFactory(username="boss", role="supervisor")
+    policy(support, first_response_minutes=30, business_hours=False)
+    ann = customer_says(0)
+    ivan = customer_says(5, wa_id="447700900002")
+    luca = customer_says(2, wa_id="447700900003")
+    operator_replies(10, olga, wa_id="447700900003")  # answered: nothing due
+    client = APIClient()
+    client.force_authenticate(boss)
+
+    with time_machine.travel(at(40), tick=False):
+        listed = client.get("/api/v1/conversations/").json()["results"]
+        by_due = client.get("/api/v1/conversations/", {"sort": "sla"}).json()["results"]
+        one = client.get(f"/api/v1/conversations/{ann.pk}/").json()
+    clocks = {row["id"]: row["sla"] for row in listed}
+    assert clocks[ann.pk]["first_response_due_at"] == "2026-12-07T09:30:00Z"
+    assert clocks[ivan.pk]["first_response_due_at"] == "2026-12-07T09:35:00Z"
+    assert clocks[luca.pk] == {
+        "first_response_due_at": None,
+        "next_reply_due_at": None,
+        "resolution_due_at": None,
+        "breached": [],
+    }
+    assert one["sla"] == clocks[ann.pk]
+    # Due soonest (the longest overdue) first; a chat with nothing due is not listed.
+    assert [row["id"] for row in by_due] == [ann.pk, ivan.pk]
+    assert client.get("/api/v1/conversations/", {"sort": "nonsense"}).status_code == 400
 
 
 def test_the_api_adds_and_lists_policies(support):
