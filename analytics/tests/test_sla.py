@@ -137,7 +137,7 @@ def test_warnings_and_breaches_are_recorded_once_and_announced(support, olga, mo
     monkeypatch.setattr(
         realtime, "_send", lambda groups, message: sent.append((groups, realtime.event_of(message)))
     )
-    boss = UserFactory(username="boss", role="supervisor")
+    UserFactory(username="boss", role="supervisor")
     policy(support, first_response_minutes=10, business_hours=False)
     customer_says(0)
     conversation = Conversation.objects.get()
