@@ -10,14 +10,15 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from analytics import services as analytics_services
 from analytics.models import SlaPolicy
-from conversations.models import Team, WhatsAppNumber
+from conversations.models import Conversation, Team, WhatsAppNumber
 from inbox.tests.conftest import make_inbox_user
-from inbox.tests.test_browser import customer_says
+from inbox.tests.test_browser import customer_says, log_in
 
 if TYPE_CHECKING:
     from inbox.tests.conftest import LiveStack, Operator
@@ -73,6 +74,54 @@ def test_a_breach_appears_live_on_the_dashboard(
     again.goto(page.url)
     expect(again.get_by_test_id("filter-days")).to_have_value("30")
     expect(again.get_by_test_id("breach").filter(has_text="Breached")).to_have_count(1)
+
+
+def test_the_operator_sees_the_chat_clock_run_out_live(
+    open_page: Any, live_stack: LiveStack, operator: Operator
+) -> None:
+    """The list and the thread show the SLA clock; the breach the clock records
+    while the page is open turns it overdue, the list sorts by it, and the
+    assignee is notified."""
+    support = Team.objects.create(name="Support")
+    olga = User.objects.get(username=operator.username)
+    support.members.add(olga)
+    WhatsAppNumber.objects.update(team=support)
+    SlaPolicy.objects.create(
+        name="Fast", team=support, first_response_minutes=1, business_hours=False
+    )
+    # Written 45 seconds ago: fifteen seconds of its one-minute target are left.
+    written = int(time.time()) - 45
+    customer_says(live_stack.sim, "14155550142", "Is my order late?", timestamp=written)
+    Conversation.objects.update(assignee=olga)
+    due = written + 60
+
+    page = open_page()
+    log_in(page, operator)
+    row = page.get_by_test_id("conversation-item").filter(has_text="Is my order late?")
+    clock = row.get_by_test_id("sla-clock")
+    expect(clock).to_have_attribute("data-overdue", "false")
+    expect(clock).to_have_attribute("data-breached", "false")
+    expect(clock).to_contain_text("SLA")
+    row.click()
+    expect(page.get_by_test_id("thread-sla")).to_have_attribute("data-overdue", "false")
+
+    # Its due time passes; the clock's tick records the breach and tells the page.
+    while time.time() < due + 1:
+        time.sleep(0.2)
+    assert analytics_services.sla_breaches_record(timezone.now()) == 2  # warning and breach
+    expect(clock).to_have_attribute("data-breached", "true")  # told by the socket
+    expect(clock).to_have_attribute("data-overdue", "true")
+    expect(clock).to_contain_text("overdue")
+    expect(page.get_by_test_id("thread-sla")).to_have_attribute("data-overdue", "true")
+    expect(page.get_by_test_id("notifications-count")).to_have_text("2")
+
+    # "SLA due soonest": the overdue chat first, before one whose minute has just begun.
+    customer_says(live_stack.sim, "14155550143", "Just asking")
+    page.get_by_test_id("filter-sort").select_option("sla")
+    items = page.get_by_test_id("conversation-item")
+    expect(items).to_have_count(2)
+    expect(items.first).to_contain_text("Is my order late?")
+    expect(items.nth(1).get_by_test_id("sla-clock")).to_have_attribute("data-overdue", "false")
 
 
 def test_operators_do_not_get_the_dashboard(

@@ -22,6 +22,7 @@ import {
   conversations,
   epoch,
   root,
+  setSla,
   state,
   upsertConversation,
   useSocket,
@@ -29,6 +30,7 @@ import {
 import {
   announceViewing,
   collisions,
+  refreshHeaderClock,
   renderHeader,
   renderLabelOptions,
   renderTransferTargets,
@@ -54,7 +56,7 @@ import {
   renderNotifications,
 } from "./topbar.js";
 
-const COUNTDOWN_EVERY_MS = 30_000;
+const COUNTDOWN_EVERY_MS = 15_000;
 const pageLoadedAt = Date.now();
 const connectionState = byTestId("connection-state");
 
@@ -156,6 +158,11 @@ function onEvent(event) {
       if ((conversation?.id ?? event.conversation_id) === state.openId) renderHeader();
       break;
     }
+    case "conversation.sla":
+      setSla(event.conversation_id, event.sla);
+      renderList();
+      if (event.conversation_id === state.openId) refreshHeaderClock();
+      break;
     case "message.updated":
       if (event.conversation_id === state.openId) putMessage(event.message);
       break;
@@ -216,6 +223,7 @@ useSocket(socket);
 
 setInterval(() => {
   refreshCountdowns();
+  refreshHeaderClock();
   updateComposer();
 }, COUNTDOWN_EVERY_MS);
 

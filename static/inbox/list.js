@@ -5,7 +5,7 @@ import { focusComposer } from "./composer.js";
 import { option, show } from "./dom.js";
 import { format, ngettext } from "./i18n.js";
 import { closePopovers } from "./popover.js";
-import { renderWindowState } from "./render.js";
+import { renderSlaClock, renderWindowState, slaDue } from "./render.js";
 import { conversationRow, updateConversationRow } from "./row.js";
 import {
   api,
@@ -15,6 +15,7 @@ import {
   epoch,
   redirectIfSignedOut,
   root,
+  slaOf,
   state,
   upsertConversation,
 } from "./state.js";
@@ -83,6 +84,7 @@ function matchesFilters(c, inListAlready) {
   if (f.sort === "window" && !(c.waiting_since && epoch(c.window_expires_at) > Date.now())) {
     return false;
   }
+  if (f.sort === "sla" && (c.status === "resolved" || slaDue(slaOf(c.id)) === null)) return false;
   if (f.search && !inListAlready) {
     const needle = f.search.toLowerCase();
     const contact = c.contact || {};
@@ -96,6 +98,9 @@ function matchesFilters(c, inListAlready) {
 }
 
 function sortConversations(list) {
+  if (ui.filterSort.value === "sla") {
+    return list.sort((a, b) => slaDue(slaOf(a.id)) - slaDue(slaOf(b.id)) || a.id - b.id);
+  }
   if (ui.filterSort.value === "window") {
     return list.sort(
       (a, b) => epoch(a.window_expires_at) - epoch(b.window_expires_at) || a.id - b.id,
@@ -239,12 +244,15 @@ function renderUnreadTotal(sorted) {
   document.title = total > 0 ? `(${total}) ${title}` : title;
 }
 
-/** Brings every row's countdown to the end of the customer-service window up to date. */
+/** Brings every row's countdowns (the customer-service window, the SLA clock) up to date. */
 export function refreshCountdowns() {
   for (const item of ui.list.children) {
     const conversation = conversations.get(Number(item.dataset.conversationId));
+    if (!conversation) continue;
     const countdown = item.querySelector('[data-testid="window-countdown"]');
-    if (conversation && countdown) renderWindowState(countdown, conversation.window_expires_at);
+    if (countdown) renderWindowState(countdown, conversation.window_expires_at);
+    const clock = item.querySelector('[data-testid="sla-clock"]');
+    if (clock) renderSlaClock(clock, conversation.status === "resolved" ? null : slaOf(conversation.id));
   }
 }
 

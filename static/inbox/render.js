@@ -42,18 +42,54 @@ export function contactSubtitle(conversation) {
   return parts.join(" · ");
 }
 
+/** A span of time as a countdown shows it: "5h 12m", "12m", "less than a minute". */
+function spanText(ms) {
+  const minutes = Math.floor(ms / 60_000);
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  if (hours > 0) return format(gettext("%(hours)sh %(minutes)sm"), { hours, minutes: rest });
+  if (minutes > 0) return format(gettext("%(minutes)sm"), { minutes });
+  return gettext("less than a minute");
+}
+
 /** The customer-service window: {open, label}, e.g. "window closes in 5h 12m". */
 export function windowState(expiresIso, now = Date.now()) {
   const remaining = expiresIso ? new Date(expiresIso).getTime() - now : 0;
   if (remaining <= 0) return { open: false, label: gettext("window closed") };
-  const minutes = Math.floor(remaining / 60_000);
-  const hours = Math.floor(minutes / 60);
-  const rest = minutes % 60;
-  let left;
-  if (hours > 0) left = format(gettext("%(hours)sh %(minutes)sm"), { hours, minutes: rest });
-  else if (minutes > 0) left = format(gettext("%(minutes)sm"), { minutes });
-  else left = gettext("less than a minute");
-  return { open: true, label: format(gettext("window closes in %(left)s"), { left }) };
+  return { open: true, label: format(gettext("window closes in %(left)s"), { left: spanText(remaining) }) };
+}
+
+const SLA_TARGETS = ["first_response_due_at", "next_reply_due_at", "resolution_due_at"];
+
+/** When the chat's soonest running SLA target falls due (ms since the epoch), or null. */
+export function slaDue(sla) {
+  const due = SLA_TARGETS.map((key) => sla?.[key]).filter(Boolean).map(Date.parse);
+  return due.length ? Math.min(...due) : null;
+}
+
+/**
+ * The chat's SLA clock: {overdue, label} for its soonest running target ("SLA
+ * 12m", then "overdue 3m"), or null when no target runs.
+ */
+export function slaState(sla, now = Date.now()) {
+  const due = slaDue(sla);
+  if (due === null) return null;
+  const remaining = due - now;
+  if (remaining > 0) return { overdue: false, label: format(gettext("SLA %(left)s"), { left: spanText(remaining) }) };
+  return { overdue: true, label: format(gettext("overdue %(left)s"), { left: spanText(-remaining) }) };
+}
+
+/** Shows the SLA clock in `el` (hidden without a running target); whether it runs. */
+export function renderSlaClock(el, sla) {
+  const clock = slaState(sla);
+  el.hidden = clock === null;
+  if (clock === null) return false;
+  if (el.textContent !== clock.label) el.textContent = clock.label;
+  el.dataset.overdue = String(clock.overdue);
+  // A target of this episode was missed (recorded by the server's clock).
+  el.dataset.breached = String((sla.breached || []).length > 0);
+  el.title = format(gettext("Due %(time)s"), { time: fullTime(new Date(slaDue(sla)).toISOString()) });
+  return true;
 }
 
 export function renderWindowState(el, expiresIso) {
@@ -200,6 +236,28 @@ export function notificationSentence(notification) {
       name: data.customer,
       minutes: data.waited_minutes,
       team: data.team,
+    });
+  }
+  const targets = {
+    first_response: gettext("first response"),
+    next_reply: gettext("next reply"),
+    resolution: gettext("resolution"),
+  };
+  if (notification.kind === "sla_breach" && data.customer) {
+    return format(gettext("%(name)s: the %(target)s target was missed."), {
+      name: data.customer,
+      target: targets[data.kind] || data.kind,
+    });
+  }
+  if (notification.kind === "sla_warning" && data.customer) {
+    return format(gettext("%(name)s: the %(target)s target is near."), {
+      name: data.customer,
+      target: targets[data.kind] || data.kind,
+    });
+  }
+  if (notification.kind === "window_closing" && data.customer) {
+    return format(gettext("%(name)s's window closes soon and their message is unanswered."), {
+      name: data.customer,
     });
   }
   if (notification.text) return notification.text;

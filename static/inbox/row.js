@@ -5,7 +5,8 @@
 // still reaches its row.
 import { h } from "./dom.js";
 import { format, gettext, ngettext } from "./i18n.js";
-import { contactName, labelChip, renderWindowState, statusLabel } from "./render.js";
+import { contactName, labelChip, renderSlaClock, renderWindowState, statusLabel } from "./render.js";
+import { slaOf } from "./state.js";
 import { shortTime } from "./time.js";
 
 // row element -> the parts of it that updates change
@@ -52,6 +53,7 @@ export function conversationRow(conversation, state) {
     preview: h("span", { class: "preview", dataset: { testid: "conversation-preview" } }),
     badge: h("span", { class: "badge", dataset: { testid: "unread-count" } }),
     countdown: h("span", { class: "window-state", dataset: { testid: "window-countdown" } }),
+    sla: h("span", { class: "sla-clock", dataset: { testid: "sla-clock" } }),
     status: h("span", { dataset: { testid: "conversation-status" } }),
     assignee: h("span", { dataset: { testid: "conversation-assignee" } }),
     // Shown only when there is something to show:
@@ -60,7 +62,14 @@ export function conversationRow(conversation, state) {
     labels: h("span", { class: "row labels", dataset: { testid: "conversation-labels" } }),
     labelsShown: null, // the labels the chips show now, as a string to compare
   };
-  parts.meta = h("span", { class: "row meta-row" }, parts.countdown, parts.status, parts.assignee);
+  parts.meta = h(
+    "span",
+    { class: "row meta-row" },
+    parts.countdown,
+    parts.sla,
+    parts.status,
+    parts.assignee,
+  );
   parts.button.append(
     h("span", { class: "row" }, parts.name, parts.time),
     h("span", { class: "row" }, parts.preview, parts.badge),
@@ -100,6 +109,7 @@ export function updateConversationRow(li, conversation, { active, cursor, unread
   );
 
   renderWindowState(parts.countdown, conversation.window_expires_at);
+  renderSlaClock(parts.sla, conversation.status === "resolved" ? null : slaOf(conversation.id));
   const status = conversation.status || "open";
   setClass(parts.status, `status-chip status-${status}`);
   setText(parts.status, statusLabel(status));

@@ -21,6 +21,18 @@ export const state = {
 
 export const conversations = new Map(); // id -> conversation as the API shapes it
 const liveAt = new Map(); // id -> when a live event last told of it (performance.now())
+// id -> the chat's SLA clock: API answers carry it as `sla`, live events as
+// `conversation.sla` (other live events carry the conversation without it).
+const slaClocks = new Map();
+
+/** The SLA clock of conversation `id` ({first_response_due_at, ...}), or null. */
+export function slaOf(id) {
+  return slaClocks.get(id) ?? null;
+}
+
+export function setSla(id, sla) {
+  slaClocks.set(id, sla);
+}
 
 export const isSupervisor = () =>
   Boolean(state.me && (state.me.roles || []).some((role) => role === "supervisor" || role === "admin"));
@@ -43,6 +55,7 @@ export function upsertConversation(incoming, askedAt = null) {
   if (askedAt === null) liveAt.set(incoming.id, performance.now());
   else if (changedLiveSince(incoming.id, askedAt)) return false;
   conversations.set(incoming.id, incoming);
+  if (incoming.sla !== undefined) slaClocks.set(incoming.id, incoming.sla);
   return true;
 }
 

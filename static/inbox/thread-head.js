@@ -8,7 +8,14 @@ import { h, option, show } from "./dom.js";
 import { format, gettext } from "./i18n.js";
 import { relist, renderList } from "./list.js";
 import { closePopovers, onPopoverOpen } from "./popover.js";
-import { contactName, contactSubtitle, labelChip, presenceLabel, statusLabel } from "./render.js";
+import {
+  contactName,
+  contactSubtitle,
+  labelChip,
+  presenceLabel,
+  renderSlaClock,
+  statusLabel,
+} from "./render.js";
 import {
   api,
   byTestId,
@@ -16,6 +23,7 @@ import {
   isSupervisor,
   redirectIfSignedOut,
   sendFrame,
+  slaOf,
   state,
   upsertConversation,
 } from "./state.js";
@@ -29,6 +37,7 @@ const ui = {
   title: byTestId("thread-title"),
   subtitle: byTestId("thread-subtitle"),
   threadStatus: byTestId("thread-status"),
+  threadSla: byTestId("thread-sla"),
   threadAssignee: byTestId("thread-assignee"),
   threadLabels: byTestId("thread-labels"),
   claim: byTestId("claim-button"),
@@ -58,6 +67,12 @@ function assigneeSentence(c) {
   return format(gettext("Assigned to %(name)s"), { name: c.assignee.name });
 }
 
+/** The open chat's SLA clock (time left, then overdue) brought up to date. */
+export function refreshHeaderClock() {
+  const c = conversations.get(state.openId);
+  renderSlaClock(ui.threadSla, c && c.status !== "resolved" ? slaOf(c.id) : null);
+}
+
 export function renderHeader() {
   const c = conversations.get(state.openId);
   show(ui.placeholder, state.openId === null);
@@ -73,6 +88,7 @@ export function renderHeader() {
     ui.threadStatus.textContent = status;
     ui.threadStatus.className = `status-chip status-${c.status}`;
     ui.threadAssignee.textContent = assigneeSentence(c);
+    refreshHeaderClock();
     const mine = c.assignee?.id === state.meId;
     const mayReassign = !c.assignee || mine || isSupervisor();
     show(ui.claim, !c.assignee);
