@@ -179,6 +179,28 @@ BREAKDOWN = inline_serializer(
                 "conversations": inline_serializer(
                     "StatsBreakdownConversations", fields=_conversation_fields()
                 ),
+                "online_s": serializers.IntegerField(
+                    required=False,
+                    allow_null=True,
+                    help_text="by=operator only: seconds online in the period (null: never).",
+                ),
+            },
+            many=True,
+        )
+    },
+)
+DISTRIBUTION = inline_serializer(
+    "StatsDistribution",
+    fields={
+        "bars": inline_serializer(
+            "StatsDistributionBar",
+            fields={
+                "up_to_s": serializers.IntegerField(
+                    allow_null=True, help_text="Upper bound in seconds; null: longer."
+                ),
+                "first_response": serializers.IntegerField(),
+                "reply": serializers.IntegerField(),
+                "resolution": serializers.IntegerField(),
             },
             many=True,
         )
@@ -276,13 +298,34 @@ class StatsBreakdown(StatsView):
         for group in ("first_response", "reply", "resolution"):
             header += [f"{group}.{column}" for column in _MEASURE_COLUMNS]
         header += [f"conversations.{name}" for name in CONVERSATION_FIGURES]
+        online = any("online_s" in row for row in data["rows"])
+        if online:
+            header.append("online_s")
         table = [header]
         for row in data["rows"]:
             line = [row["key"], row["label"]]
             for group in ("first_response", "reply", "resolution"):
                 line += [row[group][column] for column in _MEASURE_COLUMNS]
             line += [row["conversations"][name] for name in CONVERSATION_FIGURES]
+            if online:
+                line.append(row.get("online_s"))
             table.append(line)
+        return table
+
+
+class StatsDistribution(StatsView):
+    """How long first responses, replies and resolutions of the period took, as
+    counts per bar (up to 1, 5, 15, 30 minutes, 1, 4, 24 hours, and longer): the
+    dashboard's histogram. Supervisors and admins."""
+
+    @extend_schema(parameters=[StatsQuery, FORMAT], responses=_answers(DISTRIBUTION))
+    def get(self, request: Request) -> Response:
+        return Response({"bars": selectors.stats_distribution(self.query(request).stats_filter())})
+
+    def csv_table(self, data: dict[str, Any]) -> list[list[Any]]:
+        table: list[list[Any]] = [["up_to_s", "first_response", "reply", "resolution"]]
+        for bar in data["bars"]:
+            table.append([bar["up_to_s"], bar["first_response"], bar["reply"], bar["resolution"]])
         return table
 
 

@@ -17,5 +17,6 @@ class AnalyticsConfig(AppConfig):
         hooks.on_conversation_event(services.facts_record_event)
         hooks.on_tick(services.rollups_due)
         hooks.on_tick(services.sla_breaches_record)
+        hooks.on_tick(services.online_spans_record)
         hooks.on_conversation_fields(selectors.conversation_sla_fields)
         hooks.on_conversation_order("sla", selectors.conversations_by_sla_due)

@@ -225,3 +225,21 @@ class SlaBreach(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.level} on {self.conversation_id}"
+
+
+class OnlineSpan(models.Model):
+    """A stretch of time an operator was online (a fresh socket and their switch on
+    ``online``), as the clock saw it on each tick: its ``ended_at`` moves on while
+    they stay online; a new span starts after a gap."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["ended_at"], include=["user", "started_at"], name="online_span")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} online {self.started_at:%Y-%m-%d %H:%M} to {self.ended_at:%H:%M}"

@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import (
     Aggregate,
     Avg,
+    Case,
     Count,
     DateTimeField,
     Expression,
@@ -36,11 +37,12 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay, Least, TruncDate
 from django.utils import timezone
 
-from analytics.models import Episode, HourlyRollup, RollupHour, Wait
+from analytics.models import Episode, HourlyRollup, OnlineSpan, RollupHour, Wait
 from conversations.models import Conversation, Label, Message, Team, WhatsAppNumber
 
 BREAKDOWNS = ("operator", "team", "number", "label", "country", "day", "hour")
@@ -497,7 +499,74 @@ def stats_breakdown(
         else:
             label = str(value) if value else "—"
         rows.append({"key": value, "label": label, **grouped[key]})
+    if by == "operator":
+        online = online_seconds(f.since, f.until, [r["key"] for r in rows if r["key"] is not None])
+        for row in rows:
+            row["online_s"] = round(online[row["key"]]) if row["key"] in online else None
     return rows
+
+
+def online_seconds(
+    since: dt.datetime, until: dt.datetime, operators: Iterable[int] | None = None
+) -> dict[int, float]:
+    """Each operator's time online within [since, until), in seconds."""
+    spans = OnlineSpan.objects.filter(ended_at__gt=since, started_at__lt=until)
+    if operators is not None:
+        spans = spans.filter(user_id__in=list(operators))
+    total: dict[int, float] = defaultdict(float)
+    for user_id, started, ended in spans.values_list("user_id", "started_at", "ended_at"):
+        total[user_id] += (min(ended, until) - max(started, since)).total_seconds()
+    return dict(total)
+
+
+# Upper bounds (seconds) of the response-time distribution's bars; the last bar
+# holds the longer ones.
+DISTRIBUTION_BOUNDS = (60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600)
+
+
+def _bucket(field: str) -> Case:
+    return Case(
+        *(
+            When(**{f"{field}__lt": bound}, then=Value(i))
+            for i, bound in enumerate(DISTRIBUTION_BOUNDS)
+        ),
+        default=Value(len(DISTRIBUTION_BOUNDS)),
+        output_field=IntegerField(),
+    )
+
+
+def stats_distribution(f: StatsFilter) -> list[dict[str, Any]]:
+    """How many first responses, replies and resolutions of the period took up to
+    each bound (``up_to_s``; null: longer than the last): the dashboard's histogram."""
+    seconds = "business_seconds" if f.business_hours else "seconds"
+    resolution = "resolution_business_s" if f.business_hours else "resolution_s"
+    bars = [
+        {"up_to_s": bound, "first_response": 0, "reply": 0, "resolution": 0}
+        for bound in (*DISTRIBUTION_BOUNDS, None)
+    ]
+    waits = (
+        _wait_scope(f)
+        .filter(started_at__gte=f.since, started_at__lt=f.until, **{f"{seconds}__isnull": False})
+        .order_by()
+        .annotate(bar=_bucket(seconds))
+        .values("first", "bar")
+        .annotate(n=Count("started_at"))
+    )
+    for row in waits:
+        bars[row["bar"]]["first_response" if row["first"] else "reply"] += row["n"]
+    resolved = (
+        _episode_scope(f)
+        .filter(
+            resolved_at__gte=f.since, resolved_at__lt=f.until, **{f"{resolution}__isnull": False}
+        )
+        .order_by()
+        .annotate(bar=_bucket(resolution))
+        .values("bar")
+        .annotate(n=Count("started_at"))
+    )
+    for row in resolved:
+        bars[row["bar"]]["resolution"] += row["n"]
+    return bars
 
 
 def stats_heatmap(f: StatsFilter, *, tz: zoneinfo.ZoneInfo) -> list[list[int]]:

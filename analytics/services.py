@@ -31,6 +31,7 @@ from analytics import facts, sla
 from analytics.models import (
     Episode,
     HourlyRollup,
+    OnlineSpan,
     RollupHour,
     SlaBreach,
     SlaPolicy,
@@ -394,6 +395,35 @@ def sla_policy_create(*, data: dict[str, Any]) -> SlaPolicy:
         for start in range(0, len(ids), 500):
             conversation_facts_refresh(conversation_ids=ids[start : start + 500])
     return policy
+
+
+# A span of an operator's time online goes on while the clock finds them online
+# again within this long (the clock ticks every few seconds; a missed tick or two
+# does not split it).
+ONLINE_GAP = dt.timedelta(minutes=2)
+
+
+def online_spans_record(now: dt.datetime) -> int:
+    """The clock's tick: extend the time-online span of every operator online now
+    (a fresh socket, their switch on ``online``), or start one. The number online."""
+    online = set(
+        core_selectors.users_in_roles()
+        .filter(core_selectors.fresh_connection(now))
+        .exclude(agent__presence__in=["away", "offline"])
+        .values_list("pk", flat=True)
+    )
+    if not online:
+        return 0
+    with transaction.atomic():
+        running = OnlineSpan.objects.filter(
+            user_id__in=online, ended_at__gte=now - ONLINE_GAP, ended_at__lte=now
+        )
+        going_on = set(running.values_list("user_id", flat=True))
+        running.update(ended_at=now)
+        OnlineSpan.objects.bulk_create(
+            OnlineSpan(user_id=pk, started_at=now, ended_at=now) for pk in online - going_on
+        )
+    return len(online)
 
 
 # Customers whose window closes within this long with their message unanswered are

@@ -212,3 +212,53 @@ def test_percentiles_match_postgresql(values):
         )
         p50, p90 = cursor.fetchone()
     assert (expected["p50_s"], expected["p90_s"]) == (round(p50, 1), round(p90, 1))
+
+
+def test_the_distribution_of_response_times(day):
+    """Ann's first response took 2 minutes and her reply 6, Ivan's first response
+    10 minutes, Ann's chat was resolved after an hour."""
+    bars = get(day["boss"], "/api/v1/stats/distribution/").json()["bars"]
+
+    assert [bar["up_to_s"] for bar in bars] == [60, 300, 900, 1800, 3600, 14400, 86400, None]
+    counted = {
+        bar["up_to_s"]: (bar["first_response"], bar["reply"], bar["resolution"])
+        for bar in bars
+        if bar["first_response"] or bar["reply"] or bar["resolution"]
+    }
+    assert counted == {300: (1, 0, 0), 900: (1, 1, 0), 14400: (0, 0, 1)}
+    table = get(day["boss"], "/api/v1/stats/distribution/", format="csv")
+    assert table["Content-Type"].startswith("text/csv")
+    assert list(csv.reader(io.StringIO(table.content.decode())))[2] == ["300", "1", "0", "0"]
+    assert get(day["olga"], "/api/v1/stats/distribution/").status_code == 403
+
+
+def test_time_online_per_operator(day):
+    """The clock finds Olga online from 09:00 to 09:30 (a gap), then 10:00 to 10:10;
+    Petr never: the operator breakdown has her 40 minutes and his null."""
+    from analytics import services
+    from conversations.models import AgentConnection
+
+    olga = day["olga"]
+
+    def tick(minute: float, online: bool) -> None:
+        AgentConnection.objects.filter(user=olga).delete()
+        if online:
+            AgentConnection.objects.create(user=olga, channel_name="c1", last_seen=at(minute))
+        services.online_spans_record(at(minute))
+
+    for minute in range(0, 31):
+        tick(minute, online=True)
+    tick(31, online=False)
+    for minute in range(60, 71):
+        tick(minute, online=True)
+
+    rows = {
+        row["key"]: row
+        for row in get(day["boss"], "/api/v1/stats/breakdown/", by="operator").json()["rows"]
+    }
+    assert rows[olga.pk]["online_s"] == 40 * 60
+    assert rows[day["petr"].pk]["online_s"] is None
+    # Away is not online.
+    AgentProfile.objects.update_or_create(user=olga, defaults={"presence": "away"})
+    AgentConnection.objects.create(user=olga, channel_name="c2", last_seen=at(100))
+    assert services.online_spans_record(at(100)) == 0

@@ -56,6 +56,11 @@ def test_a_breach_appears_live_on_the_dashboard(
     expect(page.get_by_test_id("breach")).to_have_count(0)
     expect(page.get_by_test_id("trend-chart")).to_be_visible()
     expect(page.get_by_test_id("heatmap").locator("tbody tr")).to_have_count(7)
+    # Nothing answered yet: the histogram of answer times is drawn, empty.
+    expect(page.get_by_test_id("histogram-chart")).to_have_attribute("data-total", "0")
+    expect(page.get_by_test_id("export-distribution")).to_have_attribute(
+        "href", re.compile(r"^/api/v1/stats/distribution/\?.*format=csv")
+    )
     expect(page.get_by_test_id("export-summary")).to_have_attribute(
         "href", re.compile(r"^/api/v1/stats/summary/\?.*format=csv")
     )

@@ -73,6 +73,7 @@ function exportLinks() {
   const urls = {
     summary: [root.dataset.summaryUrl, {}],
     heatmap: [root.dataset.heatmapUrl, {}],
+    distribution: [root.dataset.distributionUrl, {}],
     operator: [root.dataset.breakdownUrl, { by: "operator" }],
     day: [root.dataset.breakdownUrl, { by: "day" }],
     hour: [root.dataset.breakdownUrl, { by: "hour" }],
@@ -104,7 +105,9 @@ function operatorsTable(rows) {
           cell(duration(row.reply.p50_s)),
           cell(duration(row.resolution.p50_s)),
           cell(String(row.conversations.missed)),
+          cell(duration(row.online_s)),
         );
+        tr.lastChild.dataset.testid = "operator-online";
         return tr;
       }),
   );
@@ -187,6 +190,30 @@ function trend(rows) {
   });
 }
 
+function histogram(bars) {
+  const names = label("bars").split(",");
+  const series = [
+    ["firstResponseCount", "first_response", "#16a34a"],
+    ["replies", "reply", "#60a5fa"],
+    ["resolutions", "resolution", "#f59e0b"],
+  ];
+  draw("histogram-chart", {
+    type: "bar",
+    data: {
+      labels: bars.map((_, i) => names[i] || String(bars[i].up_to_s)),
+      datasets: series.map(([name, key, color]) => ({
+        label: label(name),
+        data: bars.map((bar) => bar[key]),
+        backgroundColor: color,
+      })),
+    },
+    options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+  root.querySelector("[data-testid=histogram-chart]").dataset.total = String(
+    bars.reduce((sum, bar) => sum + bar.first_response + bar.reply + bar.resolution, 0),
+  );
+}
+
 function byHour(rows) {
   const hours = Array.from({ length: 24 }, (_, hour) => hour);
   const found = new Map(rows.map((row) => [row.key, row]));
@@ -223,18 +250,20 @@ async function load() {
   }
   loading = (async () => {
     try {
-      const [summary, operators, days, hours, heat] = await Promise.all([
+      const [summary, operators, days, hours, heat, distribution] = await Promise.all([
         getJson(root.dataset.summaryUrl, query()),
         getJson(root.dataset.breakdownUrl, query({ by: "operator" })),
         getJson(root.dataset.breakdownUrl, query({ by: "day" })),
         getJson(root.dataset.breakdownUrl, query({ by: "hour" })),
         getJson(root.dataset.heatmapUrl, query()),
+        getJson(root.dataset.distributionUrl, query()),
       ]);
       fill(summary);
       operatorsTable(operators.rows);
       trend(days.rows);
       byHour(hours.rows);
       heatmap(heat);
+      histogram(distribution.bars);
       exportLinks();
       root.dataset.loaded = String(Number(root.dataset.loaded || 0) + 1);
       loadAgents();
