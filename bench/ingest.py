@@ -8,6 +8,16 @@ keep-alive connections for a fixed time, and checks that every accepted webhook
 is a committed row and a published event; then measures bare single-row
 INSERT+COMMIT through psycopg on the same server. Cleans up after itself.
 
+With ``--mix real`` the traffic is a busy number's: each customer message is
+followed by the three status webhooks (sent, delivered, read) of an earlier
+message of ours to that customer, one event per POST as the platform sends
+them; a quarter of the messages have their ``read`` arrive before ``delivered``,
+a quarter their ``sent`` after ``delivered``, a quarter one report twice. The
+messages of ours are stored before the clock starts (as the send job leaves
+them: accepted, WhatsApp's id saved, our id travelling as callback data). The
+check then also holds every accepted report stored once, every message of ours
+at the highest status reported, and one published event per status change.
+
 Last line: ``ingest events_per_s=<n> bare_insert_per_s=<n> ratio=<r> p50_ms=<n> p99_ms=<n>``
 """
 
@@ -24,6 +34,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -53,6 +65,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--servers", type=int, default=2, help="Daphne processes (one per core is the deployment)"
+    )
+    parser.add_argument(
+        "--mix",
+        choices=("messages", "real"),
+        default="messages",
+        help="customer messages only, or each followed by three statuses of ours",
     )
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument(
@@ -125,16 +143,27 @@ def main() -> int:
         for port in ports:
             _wait_for(f"http://127.0.0.1:{port}/health/")
 
-        accepted, latencies, published, warmed_up = asyncio.run(
-            _load(ports, args.connections, args.customers, args.seconds, redis_url, prefix)
+        load = asyncio.run(
+            _load(
+                ports,
+                args.connections,
+                args.customers,
+                args.seconds,
+                redis_url,
+                prefix,
+                real=args.mix == "real",
+                bench_url=bench_url,
+            )
         )
+        accepted, latencies, published = load.accepted, load.latencies, load.published
         with psycopg.connect(bench_url) as conn:
             stored = (
                 conn.execute(
                     "SELECT count(*) FROM conversations_message WHERE direction = 'in'"
                 ).fetchone()[0]
-                - warmed_up
+                - load.warmed_up
             )
+            wrong = _check_statuses(conn, load) if args.mix == "real" else []
         bare = _bare_insert_rate(bench_url, seconds=min(args.seconds, 5.0))
     finally:
         for server in servers:
@@ -148,14 +177,23 @@ def main() -> int:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
     rate = accepted / args.seconds
-    if stored < accepted or published < accepted:
-        print(f"LOST: accepted={accepted} stored={stored} published={published}", file=sys.stderr)
+    messages = load.messages_accepted
+    expected_published = messages + load.status_changes
+    if stored != messages or published != expected_published or wrong:
+        print(
+            f"LOST OR DOUBLED: messages accepted={messages} stored={stored} "
+            f"published={published} expected={expected_published}",
+            file=sys.stderr,
+        )
+        for line in wrong[:20]:
+            print(line, file=sys.stderr)
         return 1
     latencies.sort()
     p50 = statistics.median(latencies) * 1000 if latencies else 0.0
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0.0
     print(
-        f"accepted={accepted} stored={stored} published={published} "
+        f"mix={args.mix} accepted={accepted} (messages={messages} "
+        f"statuses={accepted - messages}) stored={stored} published={published} "
         f"connections={args.connections} servers={args.servers} seconds={args.seconds}"
     )
     print(
@@ -181,9 +219,13 @@ def _wait_for(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"no answer from {url}")
 
 
-def _request(n: int, worker: int, customers: int) -> bytes:
-    """One signed single-message webhook, in the platform's exact format."""
-    wa_id = f"4479{worker:04d}{n % customers:04d}"
+def _customer(n: int, worker: int, customers: int) -> str:
+    return f"4479{worker:04d}{n % customers:04d}"
+
+
+def _message_body(n: int, worker: int, customers: int) -> bytes:
+    """One single-message webhook, in the platform's exact format."""
+    wa_id = _customer(n, worker, customers)
     message = wire.inbound_message(
         wa_id=wa_id,
         wamid=f"wamid.BENCH{worker:03d}{n:09d}",
@@ -191,7 +233,7 @@ def _request(n: int, worker: int, customers: int) -> bytes:
         message_type="text",
         content={"body": f"Where is my order {n}?"},
     )
-    body = wire.encode(
+    return wire.encode(
         wire.webhook(
             waba_id="102290129340398",
             display_phone_number="15550783881",
@@ -202,12 +244,150 @@ def _request(n: int, worker: int, customers: int) -> bytes:
             },
         )
     )
+
+
+def _status_body(ours: Ours, status: str, timestamp: int) -> bytes:
+    """One status webhook about a message of ours, as the platform posts it."""
+    report: dict[str, object] = {
+        "id": ours.wamid,
+        "status": status,
+        "timestamp": str(timestamp),
+        "recipient_id": ours.wa_id,
+        "biz_opaque_callback_data": str(ours.id),
+    }
+    if status != "read":
+        report["conversation"] = {"id": "6ceb9d929c9bdc4f90e967a32f8639b4"}
+        report["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "service"}
+        if status == "sent":
+            report["conversation"]["origin"] = {"type": "service"}  # type: ignore[index]
+    return wire.encode(
+        wire.webhook(
+            waba_id="102290129340398",
+            display_phone_number="15550783881",
+            phone_number_id=PHONE_NUMBER_ID,
+            value={"statuses": [report]},
+        )
+    )
+
+
+def _signed(body: bytes) -> bytes:
     head = (
         "POST /webhooks/whatsapp/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         "Content-Type: application/json\r\n"
         f"X-Hub-Signature-256: {wire.sign(body, SECRET)}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
+
+
+RANK = {"accepted": 2, "sent": 3, "delivered": 5, "read": 6}
+# How the platform's reports of one message arrive: in order, read before
+# delivered, sent after delivered, one of them twice.
+ORDERS = (
+    ("sent", "delivered", "read"),
+    ("sent", "read", "delivered"),
+    ("delivered", "sent", "read"),
+    ("sent", "delivered", "delivered", "read"),
+)
+
+
+@dataclass(slots=True)
+class Ours:
+    """A message of ours, sent earlier, whose reports the run posts."""
+
+    id: uuid.UUID
+    wamid: str
+    wa_id: str
+    status: str = "accepted"
+    reported: set[tuple[str, int]] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class Post:
+    request: bytes
+    ours: Ours | None = None
+    status: str = ""
+    timestamp: int = 0
+
+
+def _group(n: int, worker: int, customers: int, real: bool) -> list[Post]:
+    """Customer message ``n`` of connection ``worker``, and (``real``) the reports
+    of the message of ours sent to the same customer before it."""
+    posts = [Post(_signed(_message_body(n, worker, customers)))]
+    if not real:
+        return posts
+    wa_id = _customer(n, worker, customers)
+    ours = Ours(uuid.uuid4(), f"wamid.OURS{worker:03d}{n:09d}", wa_id)
+    sent_at = int(time.time()) - 60
+    times = {"sent": sent_at, "delivered": sent_at + 1, "read": sent_at + 5}
+    for status in ORDERS[n % len(ORDERS)]:
+        body = _status_body(ours, status, times[status])
+        posts.append(Post(_signed(body), ours, status, times[status]))
+    return posts
+
+
+@dataclass(slots=True)
+class Load:
+    accepted: int = 0
+    messages_accepted: int = 0
+    status_changes: int = 0
+    published: int = 0
+    warmed_up: int = 0
+    latencies: list[float] = field(default_factory=list)
+    ours: list[Ours] = field(default_factory=list)
+
+
+def _store_ours(url: str, ours: list[Ours]) -> None:
+    """Our messages, as the send job leaves them: accepted, with WhatsApp's id."""
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            """
+            INSERT INTO conversations_message (
+              id, conversation_id, direction, wamid, type, text, content, context_wamid,
+              status, error_title, error_details, timestamp, created_at, send_attempts,
+              automatic, media_file, media_state, media_attempts, media_error, deferred_reason)
+            SELECT o.id, c.id, 'out', o.wamid, 'text', 'Your order is on its way', '{}', '',
+                   'accepted', '', '', now() - interval '1 minute', now(), 1,
+                   false, '', '', 0, '', ''
+            FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS o(id, wamid, wa_id)
+            JOIN conversations_contact ct ON ct.wa_id = o.wa_id
+            JOIN conversations_conversation c ON c.contact_id = ct.id
+            """,
+            [[o.id for o in ours], [o.wamid for o in ours], [o.wa_id for o in ours]],
+        )
+
+
+def _check_statuses(conn: psycopg.Connection, load: Load) -> list[str]:
+    """Every accepted report stored once; every message of ours at the highest
+    status reported."""
+    wrong = []
+    reported = {o.wamid: o for o in load.ours if o.reported}
+    rows = conn.execute(
+        "SELECT wamid, status, extract(epoch FROM timestamp)::bigint, applied "
+        "FROM conversations_statusreport"
+    ).fetchall()
+    stored: dict[str, set[tuple[str, int]]] = {}
+    for wamid, status, timestamp, applied in rows:
+        keys = stored.setdefault(wamid, set())
+        if (status, timestamp) in keys:
+            wrong.append(f"{wamid}: {status} stored twice")
+        keys.add((status, timestamp))
+        if not applied:
+            wrong.append(f"{wamid}: {status} not applied")
+    for wamid, ours in reported.items():
+        if stored.get(wamid, set()) != ours.reported:
+            wrong.append(
+                f"{wamid}: reports {sorted(stored.get(wamid, ()))} != {sorted(ours.reported)}"
+            )
+    statuses = dict(
+        conn.execute(
+            "SELECT wamid, status FROM conversations_message WHERE wamid = ANY(%s)",
+            [list(reported)],
+        ).fetchall()
+    )
+    for wamid, ours in reported.items():
+        if statuses.get(wamid) != ours.status:
+            wrong.append(f"{wamid}: {statuses.get(wamid)} where {ours.status} was reported")
+    return wrong
 
 
 async def _read_response(reader: asyncio.StreamReader) -> int:
@@ -232,83 +412,109 @@ async def _load(
     seconds: float,
     redis_url: str,
     prefix: str,
-) -> tuple[int, list[float], int, int]:
+    *,
+    real: bool,
+    bench_url: str,
+) -> Load:
     from channels_redis.pubsub import RedisPubSubChannelLayer
 
     layer = RedisPubSubChannelLayer(hosts=[redis_url], prefix=prefix)
     channel = await layer.new_channel()
     # Supervisors hear of every conversation's messages.
     await layer.group_add("supervisors", channel)
-    published = 0
+    load = Load()
     stop_listening = asyncio.Event()
 
     async def listen() -> None:
-        nonlocal published
         while not stop_listening.is_set():
             try:
                 await asyncio.wait_for(layer.receive(channel), timeout=0.5)
             except TimeoutError:
                 continue
-            published += 1
+            load.published += 1
 
     # Signed bodies are made before the clock starts, so that the load generator
     # spends the machine's cores on sending, not on JSON and HMAC.
     per_connection = max(1, customers // connections)
-    per_client = per_connection + int(seconds * REQUESTS_PER_SECOND_CEILING / connections) + 1
+    posts_per_group = 4.25 if real else 1
+    groups = int(seconds * REQUESTS_PER_SECOND_CEILING / connections / posts_per_group) + 1
+    warm_up = [
+        [Post(_signed(_message_body(n, worker, per_connection))) for n in range(per_connection)]
+        for worker in range(connections)
+    ]
     prepared = [
-        [_request(n, worker, per_connection) for n in range(per_client)]
+        [
+            post
+            for n in range(per_connection, per_connection + groups)
+            for post in _group(n, worker, per_connection, real)
+        ]
         for worker in range(connections)
     ]
     listener = asyncio.create_task(listen())
-    latencies: list[float] = []
-    accepted = 0
     errors = 0
     streams = [
         await asyncio.open_connection("127.0.0.1", ports[worker % len(ports)])
         for worker in range(connections)
     ]
 
-    async def send(worker: int, requests: list[bytes], deadline: float) -> None:
-        nonlocal accepted, errors
+    async def send(worker: int, posts: list[Post], deadline: float) -> None:
+        nonlocal errors
         reader, writer = streams[worker]
-        for request in requests:
+        for post in posts:
             if time.monotonic() >= deadline:
                 break
             started = time.perf_counter()
-            writer.write(request)
+            writer.write(post.request)
             status = await _read_response(reader)
-            latencies.append(time.perf_counter() - started)
-            if status == 200:
-                accepted += 1
-            else:
+            load.latencies.append(time.perf_counter() - started)
+            if status != 200:
                 errors += 1
+                continue
+            load.accepted += 1
+            ours = post.ours
+            if ours is None:
+                load.messages_accepted += 1
+                continue
+            key = (post.status, post.timestamp)
+            if key in ours.reported:
+                continue  # a repeated report changes nothing
+            ours.reported.add(key)
+            if RANK[post.status] > RANK[ours.status]:
+                ours.status = post.status
+                load.status_changes += 1
 
     # Warm-up, not counted: each customer's first message opens their conversation.
     # What is measured is the day's common case, customers writing in open chats.
-    await asyncio.gather(
-        *(send(i, prepared[i][:per_connection], math.inf) for i in range(connections))
+    await asyncio.gather(*(send(i, warm_up[i], math.inf) for i in range(connections)))
+    warmed_up = load.accepted
+    # A new conversation publishes several events: wait until they have all landed.
+    settle = time.monotonic() + 10
+    heard = -1
+    while (load.published < warmed_up or heard != load.published) and time.monotonic() < settle:
+        heard = load.published
+        await asyncio.sleep(0.5)
+    load.warmed_up = warmed_up
+    load.ours = list(
+        {id(post.ours): post.ours for posts in prepared for post in posts if post.ours}.values()
     )
-    warmed_up = accepted
-    settle = time.monotonic() + 5
-    while published < warmed_up and time.monotonic() < settle:
-        await asyncio.sleep(0.05)
-    accepted = published = errors = 0
-    latencies.clear()
+    if real:
+        await asyncio.to_thread(_store_ours, bench_url, load.ours)
+    load.accepted = load.messages_accepted = load.published = errors = 0
+    load.latencies.clear()
     deadline = time.monotonic() + seconds
-    await asyncio.gather(
-        *(send(i, prepared[i][per_connection:], deadline) for i in range(connections))
-    )
+    await asyncio.gather(*(send(i, prepared[i], deadline) for i in range(connections)))
     for _, writer in streams:
         writer.close()
     # Events are sent after commit and before the answer; allow the last ones to land.
+    expected = load.messages_accepted + load.status_changes
     settle = time.monotonic() + 5
-    while published < accepted and time.monotonic() < settle:
+    while load.published < expected and time.monotonic() < settle:
         await asyncio.sleep(0.1)
     stop_listening.set()
     await listener
     if errors:
         print(f"non-200 answers: {errors}", file=sys.stderr)
-    return accepted, latencies, published, warmed_up
+    return load
 
 
 def _bare_insert_rate(url: str, seconds: float) -> float:

@@ -9,7 +9,15 @@ Reads the server's resident memory (VmRSS) before and after, checks that every
 socket still answers a ``ping`` with ``pong``, then that one event published to
 the team reaches every socket. Cleans up after itself.
 
-Last line: ``sockets held=<n> rss_per_socket_kb=<n>``
+With ``--cold`` the operators start offline and a whole shift signs in: the
+sockets open spread evenly over ``--open-over`` seconds (60) and stay, each
+operator's coming online announced to every socket (presence). The run counts
+the presence frames every socket received, the largest number any socket
+received within one second, and the time from each change (its operator's
+``hello``, after which the server records the change) to its frame at each
+socket.
+
+Last line: ``sockets held=<n> rss_per_socket_kb=<n> frames_per_socket=<n> presence_p99_ms=<n>``
 
 The WebSocket client and the scratch stack are shared with ``bench/latency.py``.
 """
@@ -390,11 +398,15 @@ async def open_sockets(
     *,
     concurrency: int = 32,
     on_frame: FrameHandler | None = None,
+    spread: float = 0.0,
 ) -> tuple[list[Socket], list[str]]:
-    """One socket per operator (round robin over ``ports``), each through ``hello``."""
+    """One socket per operator (round robin over ``ports``), each through ``hello``;
+    with ``spread``, the n-th starts n * spread / len(operators) seconds in."""
     gate = asyncio.Semaphore(concurrency)
 
     async def open_one(n: int, operator: Operator) -> Socket:
+        if spread:
+            await asyncio.sleep(n * spread / len(operators))
         async with gate:
             socket = await Socket.connect(
                 ports[n % len(ports)],
@@ -439,7 +451,62 @@ async def settle(sockets: list[Socket], quiet: float = 1.0, limit: float = 300.0
 # --- The connections bench -----------------------------------------------------------
 
 
-async def _measure(stack: Stack, operators: list[Operator], concurrency: int) -> dict[str, Any]:
+class PresenceWatch:
+    """Every presence frame the sockets receive: how many, when, and how long after
+    the change it tells of."""
+
+    def __init__(self) -> None:
+        self.hello_at: dict[int, float] = {}
+        self.arrivals: dict[int, list[float]] = {}
+        # Delays in whole milliseconds: how many changes reached a socket after each.
+        self.delays: dict[int, int] = {}
+        self.frames = 0
+
+    def on_frame(self, socket: Socket, event: dict[str, Any], arrived: float) -> None:
+        kind = event.get("type")
+        if kind == "hello":
+            self.hello_at[event["user_id"]] = arrived
+            return
+        if kind != "presence.updated":
+            return
+        self.frames += 1
+        self.arrivals.setdefault(id(socket), []).append(arrived)
+        for change in event.get("changes") or [event]:
+            since = self.hello_at.get(change["user_id"], arrived)
+            ms = max(0, int((arrived - since) * 1000))
+            self.delays[ms] = self.delays.get(ms, 0) + 1
+
+    def largest_rate(self) -> int:
+        """The most presence frames any socket received within one second."""
+        best = 0
+        for times in self.arrivals.values():
+            start = 0
+            for end, at in enumerate(times):
+                while at - times[start] >= 1.0:
+                    start += 1
+                best = max(best, end - start + 1)
+        return best
+
+    def delay_ms(self, quantile: float) -> int:
+        total = sum(self.delays.values())
+        if not total:
+            return 0
+        wanted, seen = quantile * total, 0
+        for ms in sorted(self.delays):
+            seen += self.delays[ms]
+            if seen >= wanted:
+                return ms
+        return max(self.delays)
+
+
+async def _measure(
+    stack: Stack,
+    operators: list[Operator],
+    concurrency: int,
+    *,
+    spread: float = 0.0,
+    watch: PresenceWatch | None = None,
+) -> dict[str, Any]:
     from channels_redis.pubsub import RedisPubSubChannelLayer
 
     from conversations import realtime
@@ -456,7 +523,12 @@ async def _measure(stack: Stack, operators: list[Operator], concurrency: int) ->
 
     started = time.monotonic()
     sockets, failures = await open_sockets(
-        operators[1:], stack.ports, stack.origin, concurrency=concurrency
+        operators[1:],
+        stack.ports,
+        stack.origin,
+        concurrency=concurrency,
+        on_frame=watch.on_frame if watch else None,
+        spread=spread,
     )
     opened_in = time.monotonic() - started
     # With --cold, every operator coming online is announced to every socket open.
@@ -521,6 +593,12 @@ def main() -> int:
         help="operators start offline: each socket's coming online is announced to every "
         "socket already open (presence), N*(N-1)/2 frames in all",
     )
+    parser.add_argument(
+        "--open-over",
+        type=float,
+        default=60.0,
+        help="with --cold: seconds over which the sockets open, evenly spread",
+    )
     parser.add_argument("--port", type=int, default=0, help="first port; default: free ones")
     args = parser.parse_args()
 
@@ -531,7 +609,16 @@ def main() -> int:
     with Stack("sockets", servers=1, port=args.port) as stack:
         operators = make_operators(args.sockets + 1, args.teams, online=not args.cold)
         stack.start_servers()
-        result = asyncio.run(_measure(stack, operators, args.concurrency))
+        watch = PresenceWatch() if args.cold else None
+        result = asyncio.run(
+            _measure(
+                stack,
+                operators,
+                args.concurrency,
+                spread=args.open_over if args.cold else 0.0,
+                watch=watch,
+            )
+        )
 
     for failure in sorted(set(result["failures"]))[:10]:
         print(f"failed: {failure}", file=sys.stderr)
@@ -545,7 +632,20 @@ def main() -> int:
         f"frames_while_opening={result['frames_while_opening']} probe_ms={result['probe_ms']:.0f} "
         f"rss_before_kb={result['rss_before']} rss_after_kb={result['rss_after']}"
     )
-    print(f"sockets held={held} rss_per_socket_kb={per_socket:.0f}")
+    if watch is None:
+        print(f"sockets held={held} rss_per_socket_kb={per_socket:.0f}")
+    else:
+        opened = result["opened"] or 1
+        print(
+            f"presence frames={watch.frames} largest_frames_per_socket_second="
+            f"{watch.largest_rate()} presence_p50_ms={watch.delay_ms(0.5)} "
+            f"presence_max_ms={watch.delay_ms(1.0)}"
+        )
+        print(
+            f"sockets held={held} rss_per_socket_kb={per_socket:.0f} "
+            f"frames_per_socket={watch.frames / opened:.0f} "
+            f"presence_p99_ms={watch.delay_ms(0.99)}"
+        )
     return 0 if held == args.sockets else 1
 
 

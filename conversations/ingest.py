@@ -13,9 +13,17 @@ that is more than the machine has. So, on PostgreSQL:
   and already known, is applied by ``apply_batch`` with three SQL statements per
   batch, whatever its size: lock the conversations, store deliveries and
   messages and update the conversations, read them back for the live events.
+* Status reports on outbound messages (most of a busy number's webhooks: about
+  three for every message it sends) are applied by ``apply_batch`` too, with
+  four statements per batch: check the numbers, lock the messages they name (by
+  WhatsApp's id or by our id carried as callback data), store the deliveries
+  and reports (a repeated report is skipped by the unique key), move the
+  messages forward. Each changed message is published once per batch, in the
+  state the batch leaves it.
 * Everything else (a new customer, a chat that reopens or is routed, media and
-  reactions, a chat whose team sends automatic replies, statuses, template and
-  account events, a message that may change the customer's consent, anything
+  reactions, a chat whose team sends automatic replies, template and account
+  events, a message that may change the customer's consent, a status that the
+  send job's missing WhatsApp id or a marketing refusal makes special, anything
   malformed) goes through
   ``services.webhook_receive``, the one implementation of the rules; a test
   holds both paths to the same rows and events for what this one takes.
@@ -27,9 +35,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import queue
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +52,7 @@ from django.utils import timezone
 
 from conversations import hooks, realtime, services
 from conversations.models import (
+    STATUS_RANK,
     Contact,
     Conversation,
     Label,
@@ -50,7 +61,14 @@ from conversations.models import (
     WebhookDelivery,
     WhatsAppNumber,
 )
-from whatsapp.events import MEDIA_TYPES, InboundMessage, PayloadError, parse_webhook
+from conversations.serializers import message_payload
+from whatsapp.events import (
+    MEDIA_TYPES,
+    InboundMessage,
+    PayloadError,
+    StatusUpdate,
+    parse_webhook,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +120,14 @@ def batches() -> bool:
 def apply_batch(bodies: list[bytes]) -> list[Outcome]:
     """Apply signed deliveries; the outcome of each, in order.
 
-    Plain customer messages are applied together in one transaction; the rest,
-    and every plain one whose conversation turns out not to be open and known,
-    one by one through the services.
+    Plain customer messages and status reports are applied together in one
+    transaction; the rest, and every one the batch finds it cannot take (a
+    conversation not open and known, a status the services must judge), one by
+    one through the services.
     """
     outcomes: list[Outcome | None] = [None] * len(bodies)
-    plain = []
+    plain: list[_Plain] = []
+    statuses: list[_Statuses] = []
     opt_ins = None
     if batches():
         try:
@@ -115,32 +135,52 @@ def apply_batch(bodies: list[bytes]) -> list[Outcome]:
         except DatabaseError:
             opt_ins = None  # the services answer for each delivery (503)
     if opt_ins is not None:
-        plain = [
-            p for p in (_plain(i, body, opt_ins) for i, body in enumerate(bodies)) if p is not None
-        ]
-    if plain:
+        for i, body in enumerate(bodies):
+            item = _classify(i, body, opt_ins)
+            if isinstance(item, _Plain):
+                plain.append(item)
+            elif isinstance(item, _Statuses):
+                statuses.append(item)
+    if plain or statuses:
         try:
-            applied = _apply_plain(plain)
+            applied = _apply_together(plain, statuses)
         except (DatabaseError, psycopg.Error):
             # A value PostgreSQL refuses, or a race on a new row: let the services
             # sort it out delivery by delivery (dead letter, retry).
-            logger.warning("batch of %d rolled back; applying one by one", len(plain))
+            logger.warning(
+                "batch of %d rolled back; applying one by one", len(plain) + len(statuses)
+            )
             applied = []
-        for item in applied:
-            outcomes[item.index] = APPLIED
+        for index in applied:
+            outcomes[index] = APPLIED
     for i, body in enumerate(bodies):
         if outcomes[i] is None:
             outcomes[i] = receive_one(body)
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _plain(index: int, body: bytes, opt_ins: frozenset[str] = frozenset()) -> _Plain | None:
+@dataclass(slots=True)
+class _Statuses:
+    """A delivery holding only status reports (usually one)."""
+
+    index: int
+    text: str
+    events: list[StatusUpdate]
+
+
+def _classify(
+    index: int, body: bytes, opt_ins: frozenset[str] = frozenset()
+) -> _Plain | _Statuses | None:
+    """What the batch may take of one delivery: a plain customer message, status
+    reports, or nothing (the services apply it)."""
     if b"\\u0000" in body:
         return None
     try:
         events = parse_webhook(orjson.loads(body))
     except (orjson.JSONDecodeError, PayloadError):
         return None
+    if events and all(isinstance(event, StatusUpdate) for event in events):
+        return _Statuses(index, body.decode("utf-8"), events)  # type: ignore[arg-type]
     if len(events) != 1 or not isinstance(events[0], InboundMessage):
         return None
     event = events[0]
@@ -154,6 +194,20 @@ def _plain(index: int, body: bytes, opt_ins: frozenset[str] = frozenset()) -> _P
     if services.may_be_consent_message(event.type, event.text, opt_ins):
         return None
     return _Plain(index, body.decode("utf-8"), event)
+
+
+@transaction.atomic
+def _apply_together(plain: list[_Plain], statuses: list[_Statuses]) -> list[int]:
+    """Apply what the batch takes in one transaction; the indexes of the deliveries
+    applied (the others go to the services)."""
+    connection.ensure_connection()
+    # psycopg's own cursor binds on the server, and the arrays travel in binary
+    # (%b): no SQL text built from them, no quoting of every element.
+    with psycopg.Cursor(connection.connection) as cursor:
+        applied = [item.index for item in _apply_plain(cursor, plain)] if plain else []
+        if statuses:
+            applied += _apply_statuses(cursor, statuses)
+    return applied
 
 
 _LOCK_SQL = """
@@ -231,73 +285,68 @@ SELECT inserted.id FROM inserted
 """
 
 
-@transaction.atomic
-def _apply_plain(plain: list[_Plain]) -> list[_Plain]:
+def _apply_plain(cursor: psycopg.Cursor[Any], plain: list[_Plain]) -> list[_Plain]:
     """Store the plain deliveries whose conversation is open and known (locked
     first), publish their messages after commit; the ones applied."""
-    connection.ensure_connection()
-    # psycopg's own cursor binds on the server, and the arrays travel in binary
-    # (%b): no SQL text built from them, no quoting of every element.
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(
-            _LOCK_SQL,
-            [
-                [p.event.phone_number_id for p in plain],
-                [p.event.sender.wa_id for p in plain],
-            ],
+    cursor.execute(
+        _LOCK_SQL,
+        [
+            [p.event.phone_number_id for p in plain],
+            [p.event.sender.wa_id for p in plain],
+        ],
+    )
+    known = {
+        (phone_number_id, wa_id): (conversation_id, user_id, profile_name)
+        for conversation_id, phone_number_id, wa_id, user_id, profile_name, auto_replies in (
+            cursor.fetchall()
         )
-        known = {
-            (phone_number_id, wa_id): (conversation_id, user_id, profile_name)
-            for conversation_id, phone_number_id, wa_id, user_id, profile_name, auto_replies in (
-                cursor.fetchall()
-            )
-            # A team that answers automatically: the services decide whether to.
-            if not auto_replies
-        }
-        applicable = []
-        for item in plain:
-            sender = item.event.sender
-            found = known.get((item.event.phone_number_id, sender.wa_id))
-            if found is None:
-                continue
-            conversation_id, user_id, profile_name = found
-            # A changed name or a newly learned user id: the services update the contact.
-            if sender.user_id and sender.user_id != user_id:
-                continue
-            if sender.profile_name and sender.profile_name != profile_name:
-                continue
-            item.conversation_id = conversation_id
-            item.message = services.message_from_event(item.event, conversation_id=conversation_id)
-            applicable.append(item)
-        if not applicable:
-            return []
-        messages = [item.message for item in applicable if item.message is not None]
-        now = timezone.now()
-        cursor.execute(
-            _APPLY_SQL,
-            {
-                "now": now,
-                "bodies": [item.text for item in applicable],
-                "ids": [m.id for m in messages],
-                "conversations": [m.conversation_id for m in messages],
-                "wamids": [m.wamid for m in messages],
-                "types": [m.type for m in messages],
-                "texts": [m.text for m in messages],
-                "contents": [orjson.dumps(m.content).decode() for m in messages],
-                "contexts": [m.context_wamid for m in messages],
-                "error_codes": [m.error_code for m in messages],
-                "error_titles": [m.error_title for m in messages],
-                "error_details": [m.error_details for m in messages],
-                "timestamps": [m.timestamp for m in messages],
-                "previews": [services.message_preview(m) for m in messages],
-            },
-        )
-        stored = {row[0] for row in cursor.fetchall()}
-        for message in messages:
-            message.created_at = now
-        fresh = [m for m in messages if m.id in stored]
-        _publish(cursor, fresh)
-        hooks.messages_stored(fresh)
+        # A team that answers automatically: the services decide whether to.
+        if not auto_replies
+    }
+    applicable = []
+    for item in plain:
+        sender = item.event.sender
+        found = known.get((item.event.phone_number_id, sender.wa_id))
+        if found is None:
+            continue
+        conversation_id, user_id, profile_name = found
+        # A changed name or a newly learned user id: the services update the contact.
+        if sender.user_id and sender.user_id != user_id:
+            continue
+        if sender.profile_name and sender.profile_name != profile_name:
+            continue
+        item.conversation_id = conversation_id
+        item.message = services.message_from_event(item.event, conversation_id=conversation_id)
+        applicable.append(item)
+    if not applicable:
+        return []
+    messages = [item.message for item in applicable if item.message is not None]
+    now = timezone.now()
+    cursor.execute(
+        _APPLY_SQL,
+        {
+            "now": now,
+            "bodies": [item.text for item in applicable],
+            "ids": [m.id for m in messages],
+            "conversations": [m.conversation_id for m in messages],
+            "wamids": [m.wamid for m in messages],
+            "types": [m.type for m in messages],
+            "texts": [m.text for m in messages],
+            "contents": [orjson.dumps(m.content).decode() for m in messages],
+            "contexts": [m.context_wamid for m in messages],
+            "error_codes": [m.error_code for m in messages],
+            "error_titles": [m.error_title for m in messages],
+            "error_details": [m.error_details for m in messages],
+            "timestamps": [m.timestamp for m in messages],
+            "previews": [services.message_preview(m) for m in messages],
+        },
+    )
+    stored = {row[0] for row in cursor.fetchall()}
+    for message in messages:
+        message.created_at = now
+    fresh = [m for m in messages if m.id in stored]
+    _publish(cursor, fresh)
+    hooks.messages_stored(fresh)
     return applicable
 
 
@@ -308,6 +357,286 @@ def _publish(cursor: psycopg.Cursor[Any], messages: list[Message]) -> None:
     conversations = _conversations(cursor, sorted({m.conversation_id for m in messages}))
     for message in messages:
         services.publish_message(message, conversations[message.conversation_id], "message.created")
+
+
+# --- Status reports ----------------------------------------------------------
+
+_NUMBERS_SQL = """
+SELECT phone_number_id FROM conversations_whatsappnumber
+WHERE phone_number_id = ANY(%b::text[])
+"""
+
+
+@functools.cache
+def _lock_messages_sql() -> str:
+    """Outbound messages named by WhatsApp's id or by our id (callback data), locked,
+    with who hears of their conversation."""
+    columns = _columns(Message, "m")
+    # Table and column names come from the model, never from a request.
+    return (
+        f"SELECT {columns}, c.team_id, c.assignee_id "  # noqa: S608
+        f'FROM "{Message._meta.db_table}" m '
+        f'JOIN "{Conversation._meta.db_table}" c ON c.id = m.conversation_id '
+        "WHERE m.direction = 'out' AND (m.wamid = ANY(%b::text[]) OR m.id = ANY(%b::uuid[])) "
+        "ORDER BY m.id FOR UPDATE OF m"
+    )
+
+
+_REPORTS_SQL = """
+WITH deliveries AS (
+  INSERT INTO conversations_webhookdelivery (body, received_at, outcome, reason, event_count)
+  SELECT body, %(now)b, 'applied', '', event_count
+  FROM unnest(%(bodies)b::text[], %(event_counts)b::int[]) AS d(body, event_count)
+)
+INSERT INTO conversations_statusreport (
+  wamid, status, timestamp, recipient_id, callback_data, errors, pricing, conversation_info,
+  message_id, applied, received_at
+)
+SELECT wamid, status, ts, recipient_id, callback_data, errors, pricing, conversation_info,
+       message_id, message_id IS NOT NULL, %(now)b
+FROM unnest(
+  %(wamids)b::text[], %(statuses)b::text[], %(timestamps)b::timestamptz[],
+  %(recipients)b::text[], %(callbacks)b::text[], %(errors)b::jsonb[], %(pricings)b::jsonb[],
+  %(infos)b::jsonb[], %(messages)b::uuid[]
+) AS r(wamid, status, ts, recipient_id, callback_data, errors, pricing, conversation_info,
+       message_id)
+ON CONFLICT (wamid, status, timestamp) DO NOTHING
+RETURNING wamid, status, timestamp
+"""
+
+_MESSAGES_SQL = """
+UPDATE conversations_message m SET
+  status = u.status, status_at = u.status_at, error_code = u.error_code,
+  error_title = u.error_title, error_details = u.error_details
+FROM unnest(
+  %b::uuid[], %b::text[], %b::timestamptz[], %b::int[], %b::text[], %b::text[]
+) AS u(id, status, status_at, error_code, error_title, error_details)
+WHERE m.id = u.id
+"""
+
+# A failure for these reasons changes the customer's consent or defers the
+# message: the services apply it (and every other report on the same message in
+# the batch, so that they keep their order).
+_REFUSALS = frozenset({services.MARKETING_STOPPED_CODE, services.MARKETING_LIMIT_CODE})
+
+
+_STATE = ("status", "status_at", "error_code", "error_title", "error_details")
+
+
+@dataclass(slots=True)
+class _Locked:
+    message: Message
+    groups: tuple[str, ...]
+    # The message after each report that moved it, in the order they arrived.
+    states: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _apply_statuses(cursor: psycopg.Cursor[Any], deliveries: list[_Statuses]) -> list[int]:
+    """Store status reports and move their messages forward, as
+    ``services.message_status_apply`` does one report at a time: a repeated report
+    changes nothing, one for a message not seen yet waits, one for an earlier try
+    of a message sent again is kept, and a message never moves back. Publishes
+    ``message.updated`` once for each message changed. The indexes applied."""
+    events = [event for item in deliveries for event in item.events]
+    cursor.execute(_NUMBERS_SQL, [sorted({e.phone_number_id for e in events})])
+    registered = {row[0] for row in cursor.fetchall()}
+    callbacks = {e.biz_opaque_callback_data: _uuid(e.biz_opaque_callback_data) for e in events}
+    cursor.execute(
+        _lock_messages_sql(),
+        [
+            sorted({e.wamid for e in events}),
+            sorted({u for u in callbacks.values() if u is not None}),
+        ],
+    )
+    width = len(Message._meta.concrete_fields)
+    by_wamid: dict[str, _Locked] = {}
+    by_id: dict[uuid.UUID, _Locked] = {}
+    for row in cursor.fetchall():
+        message = Message.from_db(connection.alias, None, _converted(Message, row[:width]))
+        team_id, assignee_id = row[width:]
+        locked = _Locked(
+            message, realtime.groups_for_conversation(team_id=team_id, assignee_id=assignee_id)
+        )
+        by_id[message.id] = locked
+        if message.wamid:
+            by_wamid[message.wamid] = locked
+
+    def target(event: StatusUpdate) -> tuple[_Locked | None, bool]:
+        """The message a report applies to, and whether the services must judge it."""
+        found = by_wamid.get(event.wamid)
+        if found is not None:
+            return found, False
+        found = by_id.get(callbacks[event.biz_opaque_callback_data])  # type: ignore[arg-type]
+        if found is None:
+            return None, False  # not seen yet: the report waits
+        if not found.message.wamid:
+            return None, True  # the send job died before saving WhatsApp's id
+        return None, False  # a report on an earlier try: kept, not applied
+
+    def special(event: StatusUpdate) -> bool:
+        if event.phone_number_id not in registered:
+            return True  # a dead letter, kept by the services
+        if event.status == Message.Status.FAILED and event.errors:
+            if event.errors[0].code in _REFUSALS:
+                return True
+        return target(event)[1]
+
+    judged = {
+        e.wamid for item in deliveries if any(special(e) for e in item.events) for e in item.events
+    }
+    taken = [item for item in deliveries if not any(e.wamid in judged for e in item.events)]
+    if not taken:
+        return []
+    # The first of reports repeated within the batch is the one stored.
+    reports: dict[tuple[str, str, Any], tuple[StatusUpdate, _Locked | None]] = {}
+    for item in taken:
+        for event in item.events:
+            key = (event.wamid, event.status, event.timestamp)
+            if key not in reports:
+                reports[key] = (event, target(event)[0])
+    now = timezone.now()
+    listed = list(reports.values())
+    cursor.execute(
+        _REPORTS_SQL,
+        {
+            "now": now,
+            "bodies": [item.text for item in taken],
+            "event_counts": [len(item.events) for item in taken],
+            "wamids": [e.wamid for e, _ in listed],
+            "statuses": [e.status for e, _ in listed],
+            "timestamps": [e.timestamp for e, _ in listed],
+            "recipients": [e.recipient_id for e, _ in listed],
+            "callbacks": [e.biz_opaque_callback_data for e, _ in listed],
+            "errors": [
+                _json_or_none(
+                    [{"code": x.code, "title": x.title, "details": x.details} for x in e.errors]
+                )
+                for e, _ in listed
+            ],
+            "pricings": [_json_or_none(e.pricing) for e, _ in listed],
+            "infos": [_json_or_none(e.conversation) for e, _ in listed],
+            "messages": [locked.message.id if locked else None for _, locked in listed],
+        },
+    )
+    fresh = {(wamid, status, ts) for wamid, status, ts in cursor.fetchall()}
+    changes: list[_Locked] = []
+    for key, (event, locked) in reports.items():
+        if locked is not None and key in fresh:
+            if _move_forward(locked.message, event):
+                locked.states.append(tuple(getattr(locked.message, f) for f in _STATE))
+                changes.append(locked)
+    changed = [locked for locked in by_id.values() if locked.states]
+    if changed:
+        messages = [locked.message for locked in changed]
+        cursor.execute(
+            _MESSAGES_SQL,
+            [
+                [m.id for m in messages],
+                [m.status for m in messages],
+                [m.status_at for m in messages],
+                [m.error_code for m in messages],
+                [m.error_title for m in messages],
+                [m.error_details for m in messages],
+            ],
+        )
+        _read_related(messages)
+        for message in messages:
+            if message.status == Message.Status.FAILED:
+                services.platform_refusal_apply(message)
+        _publish_updated(changes)
+    return [item.index for item in taken]
+
+
+@functools.cache
+def _converters(model: type[Model]) -> tuple[Any, ...]:
+    return tuple(getattr(f, "from_db_value", None) for f in model._meta.concrete_fields)
+
+
+def _converted(model: type[Model], values: Any) -> list[Any]:
+    """A row read with psycopg's own cursor as the ORM would read it (JSON decoded)."""
+    return [
+        value if convert is None or value is None else convert(value, None, connection)
+        for convert, value in zip(_converters(model), values, strict=True)
+    ]
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None  # callback data set by another sender, not one of our ids
+
+
+def _json_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        # A number beyond 64 bits: the JSON field's own encoder writes it.
+        return json.dumps(value)
+
+
+def _move_forward(message: Message, event: StatusUpdate) -> bool:
+    """``services.apply_reports``'s rule for one report, in memory: whether it moved."""
+    rank = STATUS_RANK.get(event.status)
+    if rank is None or rank <= STATUS_RANK.get(message.status, -1):
+        return False
+    message.status = event.status
+    message.status_at = event.timestamp
+    if event.status == Message.Status.FAILED and event.errors:
+        error = event.errors[0]
+        message.error_code = error.code
+        message.error_title = error.title or ""
+        message.error_details = error.details or ""
+    elif event.status != Message.Status.FAILED:
+        # Past a failure only the clock presumed: it reached the customer after all.
+        message.error_code = None
+        message.error_title = message.error_details = ""
+    return True
+
+
+def _read_related(messages: list[Message]) -> None:
+    """What a changed message's payload reads (its sender; its conversation, for a
+    failure), in one query each rather than one per message."""
+    senders = {m.sent_by_id for m in messages if m.sent_by_id}
+    if senders:
+        users = get_user_model().objects.in_bulk(senders)
+        for m in messages:
+            if m.sent_by_id:
+                m.sent_by = users[m.sent_by_id]
+    failed = {m.conversation_id for m in messages if m.status == Message.Status.FAILED}
+    if failed:
+        conversations = Conversation.objects.in_bulk(failed)
+        for m in messages:
+            if m.conversation_id in conversations:
+                m.conversation = conversations[m.conversation_id]
+
+
+def _publish_updated(changes: list[_Locked]) -> None:
+    """``message.updated`` for each change, in order, to who hears of the message's
+    conversation: each report that moved a message is told, as the services tell it
+    one at a time; the last one shows the message as stored."""
+    seen: dict[int, int] = {}
+    for locked in changes:
+        message = locked.message
+        turn = seen[id(locked)] = seen.get(id(locked), -1) + 1
+        if turn < len(locked.states) - 1:
+            stored = tuple(getattr(message, f) for f in _STATE)
+            for name, value in zip(_STATE, locked.states[turn], strict=True):
+                setattr(message, name, value)
+            payload = message_payload(message)
+            for name, value in zip(_STATE, stored, strict=True):
+                setattr(message, name, value)
+        else:
+            payload = message_payload(message)
+        realtime.publish(
+            "message.updated",
+            {"conversation_id": message.conversation_id, "message": payload},
+            groups=locked.groups,
+        )
 
 
 _RELATED: tuple[tuple[str, type[Model]], ...] = (

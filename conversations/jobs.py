@@ -12,7 +12,12 @@ import asyncio
 import datetime as dt
 import logging
 
-from conversations import enqueue, services
+import rq
+from rq.executions import Execution
+from rq.job import Job
+from rq.queue import Queue
+
+from conversations import enqueue, realtime, services
 
 logger = logging.getLogger(__name__)
 
@@ -85,3 +90,15 @@ def run_consent_import(import_id: int) -> None:
     """Import an uploaded CSV of consents (``services.consent_import_run``); a
     second run finds it started and does nothing."""
     services.consent_import_run(import_id=import_id)
+
+
+class Worker(rq.Worker):
+    """RQ's worker, whose forked work horse sends the presence changes it holds
+    before it exits (``os._exit`` runs no exit handlers; see
+    ``realtime.publish_presence``). ``settings.RQ["WORKER_CLASS"]`` names it."""
+
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        try:
+            return super().perform_job(job, queue, execution)
+        finally:
+            realtime.flush_presence()

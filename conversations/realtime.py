@@ -28,6 +28,7 @@ ping, answered through the layer, covers whatever else stops delivery.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import contextlib
 import logging
@@ -66,6 +67,8 @@ RESYNC_HANDLER = "inbox.resync"
 # relayed to the browser.
 ACCESS_CHECK = "access.check"
 PUBLISH_TIMEOUT = 5.0
+# Presence changes within this many seconds leave together (``publish_presence``).
+PRESENCE_INTERVAL = 0.5
 # How long a publisher keeps trying to tell groups of events it could not publish.
 RESYNC_RETRY_SECONDS = 60.0
 
@@ -102,6 +105,24 @@ def publish(event_type: str, payload: dict[str, Any], *, groups: Iterable[str]) 
     targets = tuple(dict.fromkeys(groups))
     message = relay_message({"type": event_type, **payload}, groups=targets)
     transaction.on_commit(lambda: _send(targets, message))
+
+
+def publish_presence(user_id: int, presence: str) -> None:
+    """Tell the presence group, after commit, that ``user_id`` is now ``presence``.
+
+    Presence changes are coalesced per process: whatever changes within
+    ``PRESENCE_INTERVAL`` leaves as one frame (a whole shift signing in would
+    otherwise send every socket a frame per colleague). A frame for one change is
+    ``{"type": "presence.updated", "user_id", "presence"}``; for several, ``{"type":
+    "presence.updated", "changes": [{"user_id", "presence"}, ...]}`` (a user's last
+    change only). Code that ends its process without returning (RQ's forked work
+    horses) calls ``flush_presence`` first."""
+    transaction.on_commit(lambda: _presence.add(user_id, presence))
+
+
+def flush_presence() -> None:
+    """Send now the presence changes this process holds (before it exits)."""
+    _presence.flush()
 
 
 def relay_message(event: dict[str, Any], *, groups: Iterable[str]) -> dict[str, Any]:
@@ -408,3 +429,48 @@ def _publisher_loop() -> asyncio.AbstractEventLoop:
             thread.start()
             _loop, _loop_pid = loop, os.getpid()
         return _loop
+
+
+class _PresenceChanges:
+    """The presence changes a process holds until its interval ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[int, str] = {}
+        self._timer: threading.Timer | None = None
+        self._pid = os.getpid()
+        atexit.register(self.flush)
+
+    def add(self, user_id: int, presence: str) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                # A forked child: the parent's changes and timer are not its own.
+                self._pending, self._timer, self._pid = {}, None, os.getpid()
+            self._pending.pop(user_id, None)
+            self._pending[user_id] = presence
+            if self._timer is None:
+                self._timer = threading.Timer(PRESENCE_INTERVAL, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                return
+            pending, self._pending = self._pending, {}
+            timer, self._timer = self._timer, None
+        if timer is not None and timer is not threading.current_thread():
+            timer.cancel()
+        if not pending:
+            return
+        event: dict[str, Any] = {"type": "presence.updated"}
+        if len(pending) == 1:
+            [(user_id, presence)] = pending.items()
+            event.update(user_id=user_id, presence=presence)
+        else:
+            event["changes"] = [{"user_id": u, "presence": p} for u, p in pending.items()]
+        groups = (PRESENCE_GROUP,)
+        _send(groups, relay_message(event, groups=groups))
+
+
+_presence = _PresenceChanges()

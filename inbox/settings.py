@@ -192,6 +192,8 @@ if REDIS_URL:
         }
     }
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 60}}
+    # Its work horses send the live events they hold before they exit.
+    RQ = {"WORKER_CLASS": "conversations.jobs.Worker"}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     RQ_QUEUES = {}

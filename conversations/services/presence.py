@@ -40,11 +40,7 @@ def agent_presence(user: Any, now: dt.datetime | None = None) -> str:
 def _presence_moved(user: Any, before: str, after: str, now: dt.datetime) -> None:
     if before == after:
         return
-    realtime.publish(
-        "presence.updated",
-        {"user_id": user.pk, "presence": after},
-        groups=(realtime.PRESENCE_GROUP,),
-    )
+    realtime.publish_presence(user.pk, after)
     if after == AgentProfile.Presence.ONLINE:
         drain_teams_of(user.pk, now=now)
 
@@ -147,9 +143,5 @@ def agent_connections_prune(*, now: dt.datetime | None = None) -> int:
             AgentConnection.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True)
         )
         for user_id in sorted(user_ids - still_present):
-            realtime.publish(
-                "presence.updated",
-                {"user_id": user_id, "presence": AgentProfile.Presence.OFFLINE},
-                groups=(realtime.PRESENCE_GROUP,),
-            )
+            realtime.publish_presence(user_id, AgentProfile.Presence.OFFLINE)
     return removed

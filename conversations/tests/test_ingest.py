@@ -4,7 +4,9 @@ services would, one delivery at a time."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
+import functools
 from typing import Any
 
 import orjson
@@ -13,6 +15,7 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
+from conftest import FIXTURES_DIR
 from conversations import ingest, realtime, services
 from conversations.models import (
     AutoReply,
@@ -30,6 +33,7 @@ from conversations.tests.factories import (
     ContactFactory,
     ConversationFactory,
     NumberFactory,
+    UserFactory,
     _envelope,
     body,
     status_webhook,
@@ -196,18 +200,49 @@ def snapshot() -> dict[str, Any]:
                 "send_attempts",
                 "media_state",
                 "reactions",
+                "deferred_reason",
+                "retry_at",
             ),
             key=repr,
         ),
         "deliveries": sorted(
-            WebhookDelivery.objects.values_list("body", "outcome", "reason", "event_count")
+            (our_ids_named(body), outcome, reason, count)
+            for body, outcome, reason, count in WebhookDelivery.objects.values_list(
+                "body", "outcome", "reason", "event_count"
+            )
         ),
-        "status_reports": sorted(StatusReport.objects.values_list("wamid", "status", "applied")),
+        "status_reports": sorted(
+            (
+                (
+                    r.wamid,
+                    r.status,
+                    r.timestamp,
+                    r.recipient_id,
+                    # Our ids differ from run to run: the message the data names.
+                    r.callback_data and Message.objects.filter(pk=r.callback_data).first().text,
+                    r.errors,
+                    r.pricing,
+                    r.conversation_info,
+                    r.message.text if r.message else None,
+                    r.applied,
+                )
+                for r in StatusReport.objects.select_related("message")
+            ),
+            key=repr,
+        ),
         "events": sorted(
             ConversationEvent.objects.values_list("conversation__contact__wa_id", "kind", "data"),
             key=repr,
         ),
     }
+
+
+def our_ids_named(text: str) -> str:
+    """``text`` with our messages' ids (callback data) replaced by their texts: the
+    ids differ from run to run."""
+    for message_id, message_text in Message.objects.values_list("id", "text"):
+        text = text.replace(str(message_id), f"<{message_text}>")
+    return text
 
 
 def without_ids(value: Any) -> Any:
@@ -230,8 +265,10 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[str, ...], dict[st
     return events
 
 
-def run(batches: list[list[bytes]], sent: list, capture) -> tuple[dict[str, Any], list]:
-    fresh_state()
+def run(
+    batches: list[list[bytes]], sent: list, capture, state=fresh_state
+) -> tuple[dict[str, Any], list]:
+    state()
     sent.clear()
     outcomes = []
     with capture(execute=True):
@@ -241,11 +278,13 @@ def run(batches: list[list[bytes]], sent: list, capture) -> tuple[dict[str, Any]
     return snapshot(), [(g, without_ids(realtime.event_of(m))) for g, m in sent]
 
 
-def sequential(sent: list, capture) -> tuple[dict[str, Any], list]:
-    fresh_state()
+def sequential(
+    sent: list, capture, state=fresh_state, deliveries=scenario
+) -> tuple[dict[str, Any], list]:
+    state()
     sent.clear()
     with capture(execute=True):
-        for delivery in scenario():
+        for delivery in deliveries():
             services.webhook_receive(body=delivery)
     return snapshot(), [(g, without_ids(realtime.event_of(m))) for g, m in sent]
 
@@ -395,3 +434,248 @@ def test_a_chat_whose_team_answers_automatically_goes_through_the_services(
     assert sorted(events, key=repr) == sorted(expected_events, key=repr)
     replies = Message.objects.filter(direction="out", automatic=True)
     assert list(replies.values_list("text", flat=True)) == ["We are closed, Dan."]
+
+
+# --- Status reports ------------------------------------------------------------
+
+
+@functools.cache
+def _fixture(name: str) -> dict[str, Any]:
+    return orjson.loads((FIXTURES_DIR / f"webhook_status_{name}.json").read_bytes())
+
+
+def report(
+    fixture: str,
+    wamid: str,
+    second: int,
+    *,
+    status: str | None = None,
+    callback: str | None = None,
+    phone_number_id: str = "106540352242922",
+    also: list[dict[str, Any]] = (),
+) -> bytes:
+    """The platform's own status webhook ``fixture``, about ``wamid`` at ``second``."""
+    payload = copy.deepcopy(_fixture(fixture))
+    value = payload["entry"][0]["changes"][0]["value"]
+    status_ = value["statuses"][0]
+    status_.update(id=wamid, timestamp=str(int(at(second).timestamp())))
+    status_.pop("biz_opaque_callback_data", None)
+    if status:
+        status_["status"] = status
+    if callback:
+        status_["biz_opaque_callback_data"] = callback
+    value["metadata"]["phone_number_id"] = phone_number_id
+    value["statuses"] += list(also)
+    return orjson.dumps(payload)
+
+
+def outbound_state() -> None:
+    """The morning's inbox, and Eve's chat, assigned, with our messages waiting
+    for WhatsApp's reports: accepted ones, one whose send job died before saving
+    WhatsApp's id, one sent again, a marketing template, one the clock presumed
+    failed."""
+    fresh_state()
+    olga = UserFactory(username="olga", first_name="Olga")
+    eve = ConversationFactory(
+        contact=ContactFactory(wa_id="447700900005", profile_name="Eve"),
+        team=Team.objects.get(),
+        assignee=olga,
+    )
+
+    def ours(text: str, wamid: str, **fields: Any) -> Message:
+        fields.setdefault("status", Message.Status.ACCEPTED)
+        fields.setdefault("sent_by", olga)
+        return Message.objects.create(
+            conversation=eve,
+            direction=Message.Direction.OUT,
+            wamid=wamid,
+            text=text,
+            timestamp=at(-10),
+            **fields,
+        )
+
+    ours("one", "wamid.OUT-1")
+    ours("two", "wamid.OUT-2", sent_by=None, automatic=True)
+    ours("job died", "", status=Message.Status.SENDING)
+    again = ours("sent again", "wamid.OUT-4-B")
+    again.attempts.create(number=1, wamid="wamid.OUT-4-A", outcome="accepted")
+    ours(
+        "",
+        "wamid.OUT-5",
+        type="template",
+        content={"name": "spring_sale", "language": "en", "category": "MARKETING"},
+        sent_by=None,
+    )
+    ours("six", "wamid.OUT-6")
+    ours(
+        "presumed",
+        "wamid.OUT-7",
+        status=Message.Status.FAILED,
+        error_title="No answer from WhatsApp",
+    )
+    ours("eight", "wamid.OUT-8")
+
+
+def status_scenario() -> list[bytes]:
+    """Reports as the platform posts them: out of order, repeated, failed with
+    errors, for messages we do not know (yet), with pricing; and customers' replies."""
+    died = str(Message.objects.get(text="job died").id)
+    again = str(Message.objects.get(text="sent again").id)
+    pricing = _fixture("delivered_cbp_service")["entry"][0]["changes"][0]["value"]["statuses"][0]
+    return [
+        report("read_cbp", "wamid.OUT-1", 100),
+        report("sent_pmp_marketing", "wamid.OUT-1", 98),
+        says("447700900005", "Eve", "thanks", "wamid.E1", 99),
+        report("delivered_cbp_service", "wamid.OUT-1", 99),
+        report("delivered_cbp_service", "wamid.OUT-1", 99),
+        report("sent_biz_opaque_callback_data", "wamid.OUT-2", 100),
+        report("delivered_cbp_service", "wamid.OUT-2", 101),
+        report("read_cbp", "wamid.OUT-2", 102),
+        report("read_cbp", "wamid.OUT-2", 102),
+        report("sent_biz_opaque_callback_data", "wamid.OUT-3", 100, callback=died),
+        report("delivered_cbp_service", "wamid.OUT-3", 101),
+        report("delivered_cbp_service", "wamid.OUT-4-A", 100, callback=again),
+        report("sent_biz_opaque_callback_data", "wamid.OUT-4-B", 101, callback=again),
+        report("failed_131049", "wamid.OUT-5", 100),
+        report("delivered_cbp_service", "wamid.OUT-5", 101),
+        report("failed_131047", "wamid.OUT-6", 100),
+        report("failed_131047", "wamid.OUT-6", 100),
+        report("read_cbp", "wamid.OUT-6", 99),
+        report("delivered_cbp_service", "wamid.OUT-7", 100),
+        report("delivered_cbp_service", "wamid.NEVER-SENT", 100),
+        report("read_cbp", "wamid.NEVER-SENT", 101),
+        report("sent_pmp_marketing", "wamid.OUT-8", 100, phone_number_id="999999999"),
+        report(
+            "sent_pmp_marketing",
+            "wamid.OUT-8",
+            100,
+            also=[{**pricing, "id": "wamid.OUT-8", "timestamp": str(int(at(101).timestamp()))}],
+        ),
+        says("447700900005", "Eve", "and one more", "wamid.E2", 103),
+        report("read_cbp", "wamid.OUT-8", 102),
+        report("read_cbp", "wamid.OUT-1", 100),
+    ]
+
+
+def frozen(function):
+    """``function`` at one instant (a deferral's time is now plus a day)."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with time_machine.travel(at(200), tick=False):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@pytest.mark.django_db
+def test_status_reports_one_at_a_time_match_the_services(
+    sent, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    NumberFactory(team=Team.objects.create(name="Support"))
+    expected_rows, expected_events = frozen(sequential)(
+        sent, django_capture_on_commit_callbacks, outbound_state, status_scenario
+    )
+    through_services: list[bytes] = []
+    original = services.webhook_receive
+    monkeypatch.setattr(
+        services,
+        "webhook_receive",
+        lambda **kw: through_services.append(kw["body"]) or original(**kw),
+    )
+
+    def one_by_one():
+        outbound_state()
+        return [[d] for d in status_scenario()]
+
+    rows, events = frozen(run_built)(one_by_one, sent, django_capture_on_commit_callbacks)
+
+    assert rows == expected_rows
+    assert sorted(events, key=repr) == sorted(expected_events, key=repr)
+    # Reports took the batch path, except those the services must judge: the
+    # send job's missing id, a marketing refusal, the unregistered number.
+    judged = {
+        orjson.loads(d)["entry"][0]["changes"][0]["value"]["statuses"][0]["id"]
+        for d in through_services
+    }
+    assert judged == {"wamid.OUT-3", "wamid.OUT-5", "wamid.OUT-8"}
+    assert len(through_services) == 3
+    messages = dict(
+        Message.objects.filter(
+            direction="out", conversation__contact__wa_id="447700900005"
+        ).values_list("text", "status")
+    )
+    assert messages == {
+        "one": "read",
+        "two": "read",
+        "job died": "delivered",
+        "sent again": "sent",
+        # Deferred by the platform's marketing limit, then delivered after all.
+        "": "delivered",
+        # Failed, and later read after all (a read moves past a failure).
+        "six": "read",
+        "presumed": "delivered",
+        "eight": "read",
+    }
+    assert Message.objects.get(text="").deferred_reason == "platform_marketing_limit"
+    six = Message.objects.get(text="six")
+    assert (six.error_code, six.status_at) == (None, at(99))
+    told = [e["message"] for _, e in events if e["message"]["wamid"] == "wamid.OUT-6"]
+    assert [(m["status"], m["error"] and m["error"]["code"]) for m in told] == [
+        ("failed", 131047),
+        ("read", None),
+    ]
+    assert not Message.objects.get(text="presumed").error_title
+    waiting = StatusReport.objects.filter(wamid="wamid.NEVER-SENT")
+    assert [(r.status, r.applied) for r in waiting.order_by("status")] == [
+        ("delivered", False),
+        ("read", False),
+    ]
+    assert StatusReport.objects.get(wamid="wamid.OUT-4-A").applied is False
+    assert StatusReport.objects.filter(wamid="wamid.OUT-1").count() == 3
+
+
+def run_built(build, sent, capture) -> tuple[dict[str, Any], list]:
+    """``run`` for batches that ``build`` makes once the state is in place."""
+    batches = build()
+    sent.clear()
+    outcomes = []
+    with capture(execute=True):
+        for batch in batches:
+            outcomes += ingest.apply_batch(batch)
+    assert all(o.status == 200 for o in outcomes)
+    return snapshot(), [(g, without_ids(realtime.event_of(m))) for g, m in sent]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [2, 5, 100])
+def test_status_reports_in_batches_leave_the_inbox_the_same(
+    size: int, sent, django_capture_on_commit_callbacks
+) -> None:
+    NumberFactory(team=Team.objects.create(name="Support"))
+    expected_rows, _ = frozen(sequential)(
+        sent, django_capture_on_commit_callbacks, outbound_state, status_scenario
+    )
+
+    def in_batches():
+        outbound_state()
+        deliveries = status_scenario()
+        return [deliveries[i : i + size] for i in range(0, len(deliveries), size)]
+
+    rows, events = frozen(run_built)(in_batches, sent, django_capture_on_commit_callbacks)
+
+    assert rows == expected_rows
+    # Each message's last word is its state in the database, told to whoever
+    # hears of Eve's chat.
+    last: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
+    for groups, event in events:
+        if event["type"] == "message.updated":
+            last[event["message"]["wamid"]] = (groups, event["message"])
+    for message in Message.objects.filter(direction="out").exclude(wamid="wamid.OUR-ANSWER"):
+        groups, payload = last[message.wamid]
+        assert (payload["status"], payload["error"] and payload["error"]["code"]) == (
+            message.status,
+            message.error_code if message.error_code or message.error_title else None,
+        )
+        eve = message.conversation
+        assert groups == (f"team.{eve.team_id}", "supervisors", f"user.{eve.assignee_id}")

@@ -182,7 +182,8 @@ function onEvent(event) {
       break;
     }
     case "presence.updated":
-      presenceChanged(event.user_id, event.presence);
+      // Changes close together arrive as one frame (``changes``).
+      for (const change of event.changes ?? [event]) presenceChanged(change.user_id, change.presence);
       break;
     case "contact.consent":
       consentChanged(event.contact_id);
