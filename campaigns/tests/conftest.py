@@ -5,8 +5,8 @@ answers with WhatsApp's errors when told)."""
 from __future__ import annotations
 
 import itertools
-import time
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
