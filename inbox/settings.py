@@ -293,6 +293,8 @@ SPECTACULAR_SETTINGS = {
         "ConsentStateEnum": "conversations.serializers.CONSENT_STATES_NOW",
         "ConsentSourceEnum": "conversations.serializers.CONSENT_SOURCES",
         "ConsentRecordSourceEnum": "conversations.serializers.CONSENT_RECORD_SOURCES",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "RecipientStateEnum": "campaigns.selectors.PUBLIC_STATES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from analytics import views as analytics_views
 from analytics.urls import api_v1 as analytics_api_v1
+from campaigns.urls import api_v1 as campaigns_api_v1
 from conversations import api
 from conversations.webhook import whatsapp_webhook
 from inbox import api as inbox_api
@@ -115,6 +116,7 @@ api_v1 = [
         name="number-profile-fetch",
     ),
     *analytics_api_v1,
+    *campaigns_api_v1,
 ]
 
 urlpatterns = [
