@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from analytics import views as analytics_views
 from analytics.urls import api_v1 as analytics_api_v1
+from campaigns import views as campaigns_views
 from campaigns.urls import api_v1 as campaigns_api_v1
 from conversations import api
 from conversations.webhook import whatsapp_webhook
@@ -123,6 +124,7 @@ urlpatterns = [
     path("", views.inbox_page, name="inbox"),
     path("templates/", views.templates_page, name="templates"),
     path("consent/", views.consent_page, name="consent"),
+    path("campaigns/", campaigns_views.campaigns_page, name="campaigns"),
     path("dashboard/", analytics_views.dashboard_page, name="dashboard"),
     path("health/", views.health, name="health"),
     path("favicon.ico", views.favicon, name="favicon"),
