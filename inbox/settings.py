@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "whatsapp",
     "conversations",
     "templates_app",
+    "campaigns",
     "analytics",
     "inbox",
 ]
@@ -294,6 +295,8 @@ SPECTACULAR_SETTINGS = {
         "ConsentStateEnum": "conversations.serializers.CONSENT_STATES_NOW",
         "ConsentSourceEnum": "conversations.serializers.CONSENT_SOURCES",
         "ConsentRecordSourceEnum": "conversations.serializers.CONSENT_RECORD_SOURCES",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "RecipientStateEnum": "campaigns.selectors.PUBLIC_STATES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -342,3 +345,16 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
     },
 }
+
+# --- Campaigns --------------------------------------------------------------
+# Send jobs working on one campaign at once (their sum keeps the number's pace).
+CAMPAIGNS_SEND_JOBS = int(env("INBOX_CAMPAIGN_SEND_JOBS", "4") or 4)
+# Messages per second of a number without its own setting (WhatsApp's default).
+CAMPAIGNS_DEFAULT_RATE = int(env("INBOX_CAMPAIGN_DEFAULT_RATE", "80") or 80)
+# The messaging tier of an account WhatsApp has not reported yet.
+CAMPAIGNS_DEFAULT_TIER = env("INBOX_CAMPAIGN_DEFAULT_TIER", "TIER_2K") or "TIER_2K"
+# How long a send job holds the recipients it took (another takes them after it died).
+CAMPAIGNS_LEASE_SECONDS = float(env("INBOX_CAMPAIGN_LEASE", "30") or 30)
+# A running campaign with due recipients and no send job heard of for this long
+# gets new jobs from the clock.
+CAMPAIGNS_STALE_AFTER = float(env("INBOX_CAMPAIGN_STALE_AFTER", "30") or 30)

@@ -8,6 +8,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from analytics import views as analytics_views
 from analytics.urls import api_v1 as analytics_api_v1
+from campaigns import views as campaigns_views
+from campaigns.urls import api_v1 as campaigns_api_v1
 from conversations import api
 from conversations.webhook import whatsapp_webhook
 from inbox import api as inbox_api
@@ -115,12 +117,14 @@ api_v1 = [
         name="number-profile-fetch",
     ),
     *analytics_api_v1,
+    *campaigns_api_v1,
 ]
 
 urlpatterns = [
     path("", views.inbox_page, name="inbox"),
     path("templates/", views.templates_page, name="templates"),
     path("consent/", views.consent_page, name="consent"),
+    path("campaigns/", campaigns_views.campaigns_page, name="campaigns"),
     path("dashboard/", analytics_views.dashboard_page, name="dashboard"),
     path("health/", views.health, name="health"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -63,7 +63,7 @@ def navigation(request: HttpRequest) -> dict[str, bool]:
     for supervisors and admins."""
     roles = user_roles(getattr(request, "user", None))
     staff = "admin" in roles or "supervisor" in roles
-    return {"nav_templates": staff, "nav_consent": staff}
+    return {"nav_templates": staff, "nav_consent": staff, "nav_campaigns": staff}
 
 
 @require_GET

@@ -34,6 +34,9 @@ from whatsapp.client import (
 logger = logging.getLogger(__name__)
 
 MAX_SEND_ATTEMPTS = 5
+# WhatsApp asked to slow down (the number's throughput, or one customer too often):
+# the message itself is fine.
+THROTTLE_CODES = frozenset({130429, 131056})
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,11 @@ class DeliveryAttempt:
 
 
 def message_deliver(
-    *, message_id: Any, client: GraphClient | None = None, requested_by_id: int | None = None
+    *,
+    message_id: Any,
+    client: GraphClient | None = None,
+    requested_by_id: int | None = None,
+    retry_throttled: bool = False,
 ) -> DeliveryAttempt:
     """Send one queued outbound message (of any type) through the Graph API, at most once.
 
@@ -53,7 +60,10 @@ def message_deliver(
     (``requested_by_id``: who asked for a manual retry). A file is uploaded
     first, once: its media id is kept in ``content["id"]``, so a later try sends
     it by that id. Only a refusal that WhatsApp says is temporary, or a request
-    that never reached it, puts the message back in the queue.
+    that never reached it, puts the message back in the queue. With
+    ``retry_throttled`` a throttling refusal (``THROTTLE_CODES``) always does,
+    however many tries it took (a campaign paces itself and never fails a
+    recipient for it).
     """
     with transaction.atomic():
         message = (
@@ -108,7 +118,8 @@ def message_deliver(
     try:
         result = client.send_message(conversation.number.phone_number_id, payload)
     except GraphAPIError as exc:
-        if exc.retryable and may_retry:
+        throttled = retry_throttled and exc.code in THROTTLE_CODES
+        if exc.retryable and (may_retry or throttled):
             _attempt_end(attempt, SendAttempt.Outcome.RETRY, exc.code, exc.title, exc.details)
             return _requeue(message, exc.code, exc.title, exc.details)
         _attempt_end(attempt, SendAttempt.Outcome.FAILED, exc.code, exc.title, exc.details)

@@ -96,6 +96,7 @@ def message_send_template(
     path: str = SendPath.COMPOSER,
     campaign: str = "",
     on_queued: Callable[[Message], None] | None = None,
+    deliver: bool = True,
 ) -> Message:
     """Queue a message made from a message template; the send job delivers it after
     commit. The one kind of message allowed whether or not the customer's window is
@@ -111,7 +112,9 @@ def message_send_template(
     refusal is written to the compliance log after this function's transaction, so
     it stays even though the caller's request fails (a caller must not wrap this
     call in its own transaction: ``on_queued(message)`` runs inside this one for
-    the caller's own rows). ``path`` is how the message leaves (``SendPath``)."""
+    the caller's own rows). ``path`` is how the message leaves (``SendPath``).
+    ``deliver=False`` enqueues no send job: the caller (a campaign, which paces
+    its sends) calls ``message_deliver`` itself."""
     refusal: Refusal | None = None
     with transaction.atomic():
         conversation = lock_conversation(conversation.pk)
@@ -145,7 +148,7 @@ def message_send_template(
                 timestamp=now,
                 sent_by=user if getattr(user, "pk", None) else None,
             )
-            _queued_in_conversation(conversation, message)
+            _queued_in_conversation(conversation, message, deliver=deliver)
             if on_queued is not None:
                 on_queued(message)
     if refusal is not None:
@@ -180,7 +183,9 @@ def _reply_context(conversation: Conversation, reply_to: str | Message | None) -
     return target.wamid
 
 
-def _queued_in_conversation(conversation: Conversation, message: Message) -> None:
+def _queued_in_conversation(
+    conversation: Conversation, message: Message, *, deliver: bool = True
+) -> None:
     """An operator's message is queued: the chat's preview moves, the customer is
     no longer waiting, and the send job runs after commit. Conversation row locked."""
     conversation.last_message_at = message.timestamp
@@ -199,7 +204,8 @@ def _queued_in_conversation(conversation: Conversation, message: Message) -> Non
     )
     publish_message(message, conversation, "message.created")
     hooks.messages_stored([message])
-    enqueue_send(message.id)
+    if deliver:
+        enqueue_send(message.id)
 
 
 def _upload_kind(file: UploadedFile) -> tuple[str, str]:

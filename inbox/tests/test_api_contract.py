@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from campaigns.models import Campaign
 from conversations.models import ConsentImport
 from inbox.tests.world import (
     ADMIN,
@@ -44,6 +45,7 @@ from inbox.tests.world import (
     OUTSIDER,
     SUPERVISOR,
     World,
+    a_campaign,
     build_world,
     graph_simulator,
 )
@@ -88,7 +90,9 @@ def schema() -> Any:
 def world(settings: Any, tmp_path: Any) -> Iterator[World]:
     settings.MEDIA_ROOT = tmp_path / "media"
     with graph_simulator(settings):
-        yield build_world()
+        world = build_world()
+        a_campaign(world)
+        yield world
 
 
 def existing_ids(world: World, path: str) -> list[Any]:
@@ -116,6 +120,8 @@ def existing_ids(world: World, path: str) -> list[Any]:
         return [world.support_chat.contact_id, world.sales_chat.contact_id]
     if path.startswith("/api/v1/consent-imports/"):
         return list(ConsentImport.objects.values_list("pk", flat=True))
+    if path.startswith("/api/v1/campaigns/"):
+        return list(Campaign.objects.values_list("pk", flat=True))
     raise AssertionError(f"no rows known for {path}: add them to existing_ids")
 
 

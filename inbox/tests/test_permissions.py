@@ -60,6 +60,7 @@ from inbox.tests.world import (
     ROLES,
     SUPERVISOR,
     World,
+    a_campaign,
     build_world,
     graph_simulator,
 )
@@ -248,6 +249,12 @@ def consent_csv(w: World) -> dict[str, Any]:
 
 ALL_TEMPLATES = ("everyone", "support", "sales", "draft")
 ALL_CHATS = ("support", "sales", "lobby")
+
+
+def campaign(w: World) -> str:
+    return f"/api/v1/campaigns/{w.campaign_id}/"  # type: ignore[attr-defined]
+
+
 ROWS = [
     Row(
         "conversation-list",
@@ -628,6 +635,65 @@ ROWS = [
             "first_response_minutes": 5,
         },
     ),
+    Row("campaign-list", "get", lambda w: "/api/v1/campaigns/", supervisors_only(200)),
+    Row(
+        "campaign-list",
+        "post",
+        lambda w: "/api/v1/campaigns/",
+        admins_only(201),
+        setup=lambda w: a_campaign(w),
+        body=lambda w: {
+            "name": "Spring offer",
+            "number": w.number.pk,
+            "consent_category": "updates",
+            "variants": [{"template": w.templates["everyone"].pk, "share": 100}],
+            "audience": {"wa_ids": ["393331234567"]},
+        },
+    ),
+    Row("campaign-detail", "get", lambda w: campaign(w), supervisors_only(200), setup=a_campaign),
+    Row(
+        "campaign-preview",
+        "get",
+        lambda w: campaign(w) + "preview/",
+        supervisors_only(200),
+        setup=a_campaign,
+    ),
+    Row(
+        "campaign-recipients",
+        "get",
+        lambda w: campaign(w) + "recipients/",
+        supervisors_only(200),
+        setup=a_campaign,
+    ),
+    Row(
+        "campaign-start",
+        "post",
+        lambda w: campaign(w) + "start/",
+        admins_only(202),
+        setup=a_campaign,
+    ),
+    Row(
+        "campaign-pause",
+        "post",
+        lambda w: campaign(w) + "pause/",
+        admins_only(200),
+        setup=lambda w: a_campaign(w, status="running"),
+    ),
+    Row(
+        "campaign-resume",
+        "post",
+        lambda w: campaign(w) + "resume/",
+        admins_only(200),
+        setup=lambda w: a_campaign(w, status="paused"),
+    ),
+    Row(
+        "campaign-cancel",
+        "post",
+        lambda w: campaign(w) + "cancel/",
+        admins_only(200),
+        setup=a_campaign,
+    ),
+    Row("number-health", "get", lambda w: "/api/v1/number-health/", supervisors_only(200)),
 ]
 
 

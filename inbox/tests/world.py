@@ -24,9 +24,12 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from campaigns.models import Campaign
+from campaigns.services import campaign_create
 from conversations import services
 from conversations.models import (
     CannedReply,
+    ConsentCategory,
     Conversation,
     Label,
     Message,
@@ -284,3 +287,23 @@ def graph_simulator(settings: Any) -> Iterator[Simulator]:
     ) as simulator:
         settings.WHATSAPP_GRAPH_URL = simulator.graph_url
         yield simulator
+
+
+def a_campaign(w: World, *, status: str = "draft") -> None:
+    """A campaign of the world's number, to one customer, in ``status``."""
+    if not ConsentCategory.objects.filter(waba_id=w.number.waba_id, slug="updates").exists():
+        ConsentCategory.objects.create(
+            waba_id=w.number.waba_id,
+            slug="updates",
+            name="Updates",
+            template_categories=["UTILITY"],
+        )
+    made = campaign_create(
+        name="Order updates",
+        number_id=w.number.pk,
+        consent_category="updates",
+        variants=[{"template": w.templates["everyone"].pk, "share": 100}],
+        audience={"wa_ids": ["393331234568"]},
+    )
+    Campaign.objects.filter(pk=made.pk).update(status=status)
+    w.campaign_id = made.pk  # type: ignore[attr-defined]
