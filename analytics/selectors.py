@@ -527,7 +527,7 @@ DISTRIBUTION_BOUNDS = (60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600)
 def _bucket(field: str) -> Case:
     return Case(
         *(
-            When(**{f"{field}__lt": bound}, then=Value(i))
+            When(**{f"{field}__lte": bound}, then=Value(i))
             for i, bound in enumerate(DISTRIBUTION_BOUNDS)
         ),
         default=Value(len(DISTRIBUTION_BOUNDS)),

@@ -225,7 +225,7 @@ def test_the_distribution_of_response_times(day):
         for bar in bars
         if bar["first_response"] or bar["reply"] or bar["resolution"]
     }
-    assert counted == {300: (1, 0, 0), 900: (1, 1, 0), 14400: (0, 0, 1)}
+    assert counted == {300: (1, 0, 0), 900: (1, 1, 0), 3600: (0, 0, 1)}
     table = get(day["boss"], "/api/v1/stats/distribution/", format="csv")
     assert table["Content-Type"].startswith("text/csv")
     assert list(csv.reader(io.StringIO(table.content.decode())))[2] == ["300", "1", "0", "0"]

@@ -74,8 +74,8 @@ def test_a_batch_that_rolls_back_leaves_no_facts(sent, monkeypatch) -> None:
 
     monkeypatch.setattr(hooks, "_messages_handlers", [broken])
     with pytest.raises(RuntimeError):
-        ingest._apply_plain(
-            [p for p in [ingest._plain(0, says("447700900004", "Dan", "hi", "wamid.X", 99))] if p]
-        )
+        plain = ingest._classify(0, says("447700900004", "Dan", "hi", "wamid.X", 99))
+        assert isinstance(plain, ingest._Plain)
+        ingest._apply_together([plain], [])
     assert facts() == before
     assert not Wait.objects.filter(started_at=at(99)).exists()

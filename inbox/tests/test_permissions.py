@@ -623,6 +623,12 @@ ROWS = [
         supervisors_only(200),
     ),
     Row("stats-heatmap", "get", lambda w: "/api/v1/stats/heatmap/", supervisors_only(200)),
+    Row(
+        "stats-distribution",
+        "get",
+        lambda w: "/api/v1/stats/distribution/",
+        supervisors_only(200),
+    ),
     Row("sla-policy-list", "get", lambda w: "/api/v1/sla-policies/", supervisors_only(200)),
     Row(
         "sla-policy-list",
