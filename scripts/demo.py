@@ -52,6 +52,7 @@ def main() -> int:
         capture_output=True,
         text=True,
     ).stdout
+    subprocess.run([*manage, "demo_sla"], env=env, cwd=ROOT, check=True, capture_output=True)
 
     processes: list[subprocess.Popen[bytes]] = []
 

@@ -307,3 +307,15 @@ def test_a_label_put_on_the_chat_brings_its_policy(support, olga):
         )
 
     assert Wait.objects.get().due_at == at(5)
+
+
+def test_the_demo_gets_sla_targets_once(capsys):
+    from django.core.management import call_command
+
+    call_command("demo_setup", "--password", "pw-demo-1")
+    call_command("demo_sla")
+    call_command("demo_sla")  # again: nothing more
+    assert sorted(SlaPolicy.objects.values_list("team__name", "first_response_minutes")) == [
+        ("Sales", 5),
+        ("Support", 5),
+    ]
