@@ -113,6 +113,21 @@ class Wait(models.Model):
                 condition=Q(answered_at__isnull=True, ended_at__isnull=True),
                 name="wait_open",
             ),
+            # The breakdown by operator: the period's waits in operator order, from
+            # the index alone (no sort to group them, no heap to read).
+            models.Index(
+                fields=["answered_by", "started_at"],
+                include=[
+                    "first",
+                    "seconds",
+                    "business_seconds",
+                    "answered_at",
+                    "ended_at",
+                    "window_closes_at",
+                    "due_at",
+                ],
+                name="wait_operator_period",
+            ),
         ]
 
     def __str__(self) -> str:
