@@ -106,3 +106,26 @@ def test_refusals_are_json_with_a_code(admin: APIClient, offer: Any, number: Any
     )
     assert answer.status_code == 400
     assert answer.json()["code"] == "invalid_campaign"
+
+
+def test_a_saved_list_filter_is_an_audience(offer: Any, number: Any) -> None:
+    from campaigns.models import Recipient
+    from conversations.models import Label
+
+    admin_user = make_inbox_user("ada2", first_name="Ada", last_name="Admin", role="admin")
+    late = Label.objects.create(name="Late")
+    chosen = customers(3)
+    for contact in chosen[:2]:
+        ConversationFactory(contact=contact, number=number).labels.add(late)
+    ConversationFactory(contact=chosen[2], number=number, status="resolved").labels.add(late)
+    campaign = services.campaign_create(
+        name="Filtered",
+        number_id=number.pk,
+        consent_category="everything",
+        variants=[{"template": offer.pk, "share": 100}],
+        audience={"filter": {"label": late.pk, "status": "open"}},
+        user=User.objects.get(username=admin_user.username),
+    )
+    assert set(Recipient.objects.filter(campaign=campaign).values_list("wa_id", flat=True)) == {
+        c.wa_id for c in chosen[:2]
+    }
