@@ -72,7 +72,8 @@ class CampaignList(APIView):
         responses={201: CampaignSerializer, 400: ERROR_SCHEMA},
         description="A draft campaign (status `draft`) with its recipients: `audience` is "
         "one of `wa_ids`, `label` (a label's id: the contacts of its conversations), "
-        "`contacts` (ids) or `csv`; `recipients` gives per-recipient `parameters`. Each "
+        "`contacts` (ids), `filter` (a saved list filter) or `csv`; `recipients` gives "
+        "per-recipient `parameters`. Each "
         "variant's template must be approved, of the number's account, and of a category "
         "the consent category covers; the shares add up to 100. Nothing is sent until "
         "it is started.",
@@ -86,7 +87,7 @@ class CampaignList(APIView):
             number_id=values["number"],
             consent_category=values["consent_category"],
             variants=values["variants"],
-            audience=dict(values["audience"]),
+            audience={k: dict(v) if k == "filter" else v for k, v in values["audience"].items()},
             parameters=values["parameters"],
             recipients=values["recipients"],
             send_at=values["send_at"],

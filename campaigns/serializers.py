@@ -10,7 +10,7 @@ from rest_framework import serializers
 from campaigns.models import Campaign, HealthEvent
 from campaigns.selectors import PUBLIC_STATES, campaign_counts
 
-AUDIENCE_KEYS = ("wa_ids", "label", "contacts", "csv")
+AUDIENCE_KEYS = ("wa_ids", "label", "contacts", "csv", "filter")
 
 
 ID = {"min_value": 1, "max_value": 2**31 - 1}
@@ -26,8 +26,19 @@ class RecipientWriteSerializer(serializers.Serializer):
     parameters = serializers.DictField(required=False, default=dict)
 
 
+class ConversationFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["open", "pending", "snoozed", "resolved"], required=False
+    )
+    assignee = serializers.CharField(max_length=20, required=False)
+    search = serializers.CharField(max_length=200, required=False)
+    team = serializers.IntegerField(required=False, **ID)
+    label = serializers.IntegerField(required=False, **ID)
+    number = serializers.IntegerField(required=False, **ID)
+
+
 class AudienceSerializer(serializers.Serializer):
-    """Exactly one of: ``wa_ids``, ``label``, ``contacts``, ``csv``."""
+    """Exactly one of: ``wa_ids``, ``label``, ``contacts``, ``csv``, ``filter``."""
 
     wa_ids = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
     label = serializers.IntegerField(required=False, **ID)
@@ -35,11 +46,16 @@ class AudienceSerializer(serializers.Serializer):
     csv = serializers.CharField(
         required=False, help_text="A header `wa_id,<variables...>`, then one row per recipient."
     )
+    filter = ConversationFilterSerializer(
+        required=False, help_text="A saved list filter: the contacts of its conversations."
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         given = [k for k in AUDIENCE_KEYS if k in attrs]
         if len(given) != 1:
-            raise serializers.ValidationError("Give exactly one of wa_ids, label, contacts, csv.")
+            raise serializers.ValidationError(
+                "Give exactly one of wa_ids, label, contacts, csv, filter."
+            )
         return attrs
 
 

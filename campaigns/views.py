@@ -3,6 +3,7 @@ resume and cancel campaigns; operators are refused (403)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -21,4 +22,11 @@ def campaigns_page(request: HttpRequest) -> HttpResponse:
         return defaults.permission_denied(
             request, PermissionDenied("You need a supervisor or admin role.")
         )
-    return render(request, "campaigns/campaigns.html", {"can_edit": "admin" in roles})
+    return render(
+        request,
+        "campaigns/campaigns.html",
+        {
+            "can_edit": "admin" in roles,
+            "ping_every_ms": int(settings.PING_EVERY_SECONDS * 1000),
+        },
+    )

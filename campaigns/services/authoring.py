@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns.models import Campaign, Recipient, Variant
 from campaigns.services.errors import InvalidCampaign
+from conversations import selectors as conversation_selectors
 from conversations import services as core
 from conversations.models import ConsentCategory, Contact, Conversation, Label, WhatsAppNumber
 from conversations.phones import phone_country
@@ -47,6 +49,8 @@ def campaign_create(
     """A draft campaign with its recipients' rows. ``audience`` is one of
     ``{"wa_ids": [...]}``, ``{"label": id}``, ``{"contacts": [ids]}``, ``{"csv": text}``
     (a header ``wa_id,<variables...>``: each row's variables are its body's);
+    ``{"filter": {...}}`` (a saved list filter: ``status``, ``assignee``, ``search``,
+    ``team``, ``label``, ``number``, as the creating ``user`` sees the list);
     ``recipients`` adds or overrides per-recipient variables (``{"wa_id",
     "parameters"}``). A number that is no phone number stays as a recipient,
     excluded as ``invalid_number``.
@@ -69,7 +73,7 @@ def campaign_create(
         raise InvalidCampaign(
             f"The consent category {category.slug!r} does not cover {template_category} templates."
         )
-    members = _audience(audience, recipients or [])
+    members = _audience(audience, recipients or [], user)
     if not members:
         raise InvalidCampaign("The audience is empty.")
     if len(members) > MAX_RECIPIENTS:
@@ -161,11 +165,29 @@ def _member(wa_id: str, parameters: dict[str, Any] | None = None) -> AudienceMem
     return AudienceMember(digits, contact, parameters or {})
 
 
-def _audience(audience: Any, recipients: list[Any]) -> list[AudienceMember]:
+FILTER_KEYS = ("status", "assignee", "search", "team", "label", "number")
+
+
+def _filtered_contacts(conditions: Any, user: Any) -> QuerySet[Contact]:
+    """The contacts of the conversations a saved list filter shows ``user`` (the
+    inbox list's own definition: ``conversations.selectors.conversation_list``)."""
+    if not isinstance(conditions, dict) or set(conditions) - set(FILTER_KEYS):
+        raise InvalidCampaign("A filter has only " + ", ".join(FILTER_KEYS) + ".")
+    values: dict[str, Any] = {}
+    for key, value in conditions.items():
+        if key in ("team", "label", "number"):
+            values[key] = _int(value)
+        else:
+            values[key] = str(value or "")
+    conversations = conversation_selectors.conversation_list(user=user, **values)
+    return Contact.objects.filter(pk__in=conversations.values("contact_id"))
+
+
+def _audience(audience: Any, recipients: list[Any], user: Any = None) -> list[AudienceMember]:
     """The recipients, each once (the first mention stands; ``recipients``'
     variables apply to whoever they name)."""
     if not isinstance(audience, dict) or len(audience) != 1:
-        raise InvalidCampaign("The audience is one of wa_ids, label, contacts or csv.")
+        raise InvalidCampaign("The audience is one of wa_ids, label, contacts, filter or csv.")
     members: list[AudienceMember] = []
     if "wa_ids" in audience:
         values = audience["wa_ids"]
@@ -189,8 +211,13 @@ def _audience(audience: Any, recipients: list[Any]) -> list[AudienceMember]:
         ]
     elif "csv" in audience:
         members = _csv_members(str(audience["csv"]))
+    elif "filter" in audience:
+        members = [
+            AudienceMember(c.wa_id, c)
+            for c in _filtered_contacts(audience["filter"], user).exclude(wa_id="").order_by("pk")
+        ]
     else:
-        raise InvalidCampaign("The audience is one of wa_ids, label, contacts or csv.")
+        raise InvalidCampaign("The audience is one of wa_ids, label, contacts, filter or csv.")
     own: dict[str, dict[str, Any]] = {}
     for entry in recipients:
         if isinstance(entry, dict) and entry.get("wa_id"):

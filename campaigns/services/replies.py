@@ -5,6 +5,7 @@ the inbox shows which campaign it answers."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from campaigns.models import Recipient
@@ -32,7 +33,8 @@ def replies_record(messages: list[Any]) -> int:
                 conversation_id=conversation_id,
                 replied_at__isnull=True,
                 message__isnull=False,
-                message__timestamp__lte=at,
+                # The platform's timestamps are whole seconds; ours are not.
+                message__timestamp__lt=at + dt.timedelta(seconds=1),
             ).select_related("campaign", "conversation")
         )
         for recipient in answered:

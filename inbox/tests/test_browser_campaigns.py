@@ -65,6 +65,7 @@ def test_admin_builds_previews_starts_and_a_reply_is_tagged_with_the_campaign(
     sign_in(page, admin)
     page.get_by_test_id("nav-campaigns").click()
     expect(page).to_have_url(re.compile(r"/campaigns/$"))
+    expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "live")
     expect(page.get_by_test_id("campaign-list-empty")).to_be_visible()
 
     page.get_by_test_id("campaign-name").fill("Delivery delay")

@@ -3,12 +3,16 @@
 // label or a list of numbers, the variables), the preview before the start (who
 // will get it, who will not and why, who waits for quiet hours, the cost by
 // country), the actions, the progress and the funnel's counts (per variant for
-// A/B), and the numbers' health. Progress is re-read every second while it runs.
+// A/B), and the numbers' health. Kept live over the inbox's socket (the send jobs
+// publish `campaign.progress` and `campaign.updated`, the health webhooks
+// `number.health` to supervisors and admins); every (re)connect re-reads, and a
+// running campaign is also re-read every few seconds.
 import { ApiError } from "../inbox/api.js";
 import { h, option, show } from "../inbox/dom.js";
 import { format, gettext } from "../inbox/i18n.js";
+import { LiveSocket } from "../inbox/socket.js";
 
-const POLL_MS = 1000;
+const POLL_MS = 3000;
 const root = document.getElementById("campaigns-page");
 const canEdit = root.dataset.canEdit === "true";
 const apiRoot = root.dataset.apiRoot;
@@ -219,6 +223,7 @@ async function refresh() {
   } catch (error) {
     showError($("campaigns-error"), error);
   }
+  clearTimeout(timer);
   if (current && ["running", "scheduled"].includes(current.status)) {
     timer = setTimeout(refresh, POLL_MS);
   } else {
@@ -255,5 +260,36 @@ if (canEdit) {
   }
   fillForm().catch((error) => showError($("campaign-form-error"), error));
 }
-loadList();
-loadHealth();
+function setConnection(connection) {
+  const el = $("connection-state");
+  const key = `label${connection[0].toUpperCase()}${connection.slice(1)}`;
+  el.dataset.state = connection;
+  el.textContent = el.dataset[key] || connection;
+}
+
+const socket = new LiveSocket(
+  `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${root.dataset.socketPath}`,
+  {
+    // Every (re)connect re-reads: nothing published meanwhile is lost.
+    onOpen: () => {
+      loadList();
+      loadHealth();
+      if (current) refresh();
+    },
+    onEvent: (event) => {
+      if (event.type === "number.health") {
+        loadHealth();
+        loadList();
+      }
+      if ((event.type === "campaign.progress" || event.type === "campaign.updated") && current && event.campaign === current.id) {
+        clearTimeout(timer);
+        refresh();
+      } else if (event.type === "campaign.updated") {
+        loadList();
+      }
+    },
+    onState: setConnection,
+  },
+  { pingEveryMs: Number(root.dataset.pingEveryMs) || undefined },
+);
+socket.start();
