@@ -53,8 +53,10 @@ RECENT_HOURS = 3
 
 def facts_record_messages(messages: list[Any]) -> None:
     """The core's message hook: refresh the facts of the messages' conversations,
-    and mark dirty the rolled-up hours a late message falls in."""
-    ids = {m.conversation_id for m in messages}
+    and mark dirty the rolled-up hours a late message falls in. An outbound
+    message nobody wrote (a campaign's, an automatic reply) answers no one and
+    starts nothing: only the rollups count it."""
+    ids = {m.conversation_id for m in messages if m.direction == "in" or m.sent_by_id}
     conversation_facts_refresh(conversation_ids=ids)
     sla_clocks_publish(ids)
     current = _hour(timezone.now())
