@@ -5,7 +5,6 @@ the inbox shows which campaign it answers."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from campaigns.models import Recipient
@@ -26,26 +25,28 @@ def replies_record(messages: list[Any]) -> int:
         known = first.get(message.conversation_id)
         if known is None or at < known:
             first[message.conversation_id] = at
+    if not first:
+        return 0
     marked = 0
-    for conversation_id, at in first.items():
-        answered = list(
-            Recipient.objects.filter(
-                conversation_id=conversation_id,
-                replied_at__isnull=True,
-                message__isnull=False,
-                # The platform's timestamps are whole seconds; ours are not.
-                message__timestamp__lt=at + dt.timedelta(seconds=1),
-            ).select_related("campaign", "conversation")
+    # One query for the whole write (a webhook batch holds many chats), nearly
+    # always empty: only a chat a campaign wrote to has recipients waiting.
+    waiting = Recipient.objects.filter(
+        conversation_id__in=list(first), replied_at__isnull=True, message__isnull=False
+    ).select_related("campaign", "conversation", "message")
+    for recipient in waiting:
+        at = first[recipient.conversation_id]
+        # The platform's timestamps are whole seconds; ours are not: a reply in
+        # the same second as our message answers it.
+        if recipient.message.timestamp.replace(microsecond=0) > at:
+            continue
+        Recipient.objects.filter(pk=recipient.pk).update(replied_at=at)
+        # The conversation shows which campaign it answers, as a label the
+        # list, the filters and the search already know.
+        label, _ = Label.objects.get_or_create(
+            name=campaign_label(recipient.campaign.name), defaults={"color": LABEL_COLOR}
         )
-        for recipient in answered:
-            Recipient.objects.filter(pk=recipient.pk).update(replied_at=at)
-            # The conversation shows which campaign it answers, as a label the
-            # list, the filters and the search already know.
-            label, _ = Label.objects.get_or_create(
-                name=campaign_label(recipient.campaign.name), defaults={"color": LABEL_COLOR}
-            )
-            recipient.conversation.labels.add(label)
-            marked += 1
+        recipient.conversation.labels.add(label)
+        marked += 1
     return marked
 
 
