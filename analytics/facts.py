@@ -28,7 +28,7 @@ from conversations.calendars import Schedule
 from conversations.models import SERVICE_WINDOW
 from conversations.services.inbound import ANSWER_RESOLUTION
 
-_NOT_ANSWERS = ("reaction", "system")
+NOT_ANSWERS = ("reaction", "system")
 _TIE = dt.timedelta(microseconds=1)
 # A broken sender's end-of-calendar timestamp: no arithmetic past it.
 _LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
@@ -177,7 +177,7 @@ def episodes_of(
             continue
         assert isinstance(item, MessageRow)
         if item.direction == "in":
-            if item.type in _NOT_ANSWERS:
+            if item.type in NOT_ANSWERS:
                 continue
             if episode is not None and episode.pending_since is not None:
                 episode.pending_s += max(
@@ -198,7 +198,7 @@ def episodes_of(
                 wait.started_at = min(wait.started_at, item.timestamp)
                 wait.last_customer_at = max(wait.last_customer_at, item.timestamp)
             episode.started_at = min(episode.started_at, item.timestamp)
-        elif item.sent_by_id is not None and not item.automatic and item.type not in _NOT_ANSWERS:
+        elif item.sent_by_id is not None and not item.automatic and item.type not in NOT_ANSWERS:
             if wait is None or episode is None:
                 continue
             wait.answered_at = item.timestamp

@@ -57,10 +57,52 @@ def facts_record_messages(messages: list[Any]) -> None:
     message nobody wrote (a campaign's, an automatic reply) answers no one and
     starts nothing: only the rollups count it."""
     ids = {m.conversation_id for m in messages if m.direction == "in" or m.sent_by_id}
-    conversation_facts_refresh(conversation_ids=ids)
+    conversation_facts_refresh(conversation_ids=ids - waits_extend(messages))
     sla_clocks_publish(ids)
     current = _hour(timezone.now())
     rollup_hours_mark(hours={_hour(m.timestamp) for m in messages if _hour(m.timestamp) < current})
+
+
+def waits_extend(messages: list[Any]) -> set[int]:
+    """The common case, without recomputing: a customer writes again while already
+    waiting (an open wait, the clock not paused), no earlier than their latest
+    message of it. Only the wait's latest message and window move, exactly as a
+    recompute would move them. Two queries for any batch; the conversations it
+    brought up to date (the others need ``conversation_facts_refresh``)."""
+    latest: dict[int, dt.datetime] = {}
+    others: set[int] = set()
+    for message in messages:
+        if message.direction == "in" and message.type not in facts.NOT_ANSWERS:
+            known = latest.get(message.conversation_id)
+            latest[message.conversation_id] = (
+                message.timestamp if known is None else max(known, message.timestamp)
+            )
+        else:
+            others.add(message.conversation_id)
+    for conversation_id in others:
+        latest.pop(conversation_id, None)
+    if not latest:
+        return set()
+    open_waits: dict[int, list[Wait]] = defaultdict(list)
+    for wait in Wait.objects.filter(
+        conversation_id__in=list(latest),
+        answered_at__isnull=True,
+        ended_at__isnull=True,
+        episode__resolved_at__isnull=True,
+        episode__pending_since__isnull=True,
+    ).only("pk", "conversation_id", "last_customer_at"):
+        open_waits[wait.conversation_id].append(wait)
+    moved: list[Wait] = []
+    for conversation_id, waits in open_waits.items():
+        at = latest[conversation_id]
+        if len(waits) != 1 or waits[0].last_customer_at > at:
+            continue  # a late message, or anything unusual: recompute
+        waits[0].last_customer_at = at
+        waits[0].window_closes_at = facts.window_closes(at)
+        moved.append(waits[0])
+    if moved:
+        Wait.objects.bulk_update(moved, ["last_customer_at", "window_closes_at"])
+    return {wait.conversation_id for wait in moved}
 
 
 def facts_record_event(event: ConversationEvent) -> None:

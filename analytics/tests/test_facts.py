@@ -231,3 +231,60 @@ def test_a_team_calendar_gives_waits_their_working_seconds(support, olga):
 
     wait = Wait.objects.get()
     assert (wait.seconds, wait.business_seconds) == (36600.0, 600.0)
+
+
+def _waits() -> list[tuple]:
+    return list(
+        Wait.objects.order_by("conversation_id", "started_at").values_list(
+            "conversation_id",
+            "first",
+            "started_at",
+            "last_customer_at",
+            "window_closes_at",
+            "answered_at",
+            "ended_at",
+            "seconds",
+            "due_at",
+        )
+    )
+
+
+def test_a_customer_writing_again_while_waiting_moves_the_wait_without_a_recompute(
+    olga, monkeypatch
+):
+    """The common case (another message in an open wait) only moves the wait's
+    latest message and window; whatever else happens is recomputed. Either way the
+    facts are what a recompute from scratch gives."""
+    from analytics import services
+
+    recomputed: list[set[int]] = []
+    refresh = services.conversation_facts_refresh
+
+    def spy(*, conversation_ids):
+        recomputed.append(set(conversation_ids))
+        return refresh(conversation_ids=conversation_ids)
+
+    monkeypatch.setattr(services, "conversation_facts_refresh", spy)
+    chat = customer_says(0)
+    customer_says(3)
+    customer_says(4)
+    assert recomputed[-2:] == [set(), set()], "the open wait was moved, not recomputed"
+    operator_replies(5, olga)
+    customer_says(9)
+    customer_says(7, arrives=10)  # late: written before the latest, recomputed
+    assert recomputed[-1] == {chat.pk}
+    set_status(11, olga, "pending")
+    before = len(recomputed)
+    customer_says(12)  # the clock was paused: the chat's facts are recomputed
+    assert any(chat.pk in ids for ids in recomputed[before:])
+    customer_says(13)
+    assert recomputed[-1] == set()
+    set_status(20, olga, "resolved")
+    before = len(recomputed)
+    customer_says(30)  # a new episode: the chat's facts are recomputed
+    assert any(chat.pk in ids for ids in recomputed[before:])
+
+    live = _waits()
+    assert Wait.objects.get(started_at=at(7)).last_customer_at == at(13)
+    refresh(conversation_ids=[chat.pk])
+    assert _waits() == live
