@@ -257,6 +257,7 @@ class StatsView(APIView):
         return response
 
     def csv_table(self, data: Any) -> list[list[Any]]:
+        """The answer as rows of a CSV table; each statistics view defines its own."""
         raise NotImplementedError
 
 

@@ -154,6 +154,7 @@ class _Action(APIView):
     answer = status.HTTP_200_OK
 
     def act(self, campaign: Any, user: Any) -> Any:
+        """Start, pause, resume or cancel: each action view defines which."""
         raise NotImplementedError
 
     def post(self, request: Request, pk: int) -> Response:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from campaigns.models import Recipient
+from conversations import services as core
 from conversations.models import Label, Message
 
 LABEL_COLOR = "#7c3aed"
@@ -41,11 +42,17 @@ def replies_record(messages: list[Any]) -> int:
             continue
         Recipient.objects.filter(pk=recipient.pk).update(replied_at=at)
         # The conversation shows which campaign it answers, as a label the
-        # list, the filters and the search already know.
+        # list, the filters and the search already know, put on through the
+        # core (recorded in the thread, published live, SLA policies re-matched).
         label, _ = Label.objects.get_or_create(
             name=campaign_label(recipient.campaign.name), defaults={"color": LABEL_COLOR}
         )
-        recipient.conversation.labels.add(label)
+        conversation = recipient.conversation
+        core.conversation_set_labels(
+            conversation=conversation,
+            actor=None,
+            label_ids=[*conversation.labels.values_list("pk", flat=True), label.pk],
+        )
         marked += 1
     return marked
 

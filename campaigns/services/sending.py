@@ -47,7 +47,7 @@ from campaigns.services.common import campaign_publish
 from campaigns.services.errors import WrongState
 from campaigns.services.lifecycle import campaign_pause
 from conversations import services as core
-from conversations.models import Conversation, Message, SendPath, WhatsAppNumber
+from conversations.models import Message, SendPath, WhatsAppNumber
 from templates_app.models import TemplateSend
 from whatsapp.templates import TemplateParametersError, render_template, template_components
 
@@ -216,13 +216,6 @@ def _step(
     return True
 
 
-def _conversation(number: WhatsAppNumber, contact: Any) -> Conversation:
-    conversation, _ = Conversation.objects.get_or_create(
-        number=number, contact=contact, defaults={"team_id": number.team_id}
-    )
-    return conversation
-
-
 def _parameters(campaign: Campaign, row: Recipient) -> dict[str, Any]:
     return {**(campaign.parameters or {}), **(row.parameters or {})}
 
@@ -242,7 +235,7 @@ def _send_new(
         _update(row, state=R.EXCLUDED, reason="invalid_number", next_try_at=None)
         return True
     number = campaign.number
-    conversation = _conversation(number, contact)
+    conversation = core.conversation_for_contact(number=number, contact=contact)
     reached = None
     if conversation.window_expires_at(now) is None:
         reached = limiter.reach(number.waba_id, contact.wa_id, tier_limit(number.waba_id))

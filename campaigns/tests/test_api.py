@@ -86,10 +86,11 @@ def test_create_preview_start_and_the_funnel(
     rows = admin.get(f"/api/v1/campaigns/{campaign['id']}/recipients/?state=excluded").json()
     assert sorted(r["reason"] for r in rows) == ["invalid_number", "no_consent"]
     assert all(set(r) == {"wa_id", "state", "reason", "variant"} for r in rows)
-    labels = ConversationFactory._meta.model.objects.get(contact=agreed[0]).labels.values_list(
-        "name", flat=True
-    )
-    assert list(labels) == ["Campaign: Spring offer"]
+    replied = ConversationFactory._meta.model.objects.get(contact=agreed[0])
+    assert list(replied.labels.values_list("name", flat=True)) == ["Campaign: Spring offer"]
+    # Put on through the core: the thread shows who added it (the system).
+    event = replied.events.get(kind="labels")
+    assert (event.actor_id, event.data["added"]) == (None, ["Campaign: Spring offer"])
 
 
 def test_refusals_are_json_with_a_code(admin: APIClient, offer: Any, number: Any) -> None:

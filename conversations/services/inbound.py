@@ -238,6 +238,14 @@ def _conversation_for(number: WhatsAppNumber, contact: Contact) -> tuple[Convers
     return conversation, created
 
 
+def conversation_for_contact(*, number: WhatsAppNumber, contact: Contact) -> Conversation:
+    """The chat of ``contact`` on ``number``, started when there is none (routed to
+    the number's team, as a customer's first message starts one): for the business
+    writing first, as a campaign does."""
+    with transaction.atomic():
+        return _conversation_for(number, contact)[0]
+
+
 def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) -> Message | None:
     """Store a customer's message; None when this message id was already stored
     (the first delivery stands).
