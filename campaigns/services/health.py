@@ -31,16 +31,24 @@ def _number(waba_id: str, phone_number_id: str, display: str) -> WhatsAppNumber 
     return None
 
 
+def _text(data: dict[str, Any], key: str) -> str:
+    """``data[key]`` when the platform sent it as text or a number, else ""."""
+    value = data.get(key)
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+
+
 def health_event_apply(stored: Any, event: Any) -> HealthEvent:
     """A ``phone_number_quality_update`` or ``account_update`` (the core's platform
-    event hook, inside the webhook's transaction)."""
-    data: dict[str, Any] = dict(getattr(event, "data", None) or {})
+    event hook, inside the webhook's transaction). A field of the wrong shape is
+    read as absent: the event is still recorded, with its data, for inspection."""
+    raw = getattr(event, "data", None)
+    data: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
     waba_id = str(getattr(event, "waba_id", "") or getattr(stored, "waba_id", ""))
-    name = str(data.get("event") or "")
+    name = _text(data, "event")
     number = _number(
         waba_id,
         str(getattr(event, "phone_number_id", "") or ""),
-        str(data.get("display_phone_number") or ""),
+        _text(data, "display_phone_number"),
     )
     now = timezone.now()
     quality = ""
@@ -49,17 +57,17 @@ def health_event_apply(stored: Any, event: Any) -> HealthEvent:
     elif name == "UNFLAGGED":
         quality = Quality.GREEN
     for key in ("quality_rating", "current_quality", "quality_score"):
-        value = str(data.get(key) or "").upper()
+        value = _text(data, key).upper()
         if value in Quality.values:
             quality = value
-    tier = str(data.get("current_limit") or "")
+    tier = _text(data, "current_limit")
     tier = TIER_ALIASES.get(tier, tier)
     restriction = ""
     if name in RESTRICTING_EVENTS:
-        infos = data.get("restriction_info") or []
+        infos = data.get("restriction_info")
+        infos = infos if isinstance(infos, list) else []
         restriction = (
-            ",".join(str(i.get("restriction_type", "")) for i in infos if isinstance(i, dict))
-            or name
+            ",".join(_text(i, "restriction_type") for i in infos if isinstance(i, dict)) or name
         )
     with transaction.atomic():
         if number is not None and quality:

@@ -105,3 +105,17 @@ def test_an_account_restriction_pauses_the_accounts_marketing_campaigns(
     services.campaign_resume(campaign=marketing)
     marketing.refresh_from_db()
     assert (marketing.status, marketing.paused_reason) == ("running", "")
+
+
+@pytest.mark.parametrize("infos", [True, "RESTRICTED", [None, 3, {"restriction_type": ["x"]}]])
+def test_a_restriction_of_an_unexpected_shape_still_pauses_and_is_kept(
+    running: tuple[Campaign, Campaign], post_webhook: Any, infos: Any
+) -> None:
+    marketing, _ = running
+    payload = fixture("webhook_account_update_restriction.json")
+    payload["entry"][0]["changes"][0]["value"]["restriction_info"] = infos
+    assert post_webhook(payload).status_code == 200
+    marketing.refresh_from_db()
+    assert (marketing.status, marketing.paused_reason) == ("paused", "restricted")
+    stored = HealthEvent.objects.get()
+    assert (stored.restriction, stored.data["restriction_info"]) == ("ACCOUNT_RESTRICTION", infos)
