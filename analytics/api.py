@@ -161,6 +161,9 @@ SUMMARY = inline_serializer(
                 "in": serializers.IntegerField(),
                 "out": serializers.IntegerField(),
                 "templates": serializers.IntegerField(),
+                "campaign_replies": serializers.IntegerField(
+                    help_text="Customers' messages answering a campaign's message."
+                ),
             },
         ),
     },

@@ -148,6 +148,8 @@ class HourlyRollup(models.Model):
     messages_out = models.PositiveIntegerField(default=0)
     templates_out = models.PositiveIntegerField(default=0)
     automatic_out = models.PositiveIntegerField(default=0)
+    # Customers' messages that answer a campaign (``selectors.campaign_reply``).
+    campaign_replies = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

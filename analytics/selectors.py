@@ -24,6 +24,7 @@ from django.db.models import (
     Aggregate,
     Avg,
     Case,
+    CharField,
     Count,
     DateTimeField,
     Expression,
@@ -39,7 +40,16 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay, Least, TruncDate
+from django.db.models.fields.json import KT
+from django.db.models.functions import (
+    Coalesce,
+    ExtractHour,
+    ExtractIsoWeekDay,
+    Least,
+    Trunc,
+    TruncDate,
+)
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from analytics.models import Episode, HourlyRollup, OnlineSpan, RollupHour, Wait
@@ -392,6 +402,28 @@ def _ranges_between(
     return ranges
 
 
+def campaign_reply() -> Q:
+    """A customer's message that answers a campaign: the message before it in the
+    chat is one a campaign sent (the core records the campaign in a template
+    message's ``content``). WhatsApp's timestamps are whole seconds, ours are
+    not: a campaign message stored earlier within the reply's second comes before it."""
+    second = Trunc("timestamp", "second", output_field=DateTimeField(), tzinfo=dt.UTC)
+    before = (
+        Message.objects.filter(conversation_id=OuterRef("conversation_id"))
+        .annotate(second=second)
+        .filter(
+            Q(second__lt=OuterRef("timestamp"))
+            | Q(second=OuterRef("timestamp"), created_at__lt=OuterRef("created_at"))
+        )
+        .order_by("-second", "-created_at")
+        .annotate(campaign=KT("content__campaign"))
+        .values("campaign")[:1]
+    )
+    return Q(direction=Message.Direction.IN) & Q(
+        GreaterThan(Subquery(before, output_field=CharField()), Value(""))
+    )
+
+
 def _message_counts(f: StatsFilter, *, now: dt.datetime) -> dict[str, int]:
     """Messages in and out of the period: the hourly rollups for the whole hours
     whose rollup is current, the messages themselves for the rest (the current
@@ -399,7 +431,7 @@ def _message_counts(f: StatsFilter, *, now: dt.datetime) -> dict[str, int]:
     filter reads the messages (rollups are not kept per label)."""
     covered = [] if f.label else _clean_hours(_hour_ceil(f.since), min(f.until, now))
     covered = [hour for hour in covered if hour + HOUR <= f.until]
-    totals = {"in": 0, "out": 0, "templates": 0}
+    totals = {"in": 0, "out": 0, "templates": 0, "campaign_replies": 0}
     if covered:
         clean = RollupHour.objects.filter(
             dirty=False, hour__gte=covered[0], hour__lte=covered[-1]
@@ -416,9 +448,17 @@ def _message_counts(f: StatsFilter, *, now: dt.datetime) -> dict[str, int]:
         if f.operator:
             rollups = rollups.filter(operator_id=f.operator)
         summed = rollups.aggregate(
-            i=Sum("messages_in"), o=Sum("messages_out"), t=Sum("templates_out")
+            i=Sum("messages_in"),
+            o=Sum("messages_out"),
+            t=Sum("templates_out"),
+            c=Sum("campaign_replies"),
         )
-        totals = {"in": summed["i"] or 0, "out": summed["o"] or 0, "templates": summed["t"] or 0}
+        totals = {
+            "in": summed["i"] or 0,
+            "out": summed["o"] or 0,
+            "templates": summed["t"] or 0,
+            "campaign_replies": summed["c"] or 0,
+        }
     ranges = _ranges_between(f.since, f.until, covered)
     if ranges:
         when = Q()
@@ -442,10 +482,12 @@ def _message_counts(f: StatsFilter, *, now: dt.datetime) -> dict[str, int]:
             i=Count("pk", filter=Q(direction=Message.Direction.IN)),
             o=Count("pk", filter=Q(direction=Message.Direction.OUT)),
             t=Count("pk", filter=Q(direction=Message.Direction.OUT, type="template")),
+            c=Count("pk", filter=campaign_reply()),
         )
         totals["in"] += live["i"]
         totals["out"] += live["o"]
         totals["templates"] += live["t"]
+        totals["campaign_replies"] += live["c"]
     return totals
 
 

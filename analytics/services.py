@@ -27,7 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
-from analytics import facts, sla
+from analytics import facts, selectors, sla
 from analytics.models import (
     Episode,
     HourlyRollup,
@@ -324,6 +324,7 @@ def _rollup_rows(messages: QuerySet[Message]) -> list[HourlyRollup]:
             messages_out=Count("pk", filter=Q(direction=Message.Direction.OUT)),
             templates_out=Count("pk", filter=Q(direction=Message.Direction.OUT, type="template")),
             automatic_out=Count("pk", filter=Q(direction=Message.Direction.OUT, automatic=True)),
+            campaign_replies=Count("pk", filter=selectors.campaign_reply()),
         )
     )
     return [
@@ -337,6 +338,7 @@ def _rollup_rows(messages: QuerySet[Message]) -> list[HourlyRollup]:
             messages_out=row["messages_out"],
             templates_out=row["templates_out"],
             automatic_out=row["automatic_out"],
+            campaign_replies=row["campaign_replies"],
         )
         for row in counts
     ]

@@ -10,7 +10,7 @@ import time_machine
 from django.contrib.auth.models import User
 
 from conversations import services
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Message, SendPath
 from conversations.tests.factories import body, consent_to, no_quiet_hours, text_webhook
 
 # Monday 7 December 2026, 09:00 UTC.
@@ -73,3 +73,23 @@ def set_status(minute: float, user: Any, status: str, *, wa_id: str = ANN) -> No
     conversation = Conversation.objects.get(contact__wa_id=wa_id)
     with time_machine.travel(at(minute), tick=False):
         services.conversation_set_status(conversation=conversation, actor=user, status=status)
+
+
+def campaign_sends(minute: float, *, wa_id: str = ANN, campaign: str = "7") -> Message:
+    """A campaign's template to the customer (nobody wrote it), as the campaigns
+    app sends it through the core."""
+    conversation = Conversation.objects.get(contact__wa_id=wa_id)
+    consent_to(conversation.contact, waba_id=conversation.number.waba_id)
+    no_quiet_hours()
+    with time_machine.travel(at(minute), tick=False):
+        return services.message_send_template(
+            conversation=conversation,
+            user=None,
+            name="order_update",
+            language="en",
+            components=[],
+            text="Your order is late",
+            category="UTILITY",
+            path=SendPath.CAMPAIGN,
+            campaign=campaign,
+        )

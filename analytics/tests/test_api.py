@@ -81,7 +81,7 @@ def test_summary_figures(day):
             "window_expired_unanswered": 0,
             "open": 2,
         },
-        "messages": {"in": 4, "out": 3, "templates": 0},
+        "messages": {"in": 4, "out": 3, "templates": 0, "campaign_replies": 0},
     }
 
 

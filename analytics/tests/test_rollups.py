@@ -15,7 +15,14 @@ from django.test import TestCase
 from analytics import selectors, services
 from analytics.models import Episode, HourlyRollup, RollupHour, Wait
 from analytics.selectors import StatsFilter
-from analytics.tests.helpers import at, customer_says, operator_replies, set_status, template_by
+from analytics.tests.helpers import (
+    at,
+    campaign_sends,
+    customer_says,
+    operator_replies,
+    set_status,
+    template_by,
+)
 from conversations.tests.factories import NumberFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +194,29 @@ def test_a_rollup_job_run_twice_changes_nothing(olga):
     )
     assert first == again
     assert first == [(at(60), 0, 1, 0, 0), (at(60), olga.pk, 0, 1, 1)]
+
+
+def test_replies_to_a_campaign_are_counted_live_rolled_up_and_rebuilt(olga, inline_jobs):
+    luca = "393331234567"
+    customer_says(0, wa_id=luca)
+    operator_replies(2, olga, wa_id=luca)
+    customer_says(5, wa_id=luca)  # answers the operator, not a campaign
+    campaign_sends(40, wa_id=luca)
+    customer_says(45, wa_id=luca)  # the campaign's reply
+    customer_says(46, wa_id=luca)  # the same customer again: one reply
+    # The campaign's message half a second into 10:50:00 and the customer's answer
+    # stamped 10:50:00 (WhatsApp's whole seconds), delivered a minute later.
+    campaign_sends(110 + 0.5 / 60, wa_id=luca, campaign="8")
+    customer_says(110, wa_id=luca, arrives=111)
+    now = at(240)
+    live = figures(now)
+    assert live["summary"]["messages"]["campaign_replies"] == 2
+
+    assert tick(now) == 2
+    assert sum(HourlyRollup.objects.values_list("campaign_replies", flat=True)) == 2
+    assert figures(now) == live
+
+    HourlyRollup.objects.update(campaign_replies=0)
+    with time_machine.travel(now, tick=False):
+        call_command("rebuild_stats", stdout=open("/dev/null", "w"))
+    assert figures(now) == live
