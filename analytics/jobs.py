@@ -10,3 +10,7 @@ from analytics import services
 
 def rollup_hour(hour: str) -> None:
     services.rollup_hour_compute(hour=dt.datetime.fromisoformat(hour))
+
+
+def rollup_day(day: str) -> None:
+    services.rollup_day_compute(day=dt.datetime.fromisoformat(day))

@@ -44,11 +44,31 @@ class Episode(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["started_at"], include=["reopened"], name="episode_started"),
+            # A period's new and resolved chats, and their split by operator, team,
+            # number or country, from the indexes alone.
+            models.Index(
+                fields=["started_at"],
+                include=["reopened", "operator", "team", "number", "country"],
+                name="episode_started",
+            ),
             models.Index(
                 fields=["resolved_at"],
-                include=["resolution_s", "resolution_business_s"],
+                include=[
+                    "resolution_s",
+                    "resolution_business_s",
+                    "operator",
+                    "team",
+                    "number",
+                    "country",
+                ],
                 name="episode_resolved",
+            ),
+            # The resolutions by operator in operator order (no sort to group them).
+            models.Index(
+                fields=["operator", "resolved_at"],
+                include=["resolution_s", "resolution_business_s", "team", "number", "country"],
+                condition=Q(resolved_at__isnull=False),
+                name="episode_operator_resolved",
             ),
             models.Index(fields=["conversation"], name="episode_conversation"),
         ]
@@ -110,6 +130,7 @@ class Wait(models.Model):
             models.Index(fields=["conversation"], name="wait_conversation"),
             models.Index(
                 fields=["started_at"],
+                include=["answered_by", "team", "number", "country"],
                 condition=Q(answered_at__isnull=True, ended_at__isnull=True),
                 name="wait_open",
             ),
@@ -134,12 +155,10 @@ class Wait(models.Model):
         return f"wait in {self.conversation_id} from {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
-class HourlyRollup(models.Model):
-    """Counts for one hour (UTC) and one team, number, operator and country: what
-    the dashboards read for hours that are over. Recomputed from raw rows, never
-    incremented in place. Zero and "" stand for none (so the key is unique)."""
+class RollupCounts(models.Model):
+    """Message counts for one team, number, operator and country over a span of
+    time. Zero and "" stand for none (so the key is unique)."""
 
-    hour = models.DateTimeField()
     team_id = models.BigIntegerField(default=0)
     number_id = models.BigIntegerField(default=0)
     operator_id = models.BigIntegerField(default=0)
@@ -150,6 +169,19 @@ class HourlyRollup(models.Model):
     automatic_out = models.PositiveIntegerField(default=0)
     # Customers' messages that answer a campaign (``selectors.campaign_reply``).
     campaign_replies = models.PositiveIntegerField(default=0)
+
+    COUNTS = ("messages_in", "messages_out", "templates_out", "automatic_out", "campaign_replies")
+    KEY = ("team_id", "number_id", "operator_id", "country")
+
+    class Meta:
+        abstract = True
+
+
+class HourlyRollup(RollupCounts):
+    """Counts for one hour (UTC): what the dashboards read for hours that are
+    over. Recomputed from raw rows, never incremented in place."""
+
+    hour = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -173,6 +205,37 @@ class RollupHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}h{' (dirty)' if self.dirty else ''}"
+
+
+class DailyRollup(RollupCounts):
+    """The sums of a day's (UTC) hourly rollups, kept once every hour of the day
+    that holds messages is rolled up: a quarter reads 90 of these per key instead
+    of 2,160."""
+
+    day = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team_id", "number_id", "operator_id", "country"],
+                name="daily_rollup_unique_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"rollup {self.day:%Y-%m-%d}"
+
+
+class RollupDay(models.Model):
+    """A day whose rollup is current, or must be summed again from its hours
+    (``dirty``: one of its hours changed, or an hour of it is not rolled up yet)."""
+
+    day = models.DateTimeField(unique=True)
+    dirty = models.BooleanField(default=True)
+    rolled_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d}{' (dirty)' if self.dirty else ''}"
 
 
 class SlaPolicy(models.Model):

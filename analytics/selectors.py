@@ -10,16 +10,17 @@ On PostgreSQL the summaries are computed by the database itself
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
     Avg,
@@ -52,7 +53,15 @@ from django.db.models.functions import (
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
-from analytics.models import Episode, HourlyRollup, OnlineSpan, RollupHour, Wait
+from analytics.models import (
+    DailyRollup,
+    Episode,
+    HourlyRollup,
+    OnlineSpan,
+    RollupDay,
+    RollupHour,
+    Wait,
+)
 from conversations.models import Conversation, Label, Message, Team, WhatsAppNumber
 
 BREAKDOWNS = ("operator", "team", "number", "label", "country", "day", "hour")
@@ -369,37 +378,58 @@ def _grouped(
 
 
 HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+
+Span = tuple[dt.datetime, dt.datetime]
 
 
-def _hour_ceil(at: dt.datetime) -> dt.datetime:
+def _ceil(at: dt.datetime, step: dt.timedelta) -> dt.datetime:
+    """``at`` rounded up to a whole hour or day (UTC)."""
     floor = at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
-    return floor if floor == at else floor + HOUR
+    if step == DAY:
+        floor = floor.replace(hour=0)
+    return floor if floor == at else floor + step
 
 
-def _clean_hours(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
-    """Hours in [start, end) whose rollup is current."""
+def _clean(marker: Any, field: str, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """Starts of the hours (or days) in [start, end) whose rollup is current."""
     if start >= end:
         return []
-    return sorted(
-        RollupHour.objects.filter(hour__gte=start, hour__lt=end, dirty=False).values_list(
-            "hour", flat=True
-        )
-    )
+    current = marker.objects.filter(
+        dirty=False, **{f"{field}__gte": start, f"{field}__lt": end}
+    ).values_list(field, flat=True)
+    return sorted(current)
 
 
-def _ranges_between(
-    since: dt.datetime, until: dt.datetime, covered: list[dt.datetime]
-) -> list[tuple[dt.datetime, dt.datetime]]:
-    """The parts of [since, until) outside the covered hours."""
+def _runs(starts: list[dt.datetime], step: dt.timedelta) -> list[Span]:
+    """Consecutive hours (or days) joined into spans."""
+    spans: list[Span] = []
+    for start in starts:
+        if spans and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], start + step)
+        else:
+            spans.append((start, start + step))
+    return spans
+
+
+def _ranges_between(since: dt.datetime, until: dt.datetime, covered: list[Span]) -> list[Span]:
+    """The parts of [since, until) outside the covered spans (sorted, disjoint)."""
     ranges = []
     at = since
-    for hour in covered:
-        if hour > at:
-            ranges.append((at, hour))
-        at = max(at, hour + HOUR)
+    for start, end in covered:
+        if start > at:
+            ranges.append((at, start))
+        at = max(at, end)
     if at < until:
         ranges.append((at, until))
     return ranges
+
+
+def _within(field: str, spans: list[Span]) -> Q:
+    when = Q()
+    for start, end in spans:
+        when |= Q(**{f"{field}__gte": start, f"{field}__lt": end})
+    return when
 
 
 def campaign_reply() -> Q:
@@ -409,7 +439,14 @@ def campaign_reply() -> Q:
     not: a campaign message stored earlier within the reply's second comes before it."""
     second = Trunc("timestamp", "second", output_field=DateTimeField(), tzinfo=dt.UTC)
     before = (
-        Message.objects.filter(conversation_id=OuterRef("conversation_id"))
+        Message.objects.filter(
+            conversation_id=OuterRef("conversation_id"),
+            # The thread index's range: nothing after the reply's second.
+            timestamp__lt=ExpressionWrapper(
+                OuterRef("timestamp") + Value(dt.timedelta(seconds=1)),
+                output_field=DateTimeField(),
+            ),
+        )
         .annotate(second=second)
         .filter(
             Q(second__lt=OuterRef("timestamp"))
@@ -425,20 +462,26 @@ def campaign_reply() -> Q:
 
 
 def _message_counts(f: StatsFilter, *, now: dt.datetime) -> dict[str, int]:
-    """Messages in and out of the period: the hourly rollups for the whole hours
-    whose rollup is current, the messages themselves for the rest (the current
-    hour, a period's ragged ends, an hour a late message made dirty). A label
-    filter reads the messages (rollups are not kept per label)."""
-    covered = [] if f.label else _clean_hours(_hour_ceil(f.since), min(f.until, now))
-    covered = [hour for hour in covered if hour + HOUR <= f.until]
+    """Messages in and out of the period: the daily rollups for the whole days
+    whose rollup is current, the hourly ones for the other whole hours whose
+    rollup is, the messages themselves for the rest (the current hour, a period's
+    ragged ends, an hour a late message made dirty). A label filter reads the
+    messages (rollups are not kept per label)."""
+    end = min(f.until, now)
+    days: list[Span] = []
+    hours: list[Span] = []
+    if not f.label:
+        clean_days = _clean(RollupDay, "day", _ceil(f.since, DAY), end)
+        days = _runs([day for day in clean_days if day + DAY <= f.until], DAY)
+        clean_hours = []
+        for start, stop in _ranges_between(_ceil(f.since, HOUR), end, days):
+            clean_hours += _clean(RollupHour, "hour", start, stop)
+        hours = _runs([hour for hour in clean_hours if hour + HOUR <= f.until], HOUR)
     totals = {"in": 0, "out": 0, "templates": 0, "campaign_replies": 0}
-    if covered:
-        clean = RollupHour.objects.filter(
-            dirty=False, hour__gte=covered[0], hour__lte=covered[-1]
-        ).values("hour")
-        rollups = HourlyRollup.objects.filter(
-            hour__gte=covered[0], hour__lte=covered[-1], hour__in=clean
-        )
+    for model, field, spans in ((DailyRollup, "day", days), (HourlyRollup, "hour", hours)):
+        if not spans:
+            continue
+        rollups = model.objects.filter(_within(field, spans))
         if f.team:
             rollups = rollups.filter(team_id=f.team)
         if f.number:
@@ -453,18 +496,13 @@ def _message_counts(f: StatsFilter, *, now: dt.datetime) -> dict[str, int]:
             t=Sum("templates_out"),
             c=Sum("campaign_replies"),
         )
-        totals = {
-            "in": summed["i"] or 0,
-            "out": summed["o"] or 0,
-            "templates": summed["t"] or 0,
-            "campaign_replies": summed["c"] or 0,
-        }
-    ranges = _ranges_between(f.since, f.until, covered)
+        totals["in"] += summed["i"] or 0
+        totals["out"] += summed["o"] or 0
+        totals["templates"] += summed["t"] or 0
+        totals["campaign_replies"] += summed["c"] or 0
+    ranges = _ranges_between(f.since, f.until, sorted(days + hours))
     if ranges:
-        when = Q()
-        for start, end in ranges:
-            when |= Q(timestamp__gte=start, timestamp__lt=end)
-        messages = Message.objects.filter(when)
+        messages = Message.objects.filter(_within("timestamp", ranges))
         if f.team:
             messages = messages.filter(conversation__team_id=f.team)
         if f.number:
@@ -491,6 +529,30 @@ def _message_counts(f: StatsFilter, *, now: dt.datetime) -> dict[str, int]:
     return totals
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+# Memory for the sorts behind a period's percentiles: a quarter's waits sort in
+# memory instead of spilling to disk (PostgreSQL's default is 4 MB).
+SORT_MEMORY = "32MB"
+
+
+def _one_snapshot(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run a statistics answer's queries in one transaction: its figures agree with
+    each other, and on PostgreSQL its sorts get ``SORT_MEMORY``."""
+
+    @functools.wraps(function)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('work_mem', %s, true)", [SORT_MEMORY])
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_one_snapshot
 def stats_summary(f: StatsFilter, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """The headline figures of the period (``GET /api/v1/stats/summary/``)."""
     now = now or timezone.now()
@@ -522,6 +584,7 @@ def _key_value(by: str, key: Any) -> Any:
     return key
 
 
+@_one_snapshot
 def stats_breakdown(
     f: StatsFilter, *, by: str, tz: zoneinfo.ZoneInfo, now: dt.datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -577,6 +640,7 @@ def _bucket(field: str) -> Case:
     )
 
 
+@_one_snapshot
 def stats_distribution(f: StatsFilter) -> list[dict[str, Any]]:
     """How many first responses, replies and resolutions of the period took up to
     each bound (``up_to_s``; null: longer than the last): the dashboard's histogram."""
@@ -633,7 +697,9 @@ def stats_heatmap(f: StatsFilter, *, tz: zoneinfo.ZoneInfo) -> list[list[int]]:
 
 def conversations_open_count(f: StatsFilter) -> int:
     """Open chats now (the backlog), narrowed like the figures."""
-    qs = Conversation.objects.exclude(status=Conversation.Status.RESOLVED)
+    # Every status but resolved, named: the status index counts them.
+    open_statuses = [s for s in Conversation.Status.values if s != Conversation.Status.RESOLVED]
+    qs = Conversation.objects.filter(status__in=open_statuses)
     if f.team:
         qs = qs.filter(team_id=f.team)
     if f.number:

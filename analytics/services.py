@@ -21,17 +21,21 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncHour
+from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from django.utils import timezone
 
 from analytics import facts, selectors, sla
 from analytics.models import (
+    DailyRollup,
     Episode,
     HourlyRollup,
     OnlineSpan,
+    RollupCounts,
+    RollupDay,
     RollupHour,
     SlaBreach,
     SlaPolicy,
@@ -44,6 +48,7 @@ from conversations.models import Conversation, ConversationEvent, Message, Notif
 logger = logging.getLogger(__name__)
 
 HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
 # An hour is rolled up this long after it ends: a message stamped in its last
 # instant may still be committing when it ends.
 GRACE = dt.timedelta(minutes=2)
@@ -292,14 +297,24 @@ def _hour(at: dt.datetime) -> dt.datetime:
     return at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def _day(at: dt.datetime) -> dt.datetime:
+    return _hour(at).replace(hour=0)
+
+
 def rollup_hours_mark(*, hours: Iterable[dt.datetime]) -> int:
-    """Mark rolled-up hours whose rollup must be computed again (a message stored
-    late); an hour not rolled up yet is counted from the messages until it is.
-    The number marked."""
-    hours = set(hours)
+    """Mark the rollups of hours (a message stored late, a change of history) and
+    of their days to be computed again; an hour never rolled up gets its marker,
+    so the clock rolls it up. Until then the figures count those hours from the
+    messages. The number of rolled-up hours marked."""
+    hours = {_hour(hour) for hour in hours}
     if not hours:
         return 0
-    return RollupHour.objects.filter(hour__in=hours, dirty=False).update(dirty=True)
+    marked = RollupHour.objects.filter(hour__in=hours, dirty=False).update(dirty=True)
+    RollupHour.objects.bulk_create(
+        [RollupHour(hour=hour, dirty=True) for hour in sorted(hours)], ignore_conflicts=True
+    )
+    RollupDay.objects.filter(day__in={_day(hour) for hour in hours}, dirty=False).update(dirty=True)
+    return marked
 
 
 def _rollup_rows(messages: QuerySet[Message]) -> list[HourlyRollup]:
@@ -360,7 +375,55 @@ def rollup_hour_compute(*, hour: dt.datetime, now: dt.datetime | None = None) ->
         marker.dirty = hour + HOUR + GRACE > now
         marker.rolled_at = now
         marker.save(update_fields=["dirty", "rolled_at"])
+        # The day's sums come from its hours: summed again by the clock.
+        RollupDay.objects.update_or_create(day=_day(hour), defaults={"dirty": True})
     return len(rows)
+
+
+def _daily_rows(days: QuerySet[HourlyRollup]) -> list[DailyRollup]:
+    """Daily rollup rows summing ``days``' hourly rows per day and key."""
+    sums = (
+        days.order_by()
+        .annotate(day=TruncDay("hour", tzinfo=dt.UTC))
+        .values("day", *RollupCounts.KEY)
+        .annotate(**{f"sum_{name}": Sum(name) for name in RollupCounts.COUNTS})
+    )
+    return [
+        DailyRollup(
+            day=row["day"],
+            **{key: row[key] for key in RollupCounts.KEY},
+            **{name: row[f"sum_{name}"] for name in RollupCounts.COUNTS},
+        )
+        for row in sums
+    ]
+
+
+def rollup_day_compute(*, day: dt.datetime, now: dt.datetime | None = None) -> bool:
+    """Sum one day's (UTC) hourly rollups into its daily rollup, once the day is
+    over and every hour of it that holds messages is rolled up; else the day stays
+    dirty (its hours serve the figures) and the clock tries again. Idempotent,
+    under the lock of the day's marker. True when the day's rollup is current."""
+    day = _day(day)
+    now = now or timezone.now()
+    with transaction.atomic():
+        RollupDay.objects.get_or_create(day=day)
+        marker = RollupDay.objects.select_for_update().get(day=day)
+        within = {"hour__gte": day, "hour__lt": day + DAY}
+        clean = set(RollupHour.objects.filter(dirty=False, **within).values_list("hour", flat=True))
+        busy = set(
+            Message.objects.filter(timestamp__gte=day, timestamp__lt=day + DAY)
+            .annotate(at=TruncHour("timestamp", tzinfo=dt.UTC))
+            .values_list("at", flat=True)
+            .distinct()
+        )
+        DailyRollup.objects.filter(day=day).delete()
+        current = day + DAY + GRACE <= now and busy <= clean
+        if current:
+            DailyRollup.objects.bulk_create(_daily_rows(HourlyRollup.objects.filter(**within)))
+        marker.dirty = not current
+        marker.rolled_at = now
+        marker.save(update_fields=["dirty", "rolled_at"])
+    return current
 
 
 def rollups_due(now: dt.datetime) -> int:
@@ -387,10 +450,16 @@ def rollups_due(now: dt.datetime) -> int:
     due = sorted(unrolled | dirty)
     for hour in due:
         enqueue_on_commit(ROLLUP_JOB, hour.isoformat())
+    # Days that are over and whose hours changed: summed after their hours (a day
+    # whose hour is still dirty stays dirty, and the next tick tries again).
+    days = RollupDay.objects.filter(dirty=True, day__lte=_day(now - GRACE) - DAY)
+    for day in days.values_list("day", flat=True):
+        enqueue_on_commit(ROLLUP_DAY_JOB, day.isoformat())
     return len(due)
 
 
 ROLLUP_JOB = "analytics.jobs.rollup_hour"
+ROLLUP_DAY_JOB = "analytics.jobs.rollup_day"
 
 
 # How far back the rollups go (the statistics API's longest period).
@@ -423,6 +492,18 @@ def rollups_rebuild(*, now: dt.datetime | None = None, batch: int = 500) -> int:
                 hours.append(RollupHour(hour=hour, dirty=dirty, rolled_at=now))
                 hour += HOUR
         RollupHour.objects.bulk_create(hours, batch_size=5000)
+        # Every day that is over sums its hours (all rolled up just now).
+        settled = _day(now - GRACE) - DAY
+        DailyRollup.objects.all().delete()
+        RollupDay.objects.all().delete()
+        if first is not None and _day(first) <= settled:
+            whole = HourlyRollup.objects.filter(hour__gte=_day(first), hour__lt=settled + DAY)
+            DailyRollup.objects.bulk_create(_daily_rows(whole), batch_size=5000)
+            days, day = [], _day(first)
+            while day <= settled:
+                days.append(RollupDay(day=day, dirty=False, rolled_at=now))
+                day += DAY
+            RollupDay.objects.bulk_create(days, batch_size=5000)
     return len(hours)
 
 

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import TestCase
 
 from analytics import selectors, services
-from analytics.models import Episode, HourlyRollup, RollupHour, Wait
+from analytics.models import DailyRollup, Episode, HourlyRollup, RollupDay, RollupHour, Wait
 from analytics.selectors import StatsFilter
 from analytics.tests.helpers import (
     at,
@@ -220,3 +220,67 @@ def test_replies_to_a_campaign_are_counted_live_rolled_up_and_rebuilt(olga, inli
     with time_machine.travel(now, tick=False):
         call_command("rebuild_stats", stdout=open("/dev/null", "w"))
     assert figures(now) == live
+
+
+def whole_day(now: dt.datetime) -> dict[str, Any]:
+    """The summary of a period holding the whole of Monday 7 December."""
+    return selectors.stats_summary(StatsFilter(since=at(-600), until=at(960)), now=now)
+
+
+def test_a_day_that_is_over_is_summed_and_read_from_its_daily_rollup(olga, inline_jobs):
+    play(olga)
+    tick(at(240))
+    tick(at(300))
+    after_midnight = at(15 * 60 + 5)  # Tuesday 00:05
+    live = whole_day(after_midnight)
+    assert live["messages"] == {"in": 5, "out": 3, "templates": 1, "campaign_replies": 0}
+
+    tick(after_midnight)  # the hours' changes marked the day: summed now
+    assert RollupDay.objects.get(day=at(-540)).dirty is False
+    assert sum(DailyRollup.objects.values_list("messages_in", flat=True)) == 5
+    # The day's figures come from its daily rollup, not from its hours.
+    HourlyRollup.objects.update(messages_in=99)
+    assert whole_day(after_midnight) == live
+
+
+def test_a_late_message_makes_its_day_dirty_until_it_is_summed_again(olga, inline_jobs):
+    play(olga)
+    tick(at(240))
+    tick(at(300))
+    tick(at(15 * 60 + 5))
+    # Written on Monday at 09:30, delivered on Tuesday at 00:20.
+    customer_says(30, wa_id="4915112345678", arrives=15 * 60 + 20)
+    assert RollupDay.objects.get(day=at(-540)).dirty
+    now = at(15 * 60 + 21)
+    live = whole_day(now)
+    assert live["messages"]["in"] == 6
+
+    tick(now)  # the hour's job, then the day's
+    assert RollupDay.objects.get(day=at(-540)).dirty is False
+    assert sum(DailyRollup.objects.values_list("messages_in", flat=True)) == 6
+    assert whole_day(now) == live
+
+
+def test_a_day_with_an_hour_never_rolled_up_stays_with_its_hours(olga):
+    play(olga)
+    now = at(15 * 60 + 5)
+    live = whole_day(now)
+    # Only 09:00 was rolled up: the day cannot be summed, its hours and messages
+    # serve the figures.
+    services.rollup_hour_compute(hour=at(0), now=now)
+    assert services.rollup_day_compute(day=at(0), now=now) is False
+    assert RollupDay.objects.get(day=at(-540)).dirty
+    assert not DailyRollup.objects.exists()
+    assert whole_day(now) == live
+
+
+def test_rebuild_sums_the_days_that_are_over(olga, inline_jobs):
+    play(olga)
+    now = at(15 * 60 + 5)
+    live = whole_day(now)
+    with time_machine.travel(now, tick=False):
+        call_command("rebuild_stats", stdout=open("/dev/null", "w"))
+    assert dict(RollupDay.objects.values_list("day", "dirty")) == {at(-540): False}
+    assert sum(DailyRollup.objects.values_list("messages_out", flat=True)) == 3
+    HourlyRollup.objects.update(messages_out=99)
+    assert whole_day(now) == live
