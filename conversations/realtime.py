@@ -110,9 +110,9 @@ def publish(event_type: str, payload: dict[str, Any], *, groups: Iterable[str]) 
 def publish_presence(user_id: int, presence: str) -> None:
     """Tell the presence group, after commit, that ``user_id`` is now ``presence``.
 
-    Presence changes are coalesced per process: whatever changes within
-    ``PRESENCE_INTERVAL`` leaves as one frame (a whole shift signing in would
-    otherwise send every socket a frame per colleague). A frame for one change is
+    Presence changes are coalesced (across processes, with Redis): whatever
+    changes within ``PRESENCE_INTERVAL`` leaves as one frame (a whole shift signing
+    in would otherwise send every socket a frame per colleague). A frame for one change is
     ``{"type": "presence.updated", "user_id", "presence"}``; for several, ``{"type":
     "presence.updated", "changes": [{"user_id", "presence"}, ...]}`` (a user's last
     change only). Code that ends its process without returning (RQ's forked work
@@ -121,8 +121,14 @@ def publish_presence(user_id: int, presence: str) -> None:
 
 
 def flush_presence() -> None:
-    """Send now the presence changes this process holds (before it exits)."""
+    """Send now the presence changes this process is to send (before it exits)."""
     _presence.flush()
+
+
+def flush_orphaned_presence() -> int:
+    """Send the presence changes whose flusher died before sending them (the
+    workspace clock's tick); the number sent."""
+    return _presence.flush_orphaned()
 
 
 def relay_message(event: dict[str, Any], *, groups: Iterable[str]) -> dict[str, Any]:
@@ -432,28 +438,79 @@ def _publisher_loop() -> asyncio.AbstractEventLoop:
 
 
 class _PresenceChanges:
-    """The presence changes a process holds until its interval ends."""
+    """The presence changes held until the interval ends.
+
+    With Redis (``REDIS_URL``) they are held there, shared by every process (web
+    and workers): a change is stored in one hash, and the process that stores the
+    first change of an interval takes the flusher's key for ``PRESENCE_INTERVAL``
+    and sends, when it ends, every change the hash holds, whoever made it. So a
+    socket gets at most one presence frame an interval however many processes
+    there are. Without Redis (the embedded default, one process) they are held in
+    the process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[int, str] = {}
         self._timer: threading.Timer | None = None
         self._pid = os.getpid()
+        self._redis: Any = None
         atexit.register(self.flush)
 
+    def _shared(self) -> Any:
+        """This process's Redis client, or None without Redis."""
+        from django.conf import settings
+
+        url = getattr(settings, "REDIS_URL", "")
+        if not url:
+            return None
+        if self._redis is None or self._redis[0] != os.getpid():
+            import redis
+
+            self._redis = (os.getpid(), redis.Redis.from_url(url))
+        return self._redis[1]
+
+    @staticmethod
+    def _keys() -> tuple[str, str]:
+        from django.conf import settings
+
+        config = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+        prefix = config.get("prefix", "inbox")
+        return f"{prefix}:presence:pending", f"{prefix}:presence:flusher"
+
+    def _forked(self) -> None:
+        if self._pid != os.getpid():
+            # A forked child: the parent's changes and timer are not its own.
+            self._pending, self._timer, self._pid = {}, None, os.getpid()
+
+    def _schedule(self) -> None:
+        if self._timer is None:
+            self._timer = threading.Timer(PRESENCE_INTERVAL, self.flush)
+            self._timer.daemon = True
+            self._timer.start()
+
     def add(self, user_id: int, presence: str) -> None:
-        with self._lock:
-            if self._pid != os.getpid():
-                # A forked child: the parent's changes and timer are not its own.
-                self._pending, self._timer, self._pid = {}, None, os.getpid()
-            self._pending.pop(user_id, None)
-            self._pending[user_id] = presence
-            if self._timer is None:
-                self._timer = threading.Timer(PRESENCE_INTERVAL, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
+        shared = self._shared()
+        if shared is None:
+            with self._lock:
+                self._forked()
+                self._pending.pop(user_id, None)
+                self._pending[user_id] = presence
+                self._schedule()
+            return
+        pending, flusher = self._keys()
+        pipe = shared.pipeline(transaction=True)
+        # Deleted first, so a user's last change comes last, as in one process.
+        pipe.hdel(pending, user_id)
+        pipe.hset(pending, user_id, presence)
+        pipe.set(flusher, os.getpid(), nx=True, px=int(PRESENCE_INTERVAL * 1000))
+        *_, flushes_here = pipe.execute()
+        if flushes_here:
+            with self._lock:
+                self._forked()
+                self._schedule()
 
     def flush(self) -> None:
+        """Send the changes held, if this process is the one to send them."""
         with self._lock:
             if self._pid != os.getpid():
                 return
@@ -461,6 +518,39 @@ class _PresenceChanges:
             timer, self._timer = self._timer, None
         if timer is not None and timer is not threading.current_thread():
             timer.cancel()
+        if self._redis is not None and self._redis[0] == os.getpid():
+            if timer is None:
+                return  # another process sends them when its interval ends
+            pending = self._take_shared()
+        self._send(pending)
+
+    def flush_orphaned(self) -> int:
+        """Send changes nobody is to send (their flusher's process died before its
+        interval ended); the number sent. Called by the workspace clock."""
+        shared = self._shared()
+        if shared is None:
+            return 0
+        held, flusher = self._keys()
+        if not shared.exists(held) or not shared.set(
+            flusher, os.getpid(), nx=True, px=int(PRESENCE_INTERVAL * 1000)
+        ):
+            return 0
+        pending = self._take_shared()
+        self._send(pending)
+        return len(pending)
+
+    def _take_shared(self) -> dict[int, str]:
+        held, flusher = self._keys()
+        pipe = self._redis[1].pipeline(transaction=True)
+        pipe.hgetall(held)
+        pipe.delete(held)
+        # The next change after this takes the flusher's key again.
+        pipe.delete(flusher)
+        raw, *_ = pipe.execute()
+        return {int(user_id): presence.decode() for user_id, presence in raw.items()}
+
+    @staticmethod
+    def _send(pending: dict[int, str]) -> None:
         if not pending:
             return
         event: dict[str, Any] = {"type": "presence.updated"}

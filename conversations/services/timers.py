@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from conversations import hooks
+from conversations import hooks, realtime
 from conversations.services.deferrals import sends_deferred_due
 from conversations.services.delivery import sends_interrupted_resolve, sends_lost_requeue
 from conversations.services.escalation import conversations_escalate_due
@@ -26,6 +26,7 @@ class TimerRun:
     interrupted: int = 0
     requeued: int = 0
     deferred: int = 0
+    presence: int = 0
     hooks: int = 0
 
 
@@ -33,7 +34,7 @@ def timers_run(*, now: dt.datetime | None = None) -> TimerRun:
     """One tick of the clock: forget dead sockets, wake snoozed chats, escalate
     customers who waited too long, assign queued chats to free operators, and
     settle sends that were interrupted or lost, send again what the platform
-    deferred; then what the apps built on the
+    deferred, send presence changes whose sender died; then what the apps built on the
     core asked the clock for (``hooks.on_tick``)."""
     now = now or timezone.now()
     run = TimerRun(
@@ -44,5 +45,6 @@ def timers_run(*, now: dt.datetime | None = None) -> TimerRun:
         interrupted=sends_interrupted_resolve(now=now),
         requeued=sends_lost_requeue(now=now),
         deferred=sends_deferred_due(now=now),
+        presence=realtime.flush_orphaned_presence(),
     )
     return dataclasses.replace(run, hooks=hooks.tick(now))

@@ -32,9 +32,13 @@ def frames(monkeypatch: pytest.MonkeyPatch) -> Told:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("held_in", ["redis", "the process"])
 def test_changes_within_an_interval_leave_as_one_frame(
-    frames, django_capture_on_commit_callbacks
+    frames, django_capture_on_commit_callbacks, settings, monkeypatch, held_in
 ) -> None:
+    if held_in == "the process":  # the embedded default: no Redis
+        settings.REDIS_URL = ""
+        monkeypatch.setattr(realtime, "_presence", realtime._PresenceChanges())
     with django_capture_on_commit_callbacks(execute=True):
         realtime.publish_presence(1, "online")
         realtime.publish_presence(2, "online")
@@ -113,3 +117,47 @@ def test_a_work_horse_sends_what_it_holds_before_it_exits(monkeypatch, tmp_path)
         "user_id": 9,
         "presence": "offline",
     }
+
+
+def test_changes_from_several_processes_leave_as_one_frame(frames) -> None:
+    """With Redis every process (web, workers) holds its changes in one place, and
+    one of them sends them all when the interval ends."""
+    web, worker = realtime._PresenceChanges(), realtime._PresenceChanges()
+    web.add(1, "online")
+    worker.add(2, "away")
+    web.add(3, "online")
+
+    assert frames.arrived.wait(timeout=5)
+    assert worker._timer is None, "the worker left the sending to the web process"
+    assert frames == [
+        (
+            ("presence",),
+            {
+                "type": "presence.updated",
+                "changes": [
+                    {"user_id": 1, "presence": "online"},
+                    {"user_id": 2, "presence": "away"},
+                    {"user_id": 3, "presence": "online"},
+                ],
+            },
+        )
+    ]
+
+
+def test_changes_whose_sender_died_are_sent_by_the_clock(frames) -> None:
+    from django.conf import settings
+
+    web = realtime._PresenceChanges()
+    web.add(4, "offline")
+    # The web process is killed before its interval ends: its timer never fires,
+    # and its claim to send expires.
+    web._timer.cancel()
+    held, flusher = web._keys()
+    web._redis[1].delete(flusher)
+    assert settings.REDIS_URL and frames == []
+
+    assert realtime.flush_orphaned_presence() == 1
+    assert frames == [
+        (("presence",), {"type": "presence.updated", "user_id": 4, "presence": "offline"})
+    ]
+    assert realtime.flush_orphaned_presence() == 0
