@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
     Avg,
+    BooleanField,
     Case,
     CharField,
     Count,
@@ -41,6 +42,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import (
     Coalesce,
@@ -130,20 +132,29 @@ def _key(value: Any, key: Expression | None) -> Any:
     return None if key is None else value
 
 
-def _measures(qs: QuerySet[Any], field: str, key: Expression | None) -> dict[Any, dict[str, Any]]:
+def _measures(
+    qs: QuerySet[Any],
+    field: str,
+    key: Expression | None,
+    *,
+    windows: _Windows | None = None,
+    moment: str = "started_at",
+) -> dict[Any, dict[str, Any]]:
     """``measure`` of ``field`` per value of ``key`` (None: one group, key None)."""
     qs = qs.filter(**{f"{field}__isnull": False}).order_by()
     group = key if key is not None else _ONE
     if connection.vendor == "postgresql":
-        rows = (
-            qs.annotate(k=group)
-            .values("k")
-            .annotate(
-                count=Count(field),
-                avg_s=Avg(field),
-                p50_s=PercentileCont(F(field), fraction=0.5),
-                p90_s=PercentileCont(F(field), fraction=0.9),
-            )
+        rows = _rows(
+            qs,
+            key,
+            {
+                "count": Count(field),
+                "avg_s": Avg(field),
+                "p50_s": PercentileCont(F(field), fraction=0.5),
+                "p90_s": PercentileCont(F(field), fraction=0.9),
+            },
+            windows=windows,
+            moment=moment,
         )
         return {
             _key(row["k"], key): {
@@ -180,12 +191,124 @@ class PercentilesCont(Aggregate):
         )
 
 
+# A span of the period and the key of the group it belongs to (a local day's
+# ordinal, or a local hour of the day).
+Window = tuple[dt.datetime, dt.datetime, int]
+QUARTER_HOUR = dt.timedelta(minutes=15)
+
+
+def _windows(f: StatsFilter, by: str, tz: zoneinfo.ZoneInfo) -> list[Window]:
+    """The period cut where the supervisor's local day (``by="day"``) or hour of
+    the day (``"hour"``) changes. Every time zone's offset is a whole number of
+    quarter hours: a UTC hour whose local time is not a whole hour is cut in
+    quarters."""
+    windows: list[Window] = []
+    at = f.since.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    while at < f.until:
+        local = at.astimezone(tz)
+        offset = local.utcoffset() or dt.timedelta(0)
+        steps = [(at, HOUR)]
+        if offset % HOUR:
+            steps = [(at + QUARTER_HOUR * i, QUARTER_HOUR) for i in range(4)]
+        for start, length in steps:
+            when = start.astimezone(tz)
+            k = when.date().toordinal() if by == "day" else when.hour
+            first, last = max(start, f.since), min(start + length, f.until)
+            if first >= last:
+                continue
+            if windows and windows[-1][2] == k and windows[-1][1] == first:
+                windows[-1] = (windows[-1][0], last, k)
+            else:
+                windows.append((first, last, k))
+        at += HOUR
+    return windows
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """A period cut by local day or hour (``_windows``), and how a window's key
+    turns back into the key's value (a date, an hour)."""
+
+    spans: list[Window]
+    value: Callable[[int], Any]
+
+
+def _rows(
+    qs: QuerySet[Any],
+    key: Expression | None,
+    aggregates: dict[str, Any],
+    *,
+    windows: _Windows | None = None,
+    moment: str = "started_at",
+) -> list[dict[str, Any]]:
+    """``aggregates`` of ``qs`` per value of ``key`` as rows ``{"k", ...}``, groups
+    without rows left out; with ``windows`` (PostgreSQL), per window group of the
+    ``moment`` field instead of grouping by ``key``."""
+    aggregates = {"grouped_rows": Count(moment), **aggregates}
+    if windows is not None:
+        rows = [
+            {**row, "k": windows.value(row["k"])}
+            for row in _rows_by_windows(qs, aggregates, windows.spans, moment)
+        ]
+    else:
+        group = key if key is not None else _ONE
+        rows = list(qs.order_by().annotate(k=group).values("k").annotate(**aggregates))
+    return [row for row in rows if row["grouped_rows"]]
+
+
+def _rows_by_windows(
+    qs: QuerySet[Any], aggregates: dict[str, Any], windows: list[Window], moment: str
+) -> list[dict[str, Any]]:
+    """``aggregates`` of ``qs`` per key of ``windows``, on PostgreSQL: for each
+    key, the rows whose ``moment`` falls in its windows, read in index order (a
+    lateral join), so the period's rows are never sorted by a computed key (the
+    cost of grouping a quarter by day or hour of day)."""
+    inner = (
+        qs.filter(
+            RawSQL('"stats_window"."k" = "stats_key"."k"', (), output_field=BooleanField()),
+            **{
+                f"{moment}__gte": RawSQL('"stats_window"."a"', (), output_field=DateTimeField()),
+                f"{moment}__lt": RawSQL('"stats_window"."b"', (), output_field=DateTimeField()),
+            },
+        )
+        .order_by()
+        .annotate(one=_ONE)
+        .values("one")
+        .annotate(**aggregates)
+    )
+    sql, params = inner.query.sql_with_params()
+    table = f" FROM {connection.ops.quote_name(qs.model._meta.db_table)}"
+    at = sql.index(table)
+    before = sql[:at].count("%s")
+    sql = (
+        f"{sql[:at]} FROM unnest(%s::timestamptz[], %s::timestamptz[], %s::int[])"
+        f' AS "stats_window"("a", "b", "k") INNER JOIN'
+        f"{table[len(' FROM') :]} ON TRUE{sql[at + len(table) :]}"
+    )
+    spans = ([w[0] for w in windows], [w[1] for w in windows], [w[2] for w in windows])
+    keys = sorted({w[2] for w in windows})
+    with connection.cursor() as cursor:
+        # The SQL is the ORM's own; every value is a parameter.
+        cursor.execute(
+            f'SELECT "stats_key"."k", "stats_by".* FROM unnest(%s::int[]) AS "stats_key"("k")'  # noqa: S608
+            f' CROSS JOIN LATERAL ({sql}) AS "stats_by"',
+            (keys, *params[:before], *spans, *params[before:]),
+        )
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def _wait_figures(
-    waits: QuerySet[Wait], key: Expression | None, seconds: str, now: dt.datetime
+    waits: QuerySet[Wait],
+    key: Expression | None,
+    seconds: str,
+    now: dt.datetime,
+    *,
+    windows: _Windows | None = None,
 ) -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, Any]], dict[Any, dict[str, int]]]:
     """First response and reply measures and the missed counts per key. On
     PostgreSQL one pass over the waits (aggregates with FILTER, both percentiles
-    from one sort each)."""
+    from one sort each), per window group with ``windows``."""
     counts = {
         "missed": Count("started_at", filter=_missed(now)),
         "window_expired_unanswered": Count("started_at", filter=_window_expired(now)),
@@ -202,15 +325,9 @@ def _wait_figures(
         aggregates[f"{name}_n"] = Count(seconds, filter=only)
         aggregates[f"{name}_avg"] = Avg(seconds, filter=only)
         aggregates[f"{name}_p"] = PercentilesCont(F(seconds), fractions=(0.5, 0.9), filter=only)
-    rows = (
-        waits.order_by()
-        .annotate(k=key if key is not None else _ONE)
-        .values("k")
-        .annotate(**aggregates)
-    )
     measures: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in series}
     totals: dict[Any, dict[str, int]] = {}
-    for row in rows:
+    for row in _rows(waits, key, aggregates, windows=windows):
         k = _key(row["k"], key)
         totals[k] = {name: row[name] for name in counts}
         for name in series:
@@ -225,10 +342,16 @@ def _wait_figures(
     return measures["first"], measures["reply"], totals
 
 
-def _counts(qs: QuerySet[Any], key: Expression | None, **aggregates: Any) -> dict[Any, dict]:
-    group = key if key is not None else _ONE
-    rows = qs.order_by().annotate(k=group).values("k").annotate(**aggregates)
-    return {_key(row.pop("k"), key): row for row in rows}
+def _counts(
+    qs: QuerySet[Any],
+    key: Expression | None,
+    *,
+    windows: _Windows | None = None,
+    moment: str = "started_at",
+    **aggregates: Any,
+) -> dict[Any, dict]:
+    rows = _rows(qs, key, aggregates, windows=windows, moment=moment)
+    return {_key(row["k"], key): {name: row[name] for name in aggregates} for row in rows}
 
 
 def _tz(name: str) -> zoneinfo.ZoneInfo:
@@ -330,7 +453,10 @@ def _grouped(
     resolution = "resolution_business_s" if f.business_hours else "resolution_s"
     waits = _wait_scope(f).filter(started_at__gte=f.since, started_at__lt=f.until)
     key = _wait_key(by, tz)
-    first, reply, wait_counts = _wait_figures(waits, key, seconds, now)
+    windows = None
+    if by in ("day", "hour") and connection.vendor == "postgresql":
+        windows = _Windows(_windows(f, by, tz), dt.date.fromordinal if by == "day" else int)
+    first, reply, wait_counts = _wait_figures(waits, key, seconds, now, windows=windows)
     open_now = _counts(
         _wait_scope(f).filter(answered_at__isnull=True, ended_at__isnull=True),
         key,
@@ -340,6 +466,7 @@ def _grouped(
     started = _counts(
         episodes.filter(started_at__gte=f.since, started_at__lt=f.until),
         _episode_key(by, tz, "started_at"),
+        windows=windows,
         new=Count("started_at", filter=Q(reopened=False)),
         reopened=Count("started_at", filter=Q(reopened=True)),
     )
@@ -347,7 +474,9 @@ def _grouped(
     resolved_key = _episode_key(by, tz, "resolved_at")
     # A resolved episode always has its resolution time: the measure's count is
     # the number resolved.
-    resolutions = _measures(resolved_qs, resolution, resolved_key)
+    resolutions = _measures(
+        resolved_qs, resolution, resolved_key, windows=windows, moment="resolved_at"
+    )
     keys = set(first) | set(reply) | set(wait_counts) | set(started) | set(resolutions)
     if by not in ("day", "hour"):
         keys |= set(open_now)
@@ -539,14 +668,18 @@ SORT_MEMORY = "32MB"
 
 def _one_snapshot(function: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run a statistics answer's queries in one transaction: its figures agree with
-    each other, and on PostgreSQL its sorts get ``SORT_MEMORY``."""
+    each other, and on PostgreSQL its sorts get ``SORT_MEMORY`` (and no JIT
+    compilation, which costs more than it saves on these short queries)."""
 
     @functools.wraps(function)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT set_config('work_mem', %s, true)", [SORT_MEMORY])
+                    cursor.execute(
+                        "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
+                        [SORT_MEMORY],
+                    )
             return function(*args, **kwargs)
 
     return wrapper

@@ -262,3 +262,30 @@ def test_time_online_per_operator(day):
     AgentProfile.objects.update_or_create(user=olga, defaults={"presence": "away"})
     AgentConnection.objects.create(user=olga, channel_name="c2", last_seen=at(100))
     assert services.online_spans_record(at(100)) == 0
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Kolkata", "America/St_Johns"])
+@pytest.mark.parametrize("by", ["day", "hour"])
+def test_breakdowns_by_local_day_and_hour_match_grouping_by_key(day, monkeypatch, zone, by):
+    """On PostgreSQL a breakdown by day or hour reads the period in windows cut at
+    local days or hours (no sort by a computed key); its figures are those of
+    grouping every row by its key, across a change of daylight saving time and in
+    zones a half or a quarter of an hour off UTC."""
+    import zoneinfo
+
+    # Berlin leaves summer time on Sunday 25 October 2026 at 01:00 UTC.
+    switch = -(43 * 24 * 60 + 9 * 60)
+    customer_says(switch - 30, wa_id="4915112345678")
+    operator_replies(switch - 20, day["olga"], wa_id="4915112345678")
+    customer_says(switch + 30, wa_id="4915112345678")
+    operator_replies(switch + 75, day["petr"], wa_id="4915112345678")
+    f = selectors.StatsFilter(since=at(switch - 600), until=at(120))
+    tz = zoneinfo.ZoneInfo(zone)
+    now = at(90)
+    windowed = selectors.stats_breakdown(f, by=by, tz=tz, now=now)
+    monkeypatch.setattr(selectors, "_Windows", lambda spans, value: None)
+    grouped = selectors.stats_breakdown(f, by=by, tz=tz, now=now)
+    assert connection.vendor == "postgresql"
+    assert windowed == grouped
+    assert sum(row["first_response"]["count"] for row in windowed) == 3
+    assert isinstance(windowed[0]["key"], str if by == "day" else int)
