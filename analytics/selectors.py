@@ -45,7 +45,6 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import (
-    Coalesce,
     ExtractHour,
     ExtractIsoWeekDay,
     Least,
@@ -65,6 +64,7 @@ from analytics.models import (
     Wait,
 )
 from conversations.models import Conversation, Label, Message, Team, WhatsAppNumber
+from conversations.selectors import moment_ignoring_nulls
 
 BREAKDOWNS = ("operator", "team", "number", "label", "country", "day", "hour")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -869,11 +869,7 @@ def sla_due_soonest() -> Expression:
         .order_by("resolution_due_at")
         .values("resolution_due_at")[:1]
     )
-    # Portable "least, ignoring nulls": SQLite's MIN() of a null is null.
-    return ExpressionWrapper(
-        Least(Coalesce(wait_due, resolution_due), Coalesce(resolution_due, wait_due)),
-        output_field=DateTimeField(),
-    )
+    return moment_ignoring_nulls(Least, wait_due, resolution_due)
 
 
 def conversations_by_sla_due(

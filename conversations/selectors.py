@@ -26,7 +26,7 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from conversations import hooks
@@ -151,16 +151,17 @@ def conversations_visible_to(user: Any) -> QuerySet[Conversation]:
     )
 
 
+def moment_ignoring_nulls(function: type[Greatest | Least], a: Any, b: Any) -> ExpressionWrapper:
+    """SQL for the later (``Greatest``) or earlier (``Least``) of two moments, either
+    of which may be null (null only when both are): PostgreSQL's GREATEST and
+    LEAST skip nulls, SQLite's MAX() and MIN() of a null are null."""
+    return ExpressionWrapper(function(Coalesce(a, b), Coalesce(b, a)), output_field=DateTimeField())
+
+
 def window_closes_at() -> ExpressionWrapper:
     """SQL for when a conversation's customer-service window closes (null: never opened)."""
     inbound = ExpressionWrapper(F("last_inbound_at") + SERVICE_WINDOW, output_field=DateTimeField())
-    # Portable "greatest, ignoring nulls": SQLite's MAX() of a null is null.
-    return ExpressionWrapper(
-        Greatest(
-            Coalesce(inbound, F("free_entry_until")), Coalesce(F("free_entry_until"), inbound)
-        ),
-        output_field=DateTimeField(),
-    )
+    return moment_ignoring_nulls(Greatest, inbound, F("free_entry_until"))
 
 
 def conversation_list(

@@ -152,7 +152,7 @@ def test_changes_whose_sender_died_are_sent_by_the_clock(frames) -> None:
     # The web process is killed before its interval ends: its timer never fires,
     # and its claim to send expires.
     web._timer.cancel()
-    held, flusher = web._keys()
+    _, flusher = web._keys()
     web._redis[1].delete(flusher)
     assert settings.REDIS_URL and frames == []
 
