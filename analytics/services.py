@@ -643,7 +643,7 @@ def _breaches_announce(breaches: list[SlaBreach], now: dt.datetime) -> None:
     its new clock, and a notification to the assignee and the supervisors."""
     from conversations import realtime
     from conversations.serializers import iso
-    from conversations.services.notifications import notify
+    from conversations.services.notifications import notify_all
 
     conversations = Conversation.objects.select_related("contact", "team", "assignee").in_bulk(
         {b.conversation_id for b in breaches}
@@ -677,23 +677,20 @@ def _breaches_announce(breaches: list[SlaBreach], now: dt.datetime) -> None:
         if breach.kind == SlaBreach.Kind.WINDOW:
             notification_kind = Notification.Kind.WINDOW_CLOSING
             sentence = f"{customer}'s window closes soon and their message is unanswered."
-        told = {u.pk: u for u in watchers}
-        if conversation.assignee_id is not None:
-            told[conversation.assignee_id] = conversation.assignee
-        for user in told.values():
-            notify(
-                user,
-                notification_kind,
-                conversation,
-                text=sentence,
-                data={
-                    "customer": customer,
-                    "kind": breach.kind,
-                    "due_at": iso(breach.due_at),
-                    "team": conversation.team.name if conversation.team_id else "",
-                },
-                now=now,
-            )
+        told = [*watchers, *([conversation.assignee] if conversation.assignee_id else [])]
+        notify_all(
+            told,
+            notification_kind,
+            conversation,
+            text=sentence,
+            data={
+                "customer": customer,
+                "kind": breach.kind,
+                "due_at": iso(breach.due_at),
+                "team": conversation.team.name if conversation.team_id else "",
+            },
+            now=now,
+        )
     sla_clocks_publish({b.conversation_id for b in breaches}, now=now)
 
 

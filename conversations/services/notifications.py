@@ -5,6 +5,7 @@ marking one read.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
@@ -40,6 +41,37 @@ def notify(
         groups=(realtime.user_group(user.pk),),
     )
     return notification
+
+
+def notify_all(
+    users: Iterable[Any],
+    kind: str,
+    conversation: Conversation,
+    *,
+    text: str,
+    data: dict[str, Any],
+    now: dt.datetime | None = None,
+) -> list[Notification]:
+    """``notify`` each of ``users`` (once each) with one insert."""
+    at = now or timezone.now()
+    notifications = Notification.objects.bulk_create(
+        Notification(
+            user=user,
+            kind=kind,
+            conversation=conversation,
+            text=text[:300],
+            data=data,
+            created_at=at,
+        )
+        for user in {user.pk: user for user in users}.values()
+    )
+    for notification in notifications:
+        realtime.publish(
+            "notification.created",
+            {"notification": notification_payload(notification)},
+            groups=(realtime.user_group(notification.user_id),),
+        )
+    return notifications
 
 
 def notification_mark_read(*, notification: Notification) -> Notification:
