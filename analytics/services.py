@@ -72,7 +72,8 @@ def waits_extend(messages: list[Any]) -> set[int]:
     """The common case, without recomputing: a customer writes again while already
     waiting (an open wait, the clock not paused), no earlier than their latest
     message of it. Only the wait's latest message and window move, exactly as a
-    recompute would move them. Two queries for any batch; the conversations it
+    recompute would move them. One query for any batch, and an update per second
+    the batch's messages were written in; the conversations it
     brought up to date (the others need ``conversation_facts_refresh``)."""
     latest: dict[int, dt.datetime] = {}
     others: set[int] = set()
@@ -97,17 +98,19 @@ def waits_extend(messages: list[Any]) -> set[int]:
         episode__pending_since__isnull=True,
     ).only("pk", "conversation_id", "last_customer_at"):
         open_waits[wait.conversation_id].append(wait)
-    moved: list[Wait] = []
+    moved: dict[dt.datetime, list[Wait]] = defaultdict(list)
     for conversation_id, waits in open_waits.items():
         at = latest[conversation_id]
         if len(waits) != 1 or waits[0].last_customer_at > at:
             continue  # a late message, or anything unusual: recompute
-        waits[0].last_customer_at = at
-        waits[0].window_closes_at = facts.window_closes(at)
-        moved.append(waits[0])
-    if moved:
-        Wait.objects.bulk_update(moved, ["last_customer_at", "window_closes_at"])
-    return {wait.conversation_id for wait in moved}
+        moved[at].append(waits[0])
+    # WhatsApp's timestamps are whole seconds: a batch's messages share a few, and
+    # each takes one UPDATE.
+    for at, waits in moved.items():
+        Wait.objects.filter(pk__in=[wait.pk for wait in waits]).update(
+            last_customer_at=at, window_closes_at=facts.window_closes(at)
+        )
+    return {wait.conversation_id for waits in moved.values() for wait in waits}
 
 
 def facts_record_event(event: ConversationEvent) -> None:

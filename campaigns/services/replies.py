@@ -30,10 +30,14 @@ def replies_record(messages: list[Any]) -> int:
         return 0
     marked = 0
     # One query for the whole write (a webhook batch holds many chats), nearly
-    # always empty: only a chat a campaign wrote to has recipients waiting.
+    # always empty: only a chat a campaign wrote to has recipients waiting. The
+    # rows and their relations are read only when there are some.
     waiting = Recipient.objects.filter(
         conversation_id__in=list(first), replied_at__isnull=True, message__isnull=False
-    ).select_related("campaign", "conversation", "message")
+    )
+    if not waiting.exists():
+        return 0
+    waiting = waiting.select_related("campaign", "conversation", "message")
     for recipient in waiting:
         at = first[recipient.conversation_id]
         # The platform's timestamps are whole seconds; ours are not: a reply in
