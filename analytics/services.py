@@ -62,8 +62,10 @@ def facts_record_messages(messages: list[Any]) -> None:
     message nobody wrote (a campaign's, an automatic reply) answers no one and
     starts nothing: only the rollups count it."""
     ids = {m.conversation_id for m in messages if m.direction == "in" or m.sent_by_id}
-    conversation_facts_refresh(conversation_ids=ids - waits_extend(messages))
-    sla_clocks_publish(ids)
+    # A wait only extended keeps its targets: those chats' clocks have not moved.
+    recomputed = ids - waits_extend(messages)
+    conversation_facts_refresh(conversation_ids=recomputed)
+    sla_clocks_publish(recomputed)
     current = _hour(timezone.now())
     rollup_hours_mark(hours={_hour(m.timestamp) for m in messages if _hour(m.timestamp) < current})
 
