@@ -342,3 +342,36 @@ def test_whatsapps_answer_after_the_clock_gave_up_on_the_send_makes_it_accepted(
         services.message_deliver(message_id=message.pk)
     message.refresh_from_db()
     assert (message.status, message.error_title, message.error_details) == ("accepted", "", "")
+
+
+def test_a_first_send_reads_and_writes_the_message_a_few_times_around_the_call(
+    operator, django_assert_max_num_queries
+) -> None:
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Hi", user=operator)
+    with responses.RequestsMock() as graph, django_assert_max_num_queries(13) as queries:
+        graph.post(SEND_URL, json=fixture("send_text_response.json"))
+        services.message_deliver(message_id=message.pk)
+    sql = [q["sql"].split(" ")[0] for q in queries.captured_queries]
+    # One transaction before the call (the move to sending and its attempt), one
+    # after it (the outcome, the attempt's end, the live event's reads).
+    assert sql[:5] == ["SELECT", "BEGIN", "UPDATE", "INSERT", "COMMIT"]
+    assert sql.count("BEGIN") == 2 and sql[5] == "BEGIN" and sql[-1] == "COMMIT"
+    message.refresh_from_db()
+    attempt = message.attempts.get()
+    assert (message.status, attempt.outcome, attempt.wamid) == (
+        "accepted",
+        "accepted",
+        message.wamid,
+    )
+
+
+def test_a_send_asked_not_to_publish_publishes_nothing(operator, published) -> None:
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Hi", user=operator)
+    published.clear()
+    with responses.RequestsMock() as graph:
+        graph.post(SEND_URL, json=fixture("send_text_response.json"))
+        attempt = services.message_deliver(message_id=message.pk, publish=False)
+    assert attempt.message.status == "accepted"
+    assert published == []
