@@ -44,7 +44,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, IntegerField, Min, Q, UUIDField, Value, When
+from django.db.models import Case, Min, OuterRef, Q, Subquery, UUIDField, Value, When
 from django.utils import timezone
 
 from campaigns import pacing
@@ -54,7 +54,7 @@ from campaigns.services.common import campaign_publish
 from campaigns.services.errors import WrongState
 from campaigns.services.lifecycle import campaign_pause
 from conversations import services as core
-from conversations.models import Message, SendPath, WhatsAppNumber
+from conversations.models import Conversation, Message, SendPath, WhatsAppNumber
 from templates_app.models import TemplateSend
 from whatsapp.templates import TemplateParametersError, render_template, template_components
 
@@ -313,7 +313,7 @@ def _store(
         if not ready:
             break
         try:
-            stored, unreached = _store_ready(ready, token)
+            stored, unreached = _store_ready(ready, token, number.pk)
         except _Taken:
             # Another job took some rows (this job's lease ran out): nothing was
             # stored; send the rows still ours.
@@ -332,7 +332,9 @@ def _store(
     return [], go_on
 
 
-def _store_ready(ready: list[Ready], token: str) -> tuple[list[Recipient], list[tuple[str, Any]]]:
+def _store_ready(
+    ready: list[Ready], token: str, number_id: int
+) -> tuple[list[Recipient], list[tuple[str, Any]]]:
     """One transaction: the messages (``message_send_template_batch``), the rows'
     moves to ``sending``, the refused rows' outcomes and the template usage commit
     together, or nothing does (``_Taken``: a row was no longer ours and waiting).
@@ -380,9 +382,10 @@ def _store_ready(ready: list[Ready], token: str) -> tuple[list[Recipient], list[
                     *[When(pk=row.pk, then=Value(m.pk)) for row, m in moved],
                     output_field=UUIDField(),
                 ),
-                conversation_id=Case(
-                    *[When(pk=row.pk, then=Value(m.conversation_id)) for row, m in moved],
-                    output_field=IntegerField(),
+                conversation_id=Subquery(
+                    Conversation.objects.filter(
+                        number_id=number_id, contact_id=OuterRef("contact_id")
+                    ).values("pk")
                 ),
                 reason="",
                 tries=1,

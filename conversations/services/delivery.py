@@ -329,24 +329,43 @@ def _accepted(
     """WhatsApp took the message. Its status webhooks may have come first (matched
     through our id): what they said stands, a failure with WhatsApp's reason too.
     Only a failure the clock presumed (no answer came in time) gives way."""
+    accepted = {
+        "status": Message.Status.ACCEPTED,
+        "error_code": None,
+        "error_title": "",
+        "error_details": "",
+    }
     with transaction.atomic():
         _attempt_save(attempt)
-        message = _still_there(message)
-        if message is None:
-            return None
-        if not message.wamid:
-            message.wamid = wamid
-        fields = ["wamid"]
-        if STATUS_RANK[message.status] < STATUS_RANK[Message.Status.ACCEPTED] or _presumed_failed(
-            message
+        now = timezone.now()
+        # The common case without reading the row again: it is still as this send
+        # left it (the update locks it for the rest of the transaction).
+        if (
+            message.status == Message.Status.SENDING
+            and Message.objects.filter(
+                pk=message.pk, status=Message.Status.SENDING, wamid__isnull=True
+            ).update(wamid=wamid, status_at=now, **accepted)
+            == 1
         ):
-            message.status = Message.Status.ACCEPTED
-            message.status_at = timezone.now()
-            message.error_code = None
-            message.error_title = ""
-            message.error_details = ""
-            fields += ["status", "status_at", "error_code", "error_title", "error_details"]
-        message.save(update_fields=fields)
+            message.wamid = wamid
+            message.status_at = now
+            for field, value in accepted.items():
+                setattr(message, field, value)
+        else:
+            message = _still_there(message)
+            if message is None:
+                return None
+            if not message.wamid:
+                message.wamid = wamid
+            fields = ["wamid"]
+            if STATUS_RANK[message.status] < STATUS_RANK[
+                Message.Status.ACCEPTED
+            ] or _presumed_failed(message):
+                message.status_at = now
+                for field, value in accepted.items():
+                    setattr(message, field, value)
+                fields += ["status_at", *accepted]
+            message.save(update_fields=fields)
         waiting = list(
             StatusReport.objects.select_for_update().filter(wamid=message.wamid, applied=False)
         )

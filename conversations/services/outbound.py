@@ -239,8 +239,9 @@ def message_send_template_batch(
             )
         messages: list[Message] = []
         refused: list[ComplianceLogEntry] = []
-        changed: list[Conversation] = []
-        fields: list[str] = []
+        # The chats' previews, one update for each distinct text (a batch's
+        # messages mostly read alike): the same fields ``_queued_fields`` sets.
+        previews: dict[str, list[int]] = {}
         for send in sends:
             conversation = conversations[send.conversation.pk]
             refusal = verdicts[conversation.contact_id]
@@ -262,11 +263,18 @@ def message_send_template_batch(
             message = _template_message(conversation, send, path=path, user=user, now=now)
             results.append(message)
             messages.append(message)
-            fields = _queued_fields(conversation, message)
-            changed.append(conversation)
+            _queued_fields(conversation, message)
+            previews.setdefault(conversation.last_message_text, []).append(conversation.pk)
         if messages:
             Message.objects.bulk_create(messages)
-            Conversation.objects.bulk_update(changed, fields)
+            for preview, pks in previews.items():
+                Conversation.objects.filter(pk__in=pks).update(
+                    last_message_at=now,
+                    last_message_text=preview,
+                    unread_count=0,
+                    waiting_since=None,
+                    escalated_at=None,
+                )
             hooks.messages_stored(messages)
         if refused:
             ComplianceLogEntry.objects.bulk_create(refused)
