@@ -7,13 +7,14 @@ confirmed or whose job was lost.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
@@ -167,8 +168,35 @@ def message_deliver(
 
 
 def _sending(message: Message, requested_by_id: int | None) -> SendAttempt | None:
-    """Move ``message`` from ``queued`` to ``sending`` and record the attempt, in one
-    transaction; None (nothing written) when it is no longer queued as read."""
+    """Move ``message`` from ``queued`` to ``sending`` and record the attempt,
+    atomically; None (nothing written) when it is no longer queued as read."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        # One statement: atomic by itself, one round trip instead of four.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _statements()["sending"],
+                {
+                    "id": message.pk,
+                    "queued": Message.Status.QUEUED,
+                    "sending": Message.Status.SENDING,
+                    "attempts": message.send_attempts,
+                    "now": now,
+                    "by": requested_by_id,
+                },
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        message.status = Message.Status.SENDING
+        message.send_attempts += 1
+        return SendAttempt(
+            pk=row[0],
+            message=message,
+            number=message.send_attempts,
+            started_at=now,
+            requested_by_id=requested_by_id,
+        )
     with transaction.atomic():
         moved = Message.objects.filter(
             pk=message.pk, status=Message.Status.QUEUED, send_attempts=message.send_attempts
@@ -180,6 +208,51 @@ def _sending(message: Message, requested_by_id: int | None) -> SendAttempt | Non
         return SendAttempt.objects.create(
             message=message, number=message.send_attempts, requested_by_id=requested_by_id
         )
+
+
+@functools.cache
+def _statements() -> dict[str, str]:
+    """PostgreSQL statements for the two moves every send makes (a data-modifying
+    ``WITH`` writes two tables in one statement). Names come from the models."""
+    message = connection.ops.quote_name(Message._meta.db_table)
+    attempt = connection.ops.quote_name(SendAttempt._meta.db_table)
+    report = connection.ops.quote_name(StatusReport._meta.db_table)
+    return {
+        # queued -> sending, and the attempt that records it.
+        "sending": f"""
+            WITH moved AS (
+                UPDATE {message} SET status = %(sending)s, send_attempts = send_attempts + 1
+                WHERE id = %(id)s AND status = %(queued)s AND send_attempts = %(attempts)s
+                RETURNING id, send_attempts
+            )
+            INSERT INTO {attempt} (
+                message_id, number, started_at, outcome, wamid, error_title, error_details,
+                requested_by_id
+            )
+            SELECT id, send_attempts, %(now)s, %(sending)s, '', '', '', %(by)s FROM moved
+            RETURNING id
+        """,  # noqa: S608
+        # sending -> accepted with its wamid, and the attempt's end; only for a
+        # message still as this send left it, with no status report waiting for
+        # its wamid (anything else takes the locked path).
+        "accepted": f"""
+            WITH moved AS (
+                UPDATE {message} SET wamid = %(wamid)s, status = %(accepted)s,
+                    status_at = %(now)s, error_code = NULL, error_title = '', error_details = ''
+                WHERE id = %(id)s AND status = %(sending)s AND wamid IS NULL
+                    AND NOT EXISTS (
+                        SELECT 1 FROM {report} WHERE wamid = %(wamid)s AND NOT applied
+                    )
+                RETURNING id
+            ), ended AS (
+                UPDATE {attempt} SET outcome = %(accepted)s, finished_at = %(now)s,
+                    wamid = %(wamid)s
+                WHERE id = %(attempt)s AND EXISTS (SELECT 1 FROM moved)
+                RETURNING id
+            )
+            SELECT count(*) FROM moved
+        """,  # noqa: S608
+    }
 
 
 def _attempts_this_round(message: Message) -> int:
@@ -329,43 +402,53 @@ def _accepted(
     """WhatsApp took the message. Its status webhooks may have come first (matched
     through our id): what they said stands, a failure with WhatsApp's reason too.
     Only a failure the clock presumed (no answer came in time) gives way."""
-    accepted = {
-        "status": Message.Status.ACCEPTED,
-        "error_code": None,
-        "error_title": "",
-        "error_details": "",
-    }
+    now = timezone.now()
+    if (
+        attempt is not None
+        and message.status == Message.Status.SENDING
+        and connection.vendor == "postgresql"
+    ):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _statements()["accepted"],
+                {
+                    "id": message.pk,
+                    "attempt": attempt.pk,
+                    "wamid": wamid,
+                    "now": now,
+                    "sending": Message.Status.SENDING,
+                    "accepted": Message.Status.ACCEPTED,
+                },
+            )
+            moved = cursor.fetchone()[0]
+        if moved == 1:
+            # The common case, in one statement: nothing else to apply.
+            message.wamid = wamid
+            message.status = Message.Status.ACCEPTED
+            message.status_at = now
+            message.error_code = None
+            message.error_title = message.error_details = ""
+            if publish:
+                publish_message(message, None, "message.updated")
+            return message
     with transaction.atomic():
         _attempt_save(attempt)
-        now = timezone.now()
-        # The common case without reading the row again: it is still as this send
-        # left it (the update locks it for the rest of the transaction).
-        if (
-            message.status == Message.Status.SENDING
-            and Message.objects.filter(
-                pk=message.pk, status=Message.Status.SENDING, wamid__isnull=True
-            ).update(wamid=wamid, status_at=now, **accepted)
-            == 1
-        ):
+        message = _still_there(message)
+        if message is None:
+            return None
+        if not message.wamid:
             message.wamid = wamid
+        fields = ["wamid"]
+        if STATUS_RANK[message.status] < STATUS_RANK[Message.Status.ACCEPTED] or _presumed_failed(
+            message
+        ):
+            message.status = Message.Status.ACCEPTED
             message.status_at = now
-            for field, value in accepted.items():
-                setattr(message, field, value)
-        else:
-            message = _still_there(message)
-            if message is None:
-                return None
-            if not message.wamid:
-                message.wamid = wamid
-            fields = ["wamid"]
-            if STATUS_RANK[message.status] < STATUS_RANK[
-                Message.Status.ACCEPTED
-            ] or _presumed_failed(message):
-                message.status_at = now
-                for field, value in accepted.items():
-                    setattr(message, field, value)
-                fields += ["status_at", *accepted]
-            message.save(update_fields=fields)
+            message.error_code = None
+            message.error_title = ""
+            message.error_details = ""
+            fields += ["status", "status_at", "error_code", "error_title", "error_details"]
+        message.save(update_fields=fields)
         waiting = list(
             StatusReport.objects.select_for_update().filter(wamid=message.wamid, applied=False)
         )
