@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -61,6 +62,7 @@ from whatsapp.templates import TemplateParametersError, render_template, templat
 logger = logging.getLogger(__name__)
 
 BATCH = 50
+STORE = 25
 MAX_BACKOFF = 60.0
 R = Recipient.State
 ST = Campaign.Status
@@ -125,14 +127,20 @@ def campaign_work(
             return WorkResult(processed, None)
         running = campaign.status == ST.RUNNING
         now = timezone.now()
-        ids = _claim(campaign, token, now, in_flight_only=not running)
+        rate = number_rate(campaign.number)
+        # A batch holds at most a second of the number's pace (a pause takes effect
+        # within a second, a lease never runs out while its rows wait their turn),
+        # and at most ``STORE`` rows: while a job stores a batch it sends nothing,
+        # and the other jobs must keep the pace meanwhile.
+        size = max(1, min(STORE, rate))
+        # The job's first claim is of a random size: jobs started together would
+        # otherwise store their batches at the same moments and leave the number's
+        # pace unused meanwhile (a slot not taken in time is lost, never caught up).
+        first_claim = random.randint(max(1, size // 4), size) if not processed else BATCH
+        ids = _claim(campaign, token, now, in_flight_only=not running, limit=first_claim)
         if not ids:
             return WorkResult(processed, _finish_or_next(campaign, now) if running else None)
-        rate = number_rate(campaign.number)
         limit = tier_limit(campaign.number.waba_id)
-        # A batch holds about a second of the number's pace: a pause takes effect
-        # within a second, and a lease never runs out while its rows wait their turn.
-        size = max(1, min(BATCH, rate))
         for first in range(0, len(ids), size):
             chunk = ids[first : first + size]
             if running and first:
@@ -158,8 +166,10 @@ def campaign_work(
             return WorkResult(processed, dt.timedelta(0))
 
 
-def _claim(campaign: Campaign, token: str, now: dt.datetime, *, in_flight_only: bool) -> list[int]:
-    """Lease up to ``BATCH`` due rows to this job; rows another job holds are skipped."""
+def _claim(
+    campaign: Campaign, token: str, now: dt.datetime, *, in_flight_only: bool, limit: int = BATCH
+) -> list[int]:
+    """Lease up to ``limit`` due rows to this job; rows another job holds are skipped."""
     states = (R.SENDING,) if in_flight_only else (R.PENDING, R.DEFERRED, R.SENDING)
     with transaction.atomic():
         ids = list(
@@ -167,7 +177,7 @@ def _claim(campaign: Campaign, token: str, now: dt.datetime, *, in_flight_only: 
             .filter(campaign=campaign, state__in=states, next_try_at__lte=now)
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
             .order_by("next_try_at", "pk")
-            .values_list("pk", flat=True)[:BATCH]
+            .values_list("pk", flat=True)[:limit]
         )
         if ids:
             Recipient.objects.filter(pk__in=ids).update(
