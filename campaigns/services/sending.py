@@ -158,7 +158,9 @@ def campaign_work(
                 _release(ids[first + size :], token)
                 break
         Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
-        if time.monotonic() - last_publish > 1.0:
+        # Once a second per campaign, whatever the number of its jobs: the counts
+        # read every recipient.
+        if time.monotonic() - last_publish > 1.0 and limiter.once(f"progress:{campaign_id}", 1.0):
             last_publish = time.monotonic()
             with transaction.atomic():
                 campaign_publish(campaign, "campaign.progress")
@@ -274,6 +276,19 @@ def _store(
     contacts = [row.contact for row in rows if row.contact is not None]
     conversations = core.conversations_for_contacts(number=number, contacts=contacts)
     now = timezone.now()
+    # The customers outside their window count against the tier, in one round trip.
+    closed = [
+        row
+        for row in rows
+        if row.contact is not None and conversations[row.contact_id].window_expires_at(now) is None
+    ]
+    reaches = dict(
+        zip(
+            [row.pk for row in closed],
+            limiter.reach_many(number.waba_id, [row.contact.wa_id for row in closed], limit),
+            strict=True,
+        )
+    )
     go_on = True
     ready: list[Ready] = []
     updates: list[tuple[Recipient, dict[str, Any]]] = []
@@ -282,11 +297,15 @@ def _store(
             updates.append((row, _done(R.EXCLUDED, "invalid_number")))
             continue
         conversation = conversations[row.contact_id]
-        reached = None
-        if conversation.window_expires_at(now) is None:
-            reached = limiter.reach(number.waba_id, row.contact.wa_id, limit)
+        reached = reaches.get(row.pk)
+        if reached is not None:
             if reached == pacing.TIER_FULL:
                 _release([r.pk for r in rows[index:]], token)
+                for later in rows[index + 1 :]:
+                    if later.pk in reaches:
+                        # Counted after the tier was full (a place came free
+                        # meanwhile): not sent now, so not reached.
+                        _unreach(limiter, number.waba_id, later.contact.wa_id, reaches[later.pk])
                 try:
                     campaign_pause(campaign=campaign, reason="tier_limit")
                 except WrongState:
