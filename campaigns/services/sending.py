@@ -1,12 +1,12 @@
 """The send jobs' side of a campaign: exactly once per recipient, at the number's
 pace, within the account's tier.
 
-A job claims a batch of due recipients (``SKIP LOCKED``: jobs on other workers take
-other rows) with a lease, and works through it in batches of about a second of the
-number's pace (at most ``BATCH``):
+A job claims up to ``BATCH`` due recipients (``SKIP LOCKED``: jobs on other workers
+take other rows) with a lease, and works through them in batches of at most
+``STORE`` rows and a second of the number's pace:
 
-1. counts each customer against the tier (outside their window only) in the shared
-   limiter (``campaigns.pacing``);
+1. counts the batch's customers against the tier (outside their window only) in
+   the shared limiter (``campaigns.pacing``, one round trip);
 2. hands the batch's new rows to the core's batched send service
    (``message_send_template_batch``, ``path="campaign"``: every send rule applies,
    read once for the batch). The recipients' rows move to ``sending`` and point at
