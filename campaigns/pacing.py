@@ -88,9 +88,15 @@ class Limiter(Protocol):
         self, waba_id: str, customer: str, limit: int | None, *, now: float | None = None
     ) -> int: ...
 
+    def reach_many(
+        self, waba_id: str, customers: list[str], limit: int | None, *, now: float | None = None
+    ) -> list[int]: ...
+
     def unreach(self, waba_id: str, customer: str) -> None: ...
 
     def reached(self, waba_id: str, *, now: float | None = None) -> int: ...
+
+    def once(self, name: str, seconds: float) -> bool: ...
 
 
 ALREADY_REACHED, REACHED, TIER_FULL = 1, 2, 0
@@ -152,9 +158,35 @@ class RedisLimiter:
             )
         )
 
+    def reach_many(
+        self, waba_id: str, customers: list[str], limit: int | None, *, now: float | None = None
+    ) -> list[int]:
+        """``reach`` for each of ``customers`` in turn, in one round trip to Redis."""
+        if not customers:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for customer in customers:
+            self._tier(
+                keys=[self._tier_key(waba_id)],
+                args=[
+                    "" if now is None else int(now * 1000),
+                    TIER_WINDOW_MS,
+                    -1 if limit is None else limit,
+                    customer,
+                ],
+                client=pipe,
+            )
+        return [int(answer) for answer in pipe.execute()]
+
     def unreach(self, waba_id: str, customer: str) -> None:
         """Forget a reach that did not happen (the send was refused after all)."""
         self.redis.zrem(self._tier_key(waba_id), customer)
+
+    def once(self, name: str, seconds: float) -> bool:
+        """True for the first caller of ``name`` in ``seconds``, across every worker
+        (a campaign's progress is published once a second, not once per job)."""
+        key = f"{self.prefix}:once:{name}"
+        return bool(self.redis.set(key, 1, nx=True, px=max(1, int(seconds * 1000))))
 
     def reached(self, waba_id: str, *, now: float | None = None) -> int:
         moment = (time.time() if now is None else now) * 1000
@@ -168,6 +200,7 @@ class MemoryLimiter:
     lock: threading.Lock = field(default_factory=threading.Lock)
     tat: dict[int, float] = field(default_factory=dict)
     tiers: dict[str, dict[str, float]] = field(default_factory=dict)
+    onces: dict[str, float] = field(default_factory=dict)
 
     def reserve(self, number_id: int, rate: int, *, now: float | None = None) -> float:
         now = time.time() if now is None else now
@@ -196,9 +229,22 @@ class MemoryLimiter:
             reached[customer] = now
             return REACHED
 
+    def reach_many(
+        self, waba_id: str, customers: list[str], limit: int | None, *, now: float | None = None
+    ) -> list[int]:
+        return [self.reach(waba_id, customer, limit, now=now) for customer in customers]
+
     def unreach(self, waba_id: str, customer: str) -> None:
         with self.lock:
             self.tiers.get(waba_id, {}).pop(customer, None)
+
+    def once(self, name: str, seconds: float) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            if self.onces.get(name, 0.0) > now:
+                return False
+            self.onces[name] = now + seconds
+            return True
 
     def reached(self, waba_id: str, *, now: float | None = None) -> int:
         now = time.time() if now is None else now

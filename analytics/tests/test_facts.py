@@ -288,3 +288,34 @@ def test_a_customer_writing_again_while_waiting_moves_the_wait_without_a_recompu
     assert Wait.objects.get(started_at=at(7)).last_customer_at == at(13)
     refresh(conversation_ids=[chat.pk])
     assert _waits() == live
+
+
+def test_a_campaigns_batch_answers_no_wait_and_counts_in_its_hour(olga):
+    import time_machine
+
+    from analytics.models import HourlyRollup
+    from analytics.services import rollup_hour_compute
+    from conversations import services
+    from conversations.tests.factories import consent_to, no_quiet_hours
+
+    conversation = customer_says(0)
+    consent_to(conversation.contact, waba_id=conversation.number.waba_id)
+    no_quiet_hours()
+    with time_machine.travel(at(5), tick=False):
+        # The messages reach the analytics hook in one call, inside the batch's
+        # transaction; nobody wrote them, so they answer nobody.
+        [message] = services.message_send_template_batch(
+            sends=[
+                services.TemplateMessage(conversation, "offer", "en", [], "Offer", "UTILITY", "1")
+            ],
+            path="campaign",
+        )
+    assert message.status == "queued"
+    assert waits() == [(True, at(0), None, None, None, None)]
+    operator_replies(9, olga)
+    assert waits() == [(True, at(0), at(9), "olga", 540.0, None)]
+    rollup_hour_compute(hour=at(0), now=at(60))
+    rows = HourlyRollup.objects.filter(hour=at(0))
+    assert sum(r.templates_out for r in rows) == 1
+    assert sum(r.messages_out for r in rows) == 2
+    assert sum(r.messages_in for r in rows) == 1

@@ -1,34 +1,42 @@
 """The send jobs' side of a campaign: exactly once per recipient, at the number's
 pace, within the account's tier.
 
-A job claims a batch of due recipients (``SKIP LOCKED``: jobs on other workers take
-other rows) with a lease, and for each one:
+A job claims up to ``BATCH`` due recipients (``SKIP LOCKED``: jobs on other workers
+take other rows) with a lease, and works through them in batches of at most
+``STORE`` rows and a second of the number's pace:
 
-1. counts the customer against the tier (outside their window only) and takes the
-   number's next send slot from the shared limiter (``campaigns.pacing``);
-2. hands the message to the core's one send service (``message_send_template``,
-   ``path="campaign"``, every send rule applies). The recipient's row moves to
-   ``sending`` and points at the message **in the same transaction** that creates
-   the message, and only if the row is still ours and still waiting: a second job
-   can never create a second message. A ``quiet_hours`` refusal defers the row to
-   the time the rule gives, any other refusal excludes it with the rule's code;
-3. delivers it (``message_deliver``: the message moves queued -> sending under its
-   lock before the Graph API call, carrying its id as ``biz_opaque_callback_data``).
-   Accepted: ``sent``. Refused for good: ``failed`` with WhatsApp's code. A
-   throughput refusal (130429) holds the whole number's pace and a pair-rate one
-   (131056) the recipient, for 1, 2, 4... up to 60 seconds, then tries again:
-   neither ever fails a recipient.
+1. counts the batch's customers against the tier (outside their window only) in
+   the shared limiter (``campaigns.pacing``, one round trip);
+2. hands the batch's new rows to the core's batched send service
+   (``message_send_template_batch``, ``path="campaign"``: every send rule applies,
+   read once for the batch). The recipients' rows move to ``sending`` and point at
+   their messages **in the same transaction** that creates the messages, and only
+   if every row is still ours and still waiting: otherwise nothing is stored and
+   the rows still ours are sent again, so a second job can never create a second
+   message. A ``quiet_hours`` refusal defers the row to the time the rule gives,
+   any other refusal excludes it with the rule's code, in that transaction too;
+3. delivers each queued message at its own slot of the number's pace
+   (``message_deliver``: the message moves queued -> sending before the Graph API
+   call, carrying its id as ``biz_opaque_callback_data``). Accepted: ``sent``.
+   Refused for good: ``failed`` with WhatsApp's code. A throughput refusal
+   (130429) holds the whole number's pace and a pair-rate one (131056) the
+   recipient, for 1, 2, 4... up to 60 seconds, then tries again: neither ever
+   fails a recipient. The rows' outcomes are written once per batch.
 
 A worker killed anywhere leaves one of: a row still waiting (nothing was created:
 another job takes it when the lease ends), a row ``sending`` with its message
-still queued (the next job delivers it), or a message ``sending`` whose outcome is
-unknown: it is never sent again; the status webhook carrying our id settles it.
+still queued (the next job delivers it), a row ``sending`` whose message went
+(the next job settles the row from its message), or a message ``sending`` whose
+outcome is unknown: it is never sent again; the status webhook carrying our id
+settles it. Campaign messages are not published one by one: the campaign's page
+reads counts, and ``campaign.progress`` tells it when.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -37,7 +45,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Case, Min, OuterRef, Q, Subquery, UUIDField, Value, When
 from django.utils import timezone
 
 from campaigns import pacing
@@ -47,13 +55,14 @@ from campaigns.services.common import campaign_publish
 from campaigns.services.errors import WrongState
 from campaigns.services.lifecycle import campaign_pause
 from conversations import services as core
-from conversations.models import Message, SendPath, WhatsAppNumber
+from conversations.models import Conversation, Message, SendPath, WhatsAppNumber
 from templates_app.models import TemplateSend
 from whatsapp.templates import TemplateParametersError, render_template, template_components
 
 logger = logging.getLogger(__name__)
 
 BATCH = 50
+STORE = 25
 MAX_BACKOFF = 60.0
 R = Recipient.State
 ST = Campaign.Status
@@ -107,6 +116,8 @@ def campaign_work(
     is left to do; else says when to come back."""
     started = time.monotonic()
     limiter = limiter or pacing.limiter()
+    # One client for the job: its HTTP session keeps the connection to WhatsApp alive.
+    client = client or core.graph_client()
     token = uuid.uuid4().hex
     processed = 0
     last_publish = 0.0
@@ -116,27 +127,40 @@ def campaign_work(
             return WorkResult(processed, None)
         running = campaign.status == ST.RUNNING
         now = timezone.now()
-        ids = _claim(campaign, token, now, in_flight_only=not running)
+        rate = number_rate(campaign.number)
+        # A batch holds at most a second of the number's pace (a pause takes effect
+        # within a second, a lease never runs out while its rows wait their turn),
+        # and at most ``STORE`` rows: while a job stores a batch it sends nothing,
+        # and the other jobs must keep the pace meanwhile.
+        size = max(1, min(STORE, rate))
+        # The job's first claim is of a random size: jobs started together would
+        # otherwise store their batches at the same moments and leave the number's
+        # pace unused meanwhile (a slot not taken in time is lost, never caught up).
+        first_claim = random.randint(max(1, size // 4), size) if not processed else BATCH
+        ids = _claim(campaign, token, now, in_flight_only=not running, limit=first_claim)
         if not ids:
             return WorkResult(processed, _finish_or_next(campaign, now) if running else None)
-        rate = number_rate(campaign.number)
-        checked = time.monotonic()
-        for index, pk in enumerate(ids):
-            if running and time.monotonic() - checked > 0.5:
-                checked = time.monotonic()
+        limit = tier_limit(campaign.number.waba_id)
+        for first in range(0, len(ids), size):
+            chunk = ids[first : first + size]
+            if running and first:
                 status = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True)
                 running = next(iter(status), None) == ST.RUNNING
-            go_on = _step(pk, token, campaign, running, limiter, client, rate, sleep)
-            processed += 1
+            go_on = _send_batch(
+                chunk, token, campaign, running, limiter, client, rate, limit, sleep
+            )
+            processed += len(chunk)
             if not go_on:
-                _release(ids[index + 1 :], token)
+                _release(ids[first + size :], token)
                 return WorkResult(processed, None)
             if time.monotonic() - started > budget:
                 # Within the job's timeout: the rest of the batch goes back at once.
-                _release(ids[index + 1 :], token)
+                _release(ids[first + size :], token)
                 break
         Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
-        if time.monotonic() - last_publish > 1.0:
+        # Once a second per campaign, whatever the number of its jobs: the counts
+        # read every recipient.
+        if time.monotonic() - last_publish > 1.0 and limiter.once(f"progress:{campaign_id}", 1.0):
             last_publish = time.monotonic()
             with transaction.atomic():
                 campaign_publish(campaign, "campaign.progress")
@@ -144,8 +168,10 @@ def campaign_work(
             return WorkResult(processed, dt.timedelta(0))
 
 
-def _claim(campaign: Campaign, token: str, now: dt.datetime, *, in_flight_only: bool) -> list[int]:
-    """Lease up to ``BATCH`` due rows to this job; rows another job holds are skipped."""
+def _claim(
+    campaign: Campaign, token: str, now: dt.datetime, *, in_flight_only: bool, limit: int = BATCH
+) -> list[int]:
+    """Lease up to ``limit`` due rows to this job; rows another job holds are skipped."""
     states = (R.SENDING,) if in_flight_only else (R.PENDING, R.DEFERRED, R.SENDING)
     with transaction.atomic():
         ids = list(
@@ -153,7 +179,7 @@ def _claim(campaign: Campaign, token: str, now: dt.datetime, *, in_flight_only: 
             .filter(campaign=campaign, state__in=states, next_try_at__lte=now)
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
             .order_by("next_try_at", "pk")
-            .values_list("pk", flat=True)[:BATCH]
+            .values_list("pk", flat=True)[:limit]
         )
         if ids:
             Recipient.objects.filter(pk__in=ids).update(
@@ -188,127 +214,231 @@ def _finish_or_next(campaign: Campaign, now: dt.datetime) -> dt.timedelta | None
     return max(dt.timedelta(seconds=0.2), due - now)
 
 
-def _step(
-    pk: int,
+def _send_batch(
+    ids: list[int],
     token: str,
     campaign: Campaign,
     running: bool,
     limiter: pacing.Limiter,
     client: Any,
     rate: int,
+    limit: int | None,
     sleep: Callable[[float], None],
 ) -> bool:
-    """One recipient; False when the campaign must stop (the tier is full)."""
-    row = (
-        Recipient.objects.select_related("contact", "variant__template", "message")
-        .filter(pk=pk, lease_token=token)
-        .first()
+    """One batch of leased rows: the new ones stored through the core's batched send
+    (their rows moved in the same transaction), then every queued message of the
+    batch delivered, each at its own slot of the number's pace. False when the
+    campaign must stop (the tier is full)."""
+    rows = list(
+        Recipient.objects.select_related("contact", "variant__template")
+        .filter(pk__in=ids, lease_token=token, next_try_at__isnull=False)
+        .order_by("next_try_at", "pk")
     )
-    if row is None or row.next_try_at is None:
-        return True
-    if row.state in (R.PENDING, R.DEFERRED):
-        if not running:
-            _release([pk], token)
-            return True
-        return _send_new(row, token, campaign, limiter, client, rate, sleep)
-    if row.state == R.SENDING:
-        _deliver(row, campaign, limiter, client)
-    return True
+    new = [row for row in rows if row.state in (R.PENDING, R.DEFERRED)]
+    in_flight = [row for row in rows if row.state == R.SENDING]
+    if in_flight:
+        messages = Message.objects.select_related(
+            "conversation__contact", "conversation__number"
+        ).in_bulk([row.message_id for row in in_flight if row.message_id])
+        for row in in_flight:
+            row.message = messages.get(row.message_id) if row.message_id else None
+    go_on = True
+    if new and not running:
+        _release([row.pk for row in new], token)
+    elif new:
+        stored, go_on = _store(new, token, campaign, limiter, limit)
+        in_flight += stored
+    outcomes: list[tuple[Recipient, dict[str, Any]]] = []
+    for row in in_flight:
+        outcome = _deliver(row, campaign, limiter, client, rate, sleep)
+        outcomes.append((row, outcome))
+    # The rows' outcomes in a few statements for the batch. A worker killed before
+    # this leaves them ``sending``: the next job settles them from their messages.
+    _update_many(outcomes)
+    return go_on
 
 
-def _parameters(campaign: Campaign, row: Recipient) -> dict[str, Any]:
-    return {**(campaign.parameters or {}), **(row.parameters or {})}
+Ready = tuple[Recipient, Any, dict[str, Any], int | None]
 
 
-def _send_new(
-    row: Recipient,
+def _store(
+    rows: list[Recipient],
     token: str,
     campaign: Campaign,
     limiter: pacing.Limiter,
-    client: Any,
-    rate: int,
-    sleep: Callable[[float], None],
-) -> bool:
-    now = timezone.now()
-    contact = row.contact
-    if contact is None:
-        _update(row, state=R.EXCLUDED, reason="invalid_number", next_try_at=None)
-        return True
+    limit: int | None,
+) -> tuple[list[Recipient], bool]:
+    """Count the batch's new rows against the tier, render their templates and hand
+    them to the core's batched send. Returns the rows now sending (``message``
+    set), and False when the tier is full (the rest were released and the
+    campaign paused)."""
     number = campaign.number
-    conversation = core.conversation_for_contact(number=number, contact=contact)
-    reached = None
-    if conversation.window_expires_at(now) is None:
-        reached = limiter.reach(number.waba_id, contact.wa_id, tier_limit(number.waba_id))
-        if reached == pacing.TIER_FULL:
-            _release([row.pk], token)
-            try:
-                campaign_pause(campaign=campaign, reason="tier_limit")
-            except WrongState:
-                pass
-            logger.info("campaign %s paused: the account's tier is full", campaign.pk)
-            return False
-    template = row.variant.template
-    parameters = _parameters(campaign, row)
-    try:
-        components = template_components(
-            template.components, parameters, parameter_format=template.parameter_format
+    contacts = [row.contact for row in rows if row.contact is not None]
+    conversations = core.conversations_for_contacts(number=number, contacts=contacts)
+    now = timezone.now()
+    # The customers outside their window count against the tier, in one round trip.
+    closed = [
+        row
+        for row in rows
+        if row.contact is not None and conversations[row.contact_id].window_expires_at(now) is None
+    ]
+    reaches = dict(
+        zip(
+            [row.pk for row in closed],
+            limiter.reach_many(number.waba_id, [row.contact.wa_id for row in closed], limit),
+            strict=True,
         )
-        text = render_template(
-            template.components, parameters, parameter_format=template.parameter_format
-        ).text
-    except TemplateParametersError as exc:
-        _unreach(limiter, number.waba_id, contact.wa_id, reached)
-        _update(row, state=R.FAILED, reason="invalid_parameters", next_try_at=None)
-        logger.info("campaign %s, %s: %s", campaign.pk, row.wa_id, exc)
-        return True
-    wait = limiter.reserve(number.pk, rate)
-    if wait > 0:
-        sleep(wait)
-
-    def bind(message: Message) -> None:
-        moved = Recipient.objects.filter(
-            pk=row.pk, state__in=(R.PENDING, R.DEFERRED), lease_token=token
-        ).update(
-            state=R.SENDING,
-            message=message,
+    )
+    go_on = True
+    ready: list[Ready] = []
+    updates: list[tuple[Recipient, dict[str, Any]]] = []
+    for index, row in enumerate(rows):
+        if row.contact is None:
+            updates.append((row, _done(R.EXCLUDED, "invalid_number")))
+            continue
+        conversation = conversations[row.contact_id]
+        reached = reaches.get(row.pk)
+        if reached is not None:
+            if reached == pacing.TIER_FULL:
+                _release([r.pk for r in rows[index:]], token)
+                for later in rows[index + 1 :]:
+                    if later.pk in reaches:
+                        # Counted after the tier was full (a place came free
+                        # meanwhile): not sent now, so not reached.
+                        _unreach(limiter, number.waba_id, later.contact.wa_id, reaches[later.pk])
+                try:
+                    campaign_pause(campaign=campaign, reason="tier_limit")
+                except WrongState:
+                    pass
+                logger.info("campaign %s paused: the account's tier is full", campaign.pk)
+                go_on = False
+                break
+        template = row.variant.template
+        parameters = _parameters(campaign, row)
+        try:
+            components = template_components(
+                template.components, parameters, parameter_format=template.parameter_format
+            )
+            text = render_template(
+                template.components, parameters, parameter_format=template.parameter_format
+            ).text
+        except TemplateParametersError as exc:
+            _unreach(limiter, number.waba_id, row.contact.wa_id, reached)
+            updates.append((row, _done(R.FAILED, "invalid_parameters")))
+            logger.info("campaign %s, %s: %s", campaign.pk, row.wa_id, exc)
+            continue
+        send = core.TemplateMessage(
             conversation=conversation,
-            reason="",
-            tries=1,
-            next_try_at=message.timestamp,
-            updated_at=message.timestamp,
-        )
-        if moved != 1:
-            raise _Taken()
-        TemplateSend.objects.create(template=template, message=message, parameters=parameters)
-
-    try:
-        message = core.message_send_template(
-            conversation=conversation,
-            user=None,
             name=template.name,
             language=template.language,
             components=components,
             text=text,
             category=template.category,
-            path=SendPath.CAMPAIGN,
             campaign=str(campaign.pk),
-            on_queued=bind,
-            deliver=False,
         )
-    except core.SendRefused as refusal:
-        _unreach(limiter, number.waba_id, contact.wa_id, reached)
-        if refusal.code == "quiet_hours" and refusal.retry_at is not None:
-            _update(row, state=R.DEFERRED, reason="quiet_hours", next_try_at=refusal.retry_at)
-        else:
-            _update(row, state=R.EXCLUDED, reason=refusal.code, next_try_at=None)
-        return True
-    except _Taken:
-        return True
-    row.state = R.SENDING
-    row.message = message
-    row.tries = 1
-    _deliver(row, campaign, limiter, client)
-    return True
+        ready.append((row, send, parameters, reached))
+    _update_many(updates)
+    for _ in range(3):
+        if not ready:
+            break
+        try:
+            stored, unreached = _store_ready(ready, token, number.pk)
+        except _Taken:
+            # Another job took some rows (this job's lease ran out): nothing was
+            # stored; send the rows still ours.
+            ours = set(
+                Recipient.objects.filter(
+                    pk__in=[item[0].pk for item in ready],
+                    lease_token=token,
+                    state__in=(R.PENDING, R.DEFERRED),
+                ).values_list("pk", flat=True)
+            )
+            ready = [item for item in ready if item[0].pk in ours]
+            continue
+        for wa_id, reached in unreached:
+            _unreach(limiter, number.waba_id, wa_id, reached)
+        return stored, go_on
+    return [], go_on
+
+
+def _store_ready(
+    ready: list[Ready], token: str, number_id: int
+) -> tuple[list[Recipient], list[tuple[str, Any]]]:
+    """One transaction: the messages (``message_send_template_batch``), the rows'
+    moves to ``sending``, the refused rows' outcomes and the template usage commit
+    together, or nothing does (``_Taken``: a row was no longer ours and waiting).
+    Returns the rows now sending and the tier reaches to take back (refused)."""
+    unreached: list[tuple[str, Any]] = []
+    with transaction.atomic():
+        results = core.message_send_template_batch(
+            sends=[send for _, send, _, _ in ready], path=SendPath.CAMPAIGN
+        )
+        now = timezone.now()
+        moved: list[tuple[Recipient, Message]] = []
+        refused: list[tuple[Recipient, dict[str, Any]]] = []
+        usage: list[TemplateSend] = []
+        for (row, _, parameters, reached), result in zip(ready, results, strict=True):
+            if isinstance(result, Message):
+                moved.append((row, result))
+                usage.append(
+                    TemplateSend(
+                        template=row.variant.template, message=result, parameters=parameters
+                    )
+                )
+            elif result.code == "quiet_hours" and result.retry_at is not None:
+                unreached.append((row.contact.wa_id, reached))
+                refused.append(
+                    (
+                        row,
+                        {
+                            "state": R.DEFERRED,
+                            "reason": "quiet_hours",
+                            "next_try_at": result.retry_at,
+                        },
+                    )
+                )
+            else:
+                unreached.append((row.contact.wa_id, reached))
+                refused.append((row, _done(R.EXCLUDED, result.code)))
+        if moved:
+            count = Recipient.objects.filter(
+                pk__in=[row.pk for row, _ in moved],
+                state__in=(R.PENDING, R.DEFERRED),
+                lease_token=token,
+            ).update(
+                state=R.SENDING,
+                message_id=Case(
+                    *[When(pk=row.pk, then=Value(m.pk)) for row, m in moved],
+                    output_field=UUIDField(),
+                ),
+                conversation_id=Subquery(
+                    Conversation.objects.filter(
+                        number_id=number_id, contact_id=OuterRef("contact_id")
+                    ).values("pk")
+                ),
+                reason="",
+                tries=1,
+                next_try_at=now,
+                updated_at=now,
+            )
+            if count != len(moved):
+                raise _Taken()
+            TemplateSend.objects.bulk_create(usage)
+        _update_many(refused)
+    for row, message in moved:
+        row.state = R.SENDING
+        row.message = message
+        row.tries = 1
+    return [row for row, _ in moved], unreached
+
+
+def _done(state: str, reason: str) -> dict[str, Any]:
+    """The fields of a row that has nothing left to do."""
+    return {"state": state, "reason": reason, "next_try_at": None}
+
+
+def _parameters(campaign: Campaign, row: Recipient) -> dict[str, Any]:
+    return {**(campaign.parameters or {}), **(row.parameters or {})}
 
 
 def _unreach(limiter: pacing.Limiter, waba_id: str, wa_id: str, reached: int | None) -> None:
@@ -316,23 +446,43 @@ def _unreach(limiter: pacing.Limiter, waba_id: str, wa_id: str, reached: int | N
         limiter.unreach(waba_id, wa_id)
 
 
-def _update(row: Recipient, **fields: Any) -> None:
-    Recipient.objects.filter(pk=row.pk).update(
-        lease_until=None, updated_at=timezone.now(), **fields
-    )
-
-
-def _deliver(row: Recipient, campaign: Campaign, limiter: pacing.Limiter, client: Any) -> None:
-    """Deliver the row's queued message, or settle the row from its message."""
-    message = Message.objects.filter(pk=row.message_id).first() if row.message_id else None
-    if message is None:
-        _update(row, state=R.FAILED, reason="message_deleted", next_try_at=None)
+def _update_many(updates: list[tuple[Recipient, dict[str, Any]]]) -> None:
+    """Write the rows' new fields (and end their lease): one statement for each
+    distinct set of values (a batch's rows mostly share theirs)."""
+    if not updates:
         return
+    now = timezone.now()
+    groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+    for row, fields in updates:
+        groups.setdefault(tuple(sorted(fields.items())), []).append(row.pk)
+    for fields, pks in groups.items():
+        Recipient.objects.filter(pk__in=pks).update(
+            lease_until=None, updated_at=now, **dict(fields)
+        )
+
+
+def _deliver(
+    row: Recipient,
+    campaign: Campaign,
+    limiter: pacing.Limiter,
+    client: Any,
+    rate: int,
+    sleep: Callable[[float], None],
+) -> dict[str, Any]:
+    """Deliver the row's queued message at its slot of the number's pace, or settle
+    the row from its message; the row's new fields."""
+    message = row.message
+    if message is None:
+        return _done(R.FAILED, "message_deleted")
     if message.status == Message.Status.QUEUED:
-        attempt = core.message_deliver(message_id=message.pk, client=client, retry_throttled=True)
+        wait = limiter.reserve(campaign.number_id, rate)
+        if wait > 0:
+            sleep(wait)
+        attempt = core.message_deliver(
+            message=message, client=client, retry_throttled=True, publish=False
+        )
         if attempt.message is None:
-            _update(row, state=R.FAILED, reason="message_deleted", next_try_at=None)
-            return
+            return _done(R.FAILED, "message_deleted")
         message = attempt.message
         if attempt.retry_in is not None:
             code = message.error_code
@@ -342,20 +492,17 @@ def _deliver(row: Recipient, campaign: Campaign, limiter: pacing.Limiter, client
                 limiter.hold(campaign.number_id, pause)
             elif code != 131056:
                 pause = min(MAX_BACKOFF, attempt.retry_in.total_seconds())
-            _update(
-                row,
-                tries=row.tries + 1,
-                reason=str(code or "retry"),
-                next_try_at=timezone.now() + dt.timedelta(seconds=pause),
-            )
-            return
+            return {
+                "tries": row.tries + 1,
+                "reason": str(code or "retry"),
+                "next_try_at": timezone.now() + dt.timedelta(seconds=pause),
+            }
     if message.status in SENT_STATUSES:
-        _update(row, state=R.SENT, reason="", next_try_at=None)
-    elif message.status == Message.Status.FAILED:
-        _update(row, state=R.FAILED, reason=str(message.error_code or "failed"), next_try_at=None)
-    elif message.status == Message.Status.SENDING:
+        return _done(R.SENT, "")
+    if message.status == Message.Status.FAILED:
+        return _done(R.FAILED, str(message.error_code or "failed"))
+    if message.status == Message.Status.SENDING:
         # Its outcome is unknown: never sent again. The status webhook (our id is
         # its callback data) moves the message, and the counts with it.
-        _update(row, next_try_at=None)
-    else:
-        _update(row, next_try_at=timezone.now() + dt.timedelta(seconds=1))
+        return {"next_try_at": None}
+    return {"next_try_at": timezone.now() + dt.timedelta(seconds=1)}

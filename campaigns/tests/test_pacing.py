@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -77,3 +78,29 @@ def test_unlimited_tier_and_memory_limiter_follow_the_same_rules() -> None:
     assert all(memory.reach("w", f"c{i}", None, now=T0) == pacing.REACHED for i in range(300))
     assert memory.reach("w2", "a", 1, now=T0) == pacing.REACHED
     assert memory.reach("w2", "b", 1, now=T0) == pacing.TIER_FULL
+
+
+def limiters() -> list[pacing.Limiter]:
+    """A Redis limiter (when there is Redis) and the in-memory one."""
+    return ([pacing.RedisLimiter(REDIS_URL, "t")] if REDIS_URL else []) + [pacing.MemoryLimiter()]
+
+
+def test_many_reaches_at_once_answer_as_one_at_a_time() -> None:
+    for limiter in limiters():
+        if isinstance(limiter, pacing.RedisLimiter):
+            limiter.redis.delete(limiter._tier_key("waba-many"))
+        limiter.reach("waba-many", "ann", 3, now=T0)
+        answers = limiter.reach_many("waba-many", ["bob", "ann", "cid", "dan"], 3, now=T0 + 1)
+        assert answers == [pacing.REACHED, pacing.ALREADY_REACHED, pacing.REACHED, pacing.TIER_FULL]
+        assert limiter.reached("waba-many", now=T0 + 2) == 3
+
+
+def test_once_a_second_for_every_worker() -> None:
+    name = f"progress:{time.monotonic_ns()}"
+    pairs = [two_workers()] if REDIS_URL else []
+    memory = pacing.MemoryLimiter()
+    for first, second in [*pairs, (memory, memory)]:
+        assert first.once(name, 0.2) is True
+        assert second.once(name, 0.2) is False
+        time.sleep(0.25)
+        assert second.once(name, 0.2) is True

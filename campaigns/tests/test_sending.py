@@ -291,3 +291,122 @@ def test_the_tier_ceiling_pauses_the_campaign(graph: Graph, offer: Any, quiet_ne
     assert campaign.status == "paused" and campaign.paused_reason == "tier_limit"
     assert len(graph.sends) == 2
     assert Recipient.objects.filter(campaign=campaign, state="pending").count() == 3
+
+
+def test_one_batch_gives_each_refused_recipient_its_own_rule_and_sends_the_rest(
+    graph: Graph, offer: Any
+) -> None:
+    import time_machine
+
+    from conversations import services as core
+    from conversations.models import ComplianceLogEntry, Contact
+    from conversations.tests.factories import consent_to
+
+    core.compliance_policy_update(
+        quiet_hours={"start": "21:00", "end": "09:00", "weekend_days": []},
+        frequency_cap={"messages": 1, "days": 7},
+        allowed_countries=["IT", "RU"],
+    )
+    # A Tuesday, 19:30 UTC: 20:30 in Rome (allowed), 22:30 in Moscow (quiet).
+    evening = dt.datetime(2026, 3, 10, 19, 30, tzinfo=dt.UTC)
+    italians = customers(3)
+
+    def contact(wa_id: str, *, consent: bool = True) -> Contact:
+        made = Contact.objects.create(wa_id=wa_id, phone=f"+{wa_id}")
+        if consent:
+            consent_to(made)
+        return made
+
+    no_consent = contact("393300000100", consent=False)
+    opted_out = contact("393300000101")
+    core.consent_record(
+        contact=opted_out, category=consent_to(opted_out), state="opted_out", source="operator"
+    )
+    capped = contact("393300000102")
+    Message.objects.create(
+        conversation=ConversationFactory(contact=capped),
+        direction="out",
+        type="template",
+        status="delivered",
+        content={"category": "MARKETING"},
+        timestamp=evening - dt.timedelta(days=2),
+    )
+    american, russian = contact("12125550123"), contact("79161234567")
+    others = [no_consent, opted_out, capped, american, russian]
+    campaign = make_campaign(
+        offer, [], audience={"wa_ids": [c.wa_id for c in italians + others] + ["12"]}
+    )
+    limiter = pacing.MemoryLimiter()
+    with time_machine.travel(evening, tick=True):
+        services.campaign_start(campaign=campaign)
+        services.campaign_work(campaign_id=campaign.pk, limiter=limiter, sleep=lambda s: None)
+        # Only the customers who got a message count against the tier.
+        assert sorted(limiter.tiers[offer.waba_id]) == sorted(c.wa_id for c in italians)
+    rows = {
+        r.wa_id: (r.state, r.reason, r.next_try_at)
+        for r in Recipient.objects.filter(campaign=campaign)
+    }
+    assert rows == {
+        **{c.wa_id: ("sent", "", None) for c in italians},
+        no_consent.wa_id: ("excluded", "no_consent", None),
+        opted_out.wa_id: ("excluded", "opted_out", None),
+        capped.wa_id: ("excluded", "frequency_cap", None),
+        american.wa_id: ("excluded", "country_not_allowed", None),
+        # 09:00 in Moscow (UTC+3) the next morning.
+        russian.wa_id: ("deferred", "quiet_hours", dt.datetime(2026, 3, 11, 6, 0, tzinfo=dt.UTC)),
+        "12": ("excluded", "invalid_number", None),
+    }
+    assert sorted(graph.per_customer()) == sorted(c.wa_id for c in italians)
+    logged = dict(ComplianceLogEntry.objects.values_list("wa_id", "reason"))
+    assert logged == {c.wa_id: rows[c.wa_id][1] for c in others}
+
+
+def test_a_batch_costs_a_bounded_number_of_statements_per_recipient(
+    graph: Graph, offer: Any, quiet_never: None, django_assert_max_num_queries: Any
+) -> None:
+    contacts = customers(100)
+    campaign = make_campaign(offer, contacts)
+    services.campaign_start(campaign=campaign)
+    # Two a message on PostgreSQL (the move to sending with its attempt, the outcome
+    # with the attempt's end), and a few for each batch of 25 (the rules, the
+    # messages, the rows): a message sent on its own took about 34.
+    with django_assert_max_num_queries(100 * 4):
+        services.campaign_work(
+            campaign_id=campaign.pk, limiter=pacing.MemoryLimiter(), sleep=lambda s: None
+        )
+    assert graph.per_customer() == {c.wa_id: 1 for c in contacts}
+
+
+class TakesARow(pacing.MemoryLimiter):
+    """The shared limiter, while another job takes one of this job's rows (its lease
+    ran out) just before the batch is stored."""
+
+    def __init__(self, wa_id: str) -> None:
+        super().__init__()
+        self.wa_id = wa_id
+
+    def reach(self, waba_id: str, customer: str, limit: int | None, **kwargs: Any) -> int:
+        if customer == self.wa_id:
+            Recipient.objects.filter(wa_id=customer).update(lease_token="another job")
+        return super().reach(waba_id, customer, limit, **kwargs)
+
+
+def test_a_batch_whose_row_was_taken_stores_nothing_for_it_and_sends_the_rest_once(
+    graph: Graph, offer: Any, quiet_never: None
+) -> None:
+    contacts = customers(4)
+    campaign = make_campaign(offer, contacts)
+    services.campaign_start(campaign=campaign)
+    taken = contacts[2].wa_id
+    services.campaign_work(campaign_id=campaign.pk, limiter=TakesARow(taken), sleep=lambda s: None)
+    # The batch's rows and messages commit together: the taken row has no message
+    # from this job, the others each have exactly one.
+    assert graph.per_customer() == {c.wa_id: 1 for c in contacts if c.wa_id != taken}
+    assert not Message.objects.filter(conversation__contact=contacts[2]).exists()
+    row = Recipient.objects.get(campaign=campaign, wa_id=taken)
+    assert (row.state, row.message_id) == ("pending", None)
+    # The job that took it sends it, once.
+    Recipient.objects.filter(pk=row.pk).update(lease_until=None, lease_token="")
+    run(campaign)
+    assert graph.per_customer() == {c.wa_id: 1 for c in contacts}
+    assert Message.objects.filter(direction="out").count() == 4

@@ -92,6 +92,7 @@ from conversations.services.inbound import (
     WAKE_REASONS,
     contact_upsert,
     conversation_for_contact,
+    conversations_for_contacts,
     message_from_event,
     message_receive_inbound,
     webhook_receive,
@@ -110,10 +111,12 @@ from conversations.services.numbers import number_register
 from conversations.services.outbound import (
     CAPTION_MAX,
     WINDOW_CLOSED_TEXT,
+    TemplateMessage,
     message_react,
     message_retry,
     message_send_media,
     message_send_template,
+    message_send_template_batch,
     message_send_text,
 )
 from conversations.services.presence import (
@@ -153,6 +156,7 @@ from conversations.services.send_rules import (
     contact_country,
     contact_time_zone,
     send_verdict,
+    send_verdicts,
 )
 from conversations.services.status_reports import message_status_apply
 from conversations.services.statuses import conversation_set_status, snoozed_wake_due
@@ -200,6 +204,7 @@ __all__ = [
     "Refusal",
     "SendRefused",
     "ServiceError",
+    "TemplateMessage",
     "TimerRun",
     "UnknownCategory",
     "User",
@@ -240,6 +245,7 @@ __all__ = [
     "conversation_set_status",
     "conversation_typing",
     "conversations_escalate_due",
+    "conversations_for_contacts",
     "graph_client",
     "may_be_consent_message",
     "media_client",
@@ -253,6 +259,7 @@ __all__ = [
     "message_retry",
     "message_send_media",
     "message_send_template",
+    "message_send_template_batch",
     "message_send_text",
     "message_status_apply",
     "note_create",
@@ -265,6 +272,7 @@ __all__ = [
     "publish_message",
     "read_receipt_send",
     "send_verdict",
+    "send_verdicts",
     "sends_deferred_due",
     "sends_interrupted_resolve",
     "sends_lost_requeue",

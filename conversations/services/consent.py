@@ -317,7 +317,36 @@ def compliance_log_record(
     at: dt.datetime | None = None,
 ) -> ComplianceLogEntry:
     """Record a message that was not sent, or was deferred, and why."""
-    return ComplianceLogEntry.objects.create(
+    entry = compliance_log_entry(
+        contact=contact,
+        path=path,
+        reason=reason,
+        template=template,
+        detail=detail,
+        campaign=campaign,
+        message=message,
+        retry_at=retry_at,
+        at=at,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def compliance_log_entry(
+    *,
+    contact: Contact | None,
+    path: str,
+    reason: str,
+    template: str = "",
+    detail: str = "",
+    campaign: str = "",
+    message: Message | None = None,
+    retry_at: dt.datetime | None = None,
+    at: dt.datetime | None = None,
+) -> ComplianceLogEntry:
+    """The entry ``compliance_log_record`` stores, not saved yet (a batch stores
+    its entries at once with ``bulk_create``)."""
+    return ComplianceLogEntry(
         at=at or timezone.now(),
         contact=contact,
         wa_id=contact.wa_id if contact is not None else "",

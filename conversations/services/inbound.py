@@ -246,6 +246,33 @@ def conversation_for_contact(*, number: WhatsAppNumber, contact: Contact) -> Con
         return _conversation_for(number, contact)[0]
 
 
+def conversations_for_contacts(
+    *, number: WhatsAppNumber, contacts: list[Contact]
+) -> dict[int, Conversation]:
+    """``conversation_for_contact`` for many contacts at once, per contact id: one
+    query when every chat exists, three when some are started (a chat another
+    process starts at the same time is read back, not started twice)."""
+    by_contact = {c.pk: c for c in contacts}
+    found = {
+        conversation.contact_id: conversation
+        for conversation in Conversation.objects.filter(number=number, contact_id__in=by_contact)
+    }
+    missing = [pk for pk in by_contact if pk not in found]
+    if missing:
+        Conversation.objects.bulk_create(
+            [Conversation(number=number, contact_id=pk, team_id=number.team_id) for pk in missing],
+            ignore_conflicts=True,
+        )
+        found.update(
+            (conversation.contact_id, conversation)
+            for conversation in Conversation.objects.filter(number=number, contact_id__in=missing)
+        )
+    for contact_id, conversation in found.items():
+        conversation.number = number
+        conversation.contact = by_contact[contact_id]
+    return found
+
+
 def message_receive_inbound(*, number: WhatsAppNumber, event: InboundMessage) -> Message | None:
     """Store a customer's message; None when this message id was already stored
     (the first delivery stands).

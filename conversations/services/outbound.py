@@ -6,10 +6,12 @@ template's checks the 24-hour window.
 
 from __future__ import annotations
 
+import datetime as dt
 import mimetypes
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -19,9 +21,9 @@ from django.utils import timezone
 
 from conversations import hooks, selectors
 from conversations.enqueue import enqueue_send
-from conversations.models import Contact, Conversation, Message, SendPath
+from conversations.models import ComplianceLogEntry, Contact, Conversation, Message, SendPath
 from conversations.services.common import lock_conversation, message_preview, publish_message
-from conversations.services.consent import compliance_log_record
+from conversations.services.consent import compliance_log_entry, compliance_log_record
 from conversations.services.errors import (
     InvalidMedia,
     InvalidReaction,
@@ -31,7 +33,12 @@ from conversations.services.errors import (
     ServiceError,
     WindowClosed,
 )
-from conversations.services.send_rules import Refusal, send_verdict
+from conversations.services.send_rules import (
+    Refusal,
+    compliance_policy,
+    send_verdict,
+    send_verdicts,
+)
 from whatsapp import errors as wa_errors
 from whatsapp.client import MIME_ALIASES, SEND_MEDIA_RULES, send_media_kind
 
@@ -131,23 +138,14 @@ def message_send_template(
             now=now,
         )
         if refusal is None:
-            message = Message.objects.create(
-                conversation=conversation,
-                direction=Message.Direction.OUT,
-                type="template",
-                text=text[:4096],
-                content={
-                    "name": name,
-                    "language": language,
-                    "components": components,
-                    "category": category,
-                    "path": path,
-                    **({"campaign": campaign} if campaign else {}),
-                },
-                status=Message.Status.QUEUED,
-                timestamp=now,
-                sent_by=user if getattr(user, "pk", None) else None,
+            message = _template_message(
+                conversation,
+                TemplateMessage(conversation, name, language, components, text, category, campaign),
+                path=path,
+                user=user,
+                now=now,
             )
+            message.save(force_insert=True)
             _queued_in_conversation(conversation, message, deliver=deliver)
             if on_queued is not None:
                 on_queued(message)
@@ -163,6 +161,147 @@ def message_send_template(
         )
         raise SendRefused(refusal.code, refusal.detail, refusal.retry_at)
     return message
+
+
+@dataclass(frozen=True)
+class TemplateMessage:
+    """One message of ``message_send_template_batch``: what ``message_send_template``
+    takes for one send."""
+
+    conversation: Conversation
+    name: str
+    language: str
+    components: list[dict[str, Any]]
+    text: str
+    category: str
+    campaign: str = ""
+
+
+def message_send_template_batch(
+    *, sends: Sequence[TemplateMessage], path: str, user: Any = None
+) -> list[Message | Refusal]:
+    """``message_send_template`` for many customers at once (a campaign's batch):
+    the same send rules (``send_rules.send_verdicts``, the same rule function)
+    checked under the conversations' and the contacts' locks, read with a few set
+    queries for the whole batch; the messages stored with one ``bulk_create``.
+    Returns, in the order of ``sends``, the queued message or the ``Refusal``
+    (written to the compliance log in this transaction: nothing is raised).
+
+    One message per customer: ``ValueError`` when two sends share a contact.
+    Enqueues no send job (the caller paces its sends and calls
+    ``message_deliver``) and publishes no live event per message: a caller that
+    sends in batches shows counts and publishes its own progress. The analytics
+    and other message hooks get the batch's messages in one call. It may run
+    inside the caller's transaction (a savepoint then): the caller's own rows
+    commit or roll back with the messages and the log entries."""
+    if not sends:
+        return []
+    contact_ids = [send.conversation.contact_id for send in sends]
+    if len(set(contact_ids)) != len(contact_ids):
+        raise ValueError("A batch sends one message per customer.")
+    results: list[Message | Refusal] = []
+    with transaction.atomic():
+        # In primary-key order, conversations before contacts, as every send locks them.
+        conversations = {
+            c.pk: c
+            for c in Conversation.objects.select_for_update(of=("self",))
+            .select_related("number")
+            .filter(pk__in=[send.conversation.pk for send in sends])
+            .order_by("pk")
+        }
+        contacts = {
+            c.pk: c
+            for c in Contact.objects.select_for_update().filter(pk__in=contact_ids).order_by("pk")
+        }
+        now = timezone.now()
+        policy = compliance_policy()
+        groups: dict[tuple[str, str], list[Contact]] = {}
+        window_open: dict[int, bool] = {}
+        for send in sends:
+            conversation = conversations[send.conversation.pk]
+            conversation.contact = contacts[conversation.contact_id]
+            window_open[conversation.contact_id] = conversation.window_expires_at(now) is not None
+            groups.setdefault((conversation.number.waba_id, send.category), []).append(
+                conversation.contact
+            )
+        verdicts: dict[int, Refusal | None] = {}
+        for (waba_id, category), members in groups.items():
+            verdicts.update(
+                send_verdicts(
+                    contacts=members,
+                    waba_id=waba_id,
+                    template_category=category,
+                    path=path,
+                    window_open=window_open,
+                    now=now,
+                    policy=policy,
+                )
+            )
+        messages: list[Message] = []
+        refused: list[ComplianceLogEntry] = []
+        # The chats' previews, one update for each distinct text (a batch's
+        # messages mostly read alike): the same fields ``_queued_fields`` sets.
+        previews: dict[str, list[int]] = {}
+        for send in sends:
+            conversation = conversations[send.conversation.pk]
+            refusal = verdicts[conversation.contact_id]
+            if refusal is not None:
+                results.append(refusal)
+                refused.append(
+                    compliance_log_entry(
+                        contact=conversation.contact,
+                        path=path,
+                        reason=refusal.code,
+                        template=send.name,
+                        detail=refusal.detail,
+                        campaign=send.campaign,
+                        retry_at=refusal.retry_at,
+                        at=now,
+                    )
+                )
+                continue
+            message = _template_message(conversation, send, path=path, user=user, now=now)
+            results.append(message)
+            messages.append(message)
+            _queued_fields(conversation, message)
+            previews.setdefault(conversation.last_message_text, []).append(conversation.pk)
+        if messages:
+            Message.objects.bulk_create(messages)
+            for preview, pks in previews.items():
+                Conversation.objects.filter(pk__in=pks).update(
+                    last_message_at=now,
+                    last_message_text=preview,
+                    unread_count=0,
+                    waiting_since=None,
+                    escalated_at=None,
+                )
+            hooks.messages_stored(messages)
+        if refused:
+            ComplianceLogEntry.objects.bulk_create(refused)
+    return results
+
+
+def _template_message(
+    conversation: Conversation, send: TemplateMessage, *, path: str, user: Any, now: dt.datetime
+) -> Message:
+    """A queued template message, not saved yet (the single send and the batch)."""
+    return Message(
+        conversation=conversation,
+        direction=Message.Direction.OUT,
+        type="template",
+        text=send.text[:4096],
+        content={
+            "name": send.name,
+            "language": send.language,
+            "components": send.components,
+            "category": send.category,
+            "path": path,
+            **({"campaign": send.campaign} if send.campaign else {}),
+        },
+        status=Message.Status.QUEUED,
+        timestamp=now,
+        sent_by=user if getattr(user, "pk", None) else None,
+    )
 
 
 def _reply_context(conversation: Conversation, reply_to: str | Message | None) -> str:
@@ -188,24 +327,22 @@ def _queued_in_conversation(
 ) -> None:
     """An operator's message is queued: the chat's preview moves, the customer is
     no longer waiting, and the send job runs after commit. Conversation row locked."""
+    conversation.save(update_fields=_queued_fields(conversation, message))
+    publish_message(message, conversation, "message.created")
+    hooks.messages_stored([message])
+    if deliver:
+        enqueue_send(message.id)
+
+
+def _queued_fields(conversation: Conversation, message: Message) -> list[str]:
+    """What an operator's queued message changes on its chat (in memory): the
+    preview moves, the customer is no longer waiting. The fields to save."""
     conversation.last_message_at = message.timestamp
     conversation.last_message_text = message_preview(message)
     conversation.unread_count = 0
     conversation.waiting_since = None
     conversation.escalated_at = None
-    conversation.save(
-        update_fields=[
-            "last_message_at",
-            "last_message_text",
-            "unread_count",
-            "waiting_since",
-            "escalated_at",
-        ]
-    )
-    publish_message(message, conversation, "message.created")
-    hooks.messages_stored([message])
-    if deliver:
-        enqueue_send(message.id)
+    return ["last_message_at", "last_message_text", "unread_count", "waiting_since", "escalated_at"]
 
 
 def _upload_kind(file: UploadedFile) -> tuple[str, str]:

@@ -20,6 +20,7 @@ Reads only: recording a refusal is the caller's (``compliance_log_record``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,18 +81,15 @@ def covering_categories(waba_id: str, template_category: str) -> list[ConsentCat
     ]
 
 
-def _consent_refusal(contact: Contact, waba_id: str, template_category: str) -> Refusal | None:
+def _consent_refusal(
+    contact: Contact, template_category: str, covering: list[ConsentCategory], states: set[str]
+) -> Refusal | None:
+    """The consent rules, given the contact's ``states`` in the ``covering`` categories."""
     if template_category == MARKETING and contact.marketing_stopped_on_platform:
         return Refusal(
             "opted_out",
             "The customer stopped this business's marketing messages on WhatsApp.",
         )
-    covering = covering_categories(waba_id, template_category)
-    states = set(
-        Consent.objects.filter(contact=contact, category__in=covering).values_list(
-            "state", flat=True
-        )
-    )
     if ConsentState.OPTED_IN in states:
         return None
     if ConsentState.OPTED_OUT in states:
@@ -151,9 +149,13 @@ def _quiet_end_after(policy: CompliancePolicy, moment: dt.datetime) -> dt.dateti
 def marketing_sent_since(contact: Contact, since: dt.datetime) -> list[dt.datetime]:
     """When MARKETING messages went (or are going) to ``contact`` since ``since``,
     on every path and every number; failed ones did not reach the customer."""
-    return list(
+    return list(_marketing_query([contact.pk], since).values_list("timestamp", flat=True))
+
+
+def _marketing_query(contact_ids: list[int], since: dt.datetime) -> Any:
+    return (
         Message.objects.filter(
-            conversation__contact=contact,
+            conversation__contact_id__in=contact_ids,
             direction=Message.Direction.OUT,
             type="template",
             content__category=MARKETING,
@@ -161,7 +163,6 @@ def marketing_sent_since(contact: Contact, since: dt.datetime) -> list[dt.dateti
         )
         .exclude(status=Message.Status.FAILED)
         .order_by("timestamp")
-        .values_list("timestamp", flat=True)
     )
 
 
@@ -184,6 +185,116 @@ def send_verdict(
     ``quiet_hours`` or ``frequency_cap`` refusal carries ``retry_at`` (UTC): the
     composer and the API refuse then, a campaign defers to it."""
     now = now or timezone.now()
+    if template_category is None or not template_approved:
+        return _rules(
+            contact,
+            template_category=template_category,
+            path=path,
+            window_open=window_open,
+            template_approved=template_approved,
+            now=now,
+            covering=[],
+            states=set(),
+            policy=None,
+            marketing_sent=list,
+        )
+    covering: list[ConsentCategory] = []
+    states: set[str] = set()
+    if not (template_category == MARKETING and contact.marketing_stopped_on_platform):
+        covering = covering_categories(waba_id, template_category)
+        states = set(
+            Consent.objects.filter(contact=contact, category__in=covering).values_list(
+                "state", flat=True
+            )
+        )
+    return _rules(
+        contact,
+        template_category=template_category,
+        path=path,
+        window_open=window_open,
+        template_approved=template_approved,
+        now=now,
+        covering=covering,
+        states=states,
+        # Read only when the earlier rules pass: most refusals need no policy.
+        policy=policy,
+        marketing_sent=lambda since: marketing_sent_since(contact, since),
+    )
+
+
+def send_verdicts(
+    *,
+    contacts: list[Contact],
+    waba_id: str,
+    template_category: str,
+    path: str,
+    window_open: dict[int, bool],
+    now: dt.datetime | None = None,
+    policy: CompliancePolicy | None = None,
+) -> dict[int, Refusal | None]:
+    """``send_verdict`` for many contacts and one template category at once, per
+    contact id: the same rules, read with a few set queries whatever the number of
+    contacts (the covering categories, the consents, the policy, and the marketing
+    messages of the frequency cap's period). ``window_open`` says, per contact id,
+    whether that customer's window is open now. One template per contact: a
+    batch that sends one customer two marketing messages must count the first
+    itself."""
+    now = now or timezone.now()
+    ids = [c.pk for c in contacts]
+    covering = covering_categories(waba_id, template_category)
+    states: dict[int, set[str]] = {pk: set() for pk in ids}
+    if covering:
+        for contact_id, state in Consent.objects.filter(
+            contact_id__in=ids, category__in=covering
+        ).values_list("contact_id", "state"):
+            states[contact_id].add(state)
+    policy = policy or compliance_policy()
+    sent: dict[int, list[dt.datetime]] = {pk: [] for pk in ids}
+    if (
+        template_category == MARKETING
+        and policy.cap_days is not None
+        and policy.cap_messages is not None
+    ):
+        since = now - dt.timedelta(days=policy.cap_days)
+        for contact_id, at in _marketing_query(ids, since).values_list(
+            "conversation__contact_id", "timestamp"
+        ):
+            sent[contact_id].append(at)
+    return {
+        contact.pk: _rules(
+            contact,
+            template_category=template_category,
+            path=path,
+            window_open=window_open.get(contact.pk, False),
+            template_approved=True,
+            now=now,
+            covering=covering,
+            states=states[contact.pk],
+            policy=policy,
+            marketing_sent=lambda since, pk=contact.pk: [at for at in sent[pk] if at >= since],
+        )
+        for contact in contacts
+    }
+
+
+def _rules(
+    contact: Contact,
+    *,
+    template_category: str | None,
+    path: str,
+    window_open: bool,
+    template_approved: bool,
+    now: dt.datetime,
+    covering: list[ConsentCategory],
+    states: set[str],
+    policy: CompliancePolicy | None,
+    marketing_sent: Callable[[dt.datetime], list[dt.datetime]],
+) -> Refusal | None:
+    """The send rules for one contact, in their order, given what was read for it:
+    the ``states`` of its consents in the ``covering`` categories, and
+    ``marketing_sent(since)``, when marketing messages went to it since then. The
+    one place the rules are decided: ``send_verdict`` and ``send_verdicts`` only
+    read differently (``policy`` None: read when needed)."""
     if template_category is None:
         if not window_open:
             return Refusal(
@@ -194,7 +305,7 @@ def send_verdict(
         return None  # a service reply inside the window: no consent, no quiet hours
     if not template_approved:
         return Refusal("template_not_approved", "WhatsApp has not approved this template.")
-    refusal = _consent_refusal(contact, waba_id, template_category)
+    refusal = _consent_refusal(contact, template_category, covering, states)
     if refusal is not None:
         return refusal
     policy = policy or compliance_policy()
@@ -225,7 +336,7 @@ def send_verdict(
         and policy.cap_days is not None
     ):
         period = dt.timedelta(days=policy.cap_days)
-        sent = marketing_sent_since(contact, now - period)
+        sent = marketing_sent(now - period)
         if len(sent) >= policy.cap_messages:
             return Refusal(
                 "frequency_cap",

@@ -342,3 +342,77 @@ def test_whatsapps_answer_after_the_clock_gave_up_on_the_send_makes_it_accepted(
         services.message_deliver(message_id=message.pk)
     message.refresh_from_db()
     assert (message.status, message.error_title, message.error_details) == ("accepted", "", "")
+
+
+def test_a_first_send_writes_once_before_the_call_and_once_after(
+    operator, django_assert_max_num_queries
+) -> None:
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Hi", user=operator)
+    with responses.RequestsMock() as graph, django_assert_max_num_queries(6) as queries:
+        graph.post(SEND_URL, json=fixture("send_text_response.json"))
+        services.message_deliver(message_id=message.pk, publish=False)
+    sql = [" ".join(q["sql"].split()) for q in queries.captured_queries]
+    # The message read, then one statement before the call (the move to sending
+    # with its attempt) and one after it (the outcome with the attempt's end).
+    assert len(sql) == 3 and sql[0].startswith("SELECT")
+    assert "UPDATE" in sql[1] and 'INSERT INTO "conversations_sendattempt"' in sql[1]
+    assert 'UPDATE "conversations_sendattempt"' in sql[2] and "'accepted'" in sql[2]
+    message.refresh_from_db()
+    attempt = message.attempts.get()
+    assert (message.status, message.send_attempts, attempt.outcome, attempt.wamid) == (
+        "accepted",
+        1,
+        "accepted",
+        message.wamid,
+    )
+    assert attempt.finished_at is not None and message.status_at == attempt.finished_at
+
+
+def test_a_status_report_waiting_for_the_wamid_is_applied_when_the_send_is_accepted(
+    operator,
+) -> None:
+    from conversations.models import StatusReport
+
+    wamid = fixture("send_text_response.json")["messages"][0]["id"]
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Hi", user=operator)
+    # WhatsApp's report came first, without our id: it waits for its wamid.
+    StatusReport.objects.create(wamid=wamid, status="delivered", timestamp=timezone.now())
+    with responses.RequestsMock() as graph:
+        graph.post(SEND_URL, json=fixture("send_text_response.json"))
+        services.message_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert (message.status, message.wamid) == ("delivered", wamid)
+    assert message.attempts.get().outcome == "accepted"
+    assert StatusReport.objects.get().applied
+
+
+def test_a_send_asked_not_to_publish_publishes_nothing(operator, published) -> None:
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Hi", user=operator)
+    published.clear()
+    with responses.RequestsMock() as graph:
+        graph.post(SEND_URL, json=fixture("send_text_response.json"))
+        attempt = services.message_deliver(message_id=message.pk, publish=False)
+    assert attempt.message.status == "accepted"
+    assert published == []
+
+
+def test_without_postgresql_the_moves_take_the_orm_path(operator, monkeypatch) -> None:
+    """The embedded mode (SQLite) has no data-modifying ``WITH``: the same moves,
+    in a transaction each."""
+    from django.db import connection
+
+    conversation = ConversationFactory()
+    message = services.message_send_text(conversation=conversation, text="Hi", user=operator)
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    with responses.RequestsMock() as graph:
+        graph.post(SEND_URL, json=fixture("send_text_response.json"))
+        services.message_deliver(message_id=message.pk)
+        services.message_deliver(message_id=message.pk)  # the same job twice
+        assert len(graph.calls) == 1
+    message.refresh_from_db()
+    attempt = message.attempts.get()
+    assert (message.status, attempt.outcome) == ("accepted", "accepted")
+    assert attempt.wamid == message.wamid and attempt.finished_at is not None

@@ -215,3 +215,79 @@ def test_a_failed_template_sent_again_by_hand_passes_the_rules_again() -> None:
     message.refresh_from_db()
     assert message.status == "failed"
     assert ComplianceLogEntry.objects.get().message_id == message.pk
+
+
+def test_a_batch_refuses_each_customer_for_the_rule_they_break_and_queues_the_rest() -> None:
+    services.compliance_policy_update(
+        quiet_hours={"start": "21:00", "end": "09:00", "weekend_days": [5, 6]},
+        frequency_cap={"messages": 2, "days": 7},
+        allowed_countries=["IT", "US"],
+    )
+    ok, quiet, no_consent, opted_out, stopped, german, capped = [
+        chat(wa_id, now=WEDNESDAY_EVENING)
+        for wa_id in (
+            NED,
+            LUCA,
+            "12125550001",
+            "12125550002",
+            "12125550003",
+            "4915112345678",
+            "12125550004",
+        )
+    ]
+    for conversation in (ok, quiet, opted_out, stopped, german, capped):
+        consent_to(conversation.contact)
+    services.consent_record(
+        contact=opted_out.contact,
+        category=consent_to(opted_out.contact),
+        state="opted_out",
+        source="operator",
+    )
+    Contact.objects.filter(pk=stopped.contact_id).update(marketing_stopped_on_platform=True)
+    for days in (2, 1):
+        Message.objects.create(
+            conversation=capped,
+            direction="out",
+            type="template",
+            content={"category": "MARKETING"},
+            status="delivered",
+            timestamp=WEDNESDAY_EVENING - dt.timedelta(days=days),
+        )
+    chats = [ok, quiet, no_consent, opted_out, stopped, german, capped]
+    with time_machine.travel(WEDNESDAY_EVENING, tick=False):
+        singles = [
+            services.send_verdict(
+                contact=Contact.objects.get(pk=c.contact_id),
+                waba_id=WABA,
+                template_category="MARKETING",
+                path="campaign",
+                window_open=False,
+            )
+            for c in chats
+        ]
+        results = services.message_send_template_batch(
+            sends=[
+                services.TemplateMessage(c, "spring_sale", "en", [], "Hello", "MARKETING", "7")
+                for c in chats
+            ],
+            path="campaign",
+        )
+    assert isinstance(results[0], Message) and results[0].status == "queued"
+    codes = [getattr(r, "code", None) for r in results]
+    assert codes == [
+        None,
+        "quiet_hours",
+        "no_consent",
+        "opted_out",
+        "opted_out",
+        "country_not_allowed",
+        "frequency_cap",
+    ]
+    # The same verdicts, with the same details and times, as one send at a time.
+    assert results[1:] == singles[1:] and singles[0] is None
+    assert results[1].retry_at == dt.datetime(2026, 12, 10, 8, 0, tzinfo=dt.UTC)
+    log = list(ComplianceLogEntry.objects.order_by("pk").values_list("wa_id", "reason", "campaign"))
+    expected = zip(chats[1:], codes[1:], strict=True)
+    assert log == [(c.contact.wa_id, code, "7") for c, code in expected]
+    assert Message.objects.filter(conversation=ok, content__campaign="7").count() == 1
+    assert not Message.objects.filter(content__campaign="7").exclude(conversation=ok).exists()
