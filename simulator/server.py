@@ -118,6 +118,12 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
 
     server: SimulatorHTTPServer
     server_version = "WhatsAppCloudAPISimulator/1.0"
+    # Keep-alive, as graph.facebook.com does: a client with a session (the send
+    # jobs, a campaign's job) sends many requests on one connection. Every answer
+    # carries its Content-Length; without Nagle's algorithm the headers and the
+    # body, written separately, leave at once instead of waiting for an ACK.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._handle("GET")

@@ -123,3 +123,38 @@ def test_supervisors_read_and_operators_get_403(
     expect(other.get_by_test_id("nav-campaigns")).to_have_count(0)
     answer = other.goto("/campaigns/")
     assert answer is not None and answer.status == 403
+
+
+def test_admin_builds_a_campaign_from_a_csv_file_with_each_customers_variables(
+    open_page: OpenPage, live_stack: LiveStack, operator: Operator
+) -> None:
+    from campaigns.models import Recipient
+
+    late_orders(live_stack)
+    approved_template(live_stack)
+    admin = make_inbox_user("ada", first_name="Ada", last_name="Admin", role="admin")
+    page = open_page()
+    sign_in(page, admin)
+    page.get_by_test_id("nav-campaigns").click()
+    page.get_by_test_id("campaign-name").fill("From the shop's export")
+    page.get_by_test_id("campaign-consent").select_option("orders")
+    page.get_by_test_id("campaign-template").select_option(label="order_update (en_US, UTILITY)")
+    page.get_by_test_id("audience-csv-choice").check()
+
+    # A file without a wa_id column: the server says what is wrong, nothing is made.
+    page.get_by_test_id("campaign-csv").set_input_files(
+        files=[{"name": "export.csv", "mimeType": "text/csv", "buffer": b"phone,name\n1,2\n"}]
+    )
+    page.get_by_test_id("campaign-create").click()
+    expect(page.get_by_test_id("campaign-form-error")).to_contain_text("wa_id")
+
+    rows = "wa_id,name,order,day\n393471230101,Giulia,A-1,Friday\n393471230102,Marco,A-2,Monday\n"
+    page.get_by_test_id("campaign-csv").set_input_files(
+        files=[{"name": "export.csv", "mimeType": "text/csv", "buffer": rows.encode()}]
+    )
+    page.get_by_test_id("campaign-create").click()
+    expect(page.get_by_test_id("preview-eligible")).to_have_text("2")
+    assert dict(Recipient.objects.values_list("wa_id", "parameters")) == {
+        "393471230101": {"body": ["Giulia", "A-1", "Friday"]},
+        "393471230102": {"body": ["Marco", "A-2", "Monday"]},
+    }

@@ -1,6 +1,6 @@
 // The campaigns page (admins build and run campaigns, supervisors read them): the
 // list, the form (template or A/B variants, consent category, an audience from a
-// label or a list of numbers, the variables), the preview before the start (who
+// label, a list of numbers or a CSV file, the variables), the preview before the start (who
 // will get it, who will not and why, who waits for quiet hours, the cost by
 // country), the actions, the progress and the funnel's counts (per variant for
 // A/B), and the numbers' health. Kept live over the inbox's socket (the send jobs
@@ -135,9 +135,16 @@ async function fillForm() {
 async function create(event) {
   event.preventDefault();
   const audienceKind = document.querySelector('input[name="audience"]:checked').value;
-  const audience = audienceKind === "label"
-    ? { label: Number($("campaign-label").value) }
-    : { wa_ids: $("campaign-wa-ids").value.split(/\s+/).filter(Boolean) };
+  let audience;
+  if (audienceKind === "label") {
+    audience = { label: Number($("campaign-label").value) };
+  } else if (audienceKind === "csv") {
+    const [file] = $("campaign-csv").files;
+    // The server reads the file's columns and says what is wrong with it.
+    audience = { csv: file ? await file.text() : "" };
+  } else {
+    audience = { wa_ids: $("campaign-wa-ids").value.split(/\s+/).filter(Boolean) };
+  }
   const first = Number($("campaign-template").value);
   const second = $("campaign-template-b").value;
   const shareA = Number($("campaign-share-a").value || 50);
