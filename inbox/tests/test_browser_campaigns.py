@@ -158,3 +158,29 @@ def test_admin_builds_a_campaign_from_a_csv_file_with_each_customers_variables(
         "393471230101": {"body": ["Giulia", "A-1", "Friday"]},
         "393471230102": {"body": ["Marco", "A-2", "Monday"]},
     }
+
+
+def test_admin_builds_a_campaign_from_the_inbox_lists_filters(
+    open_page: OpenPage, live_stack: LiveStack, operator: Operator
+) -> None:
+    from campaigns.models import Recipient
+
+    late_orders(live_stack)
+    approved_template(live_stack)
+    admin = make_inbox_user("ada", first_name="Ada", last_name="Admin", role="admin")
+    page = open_page()
+    sign_in(page, admin)
+    page.get_by_test_id("nav-campaigns").click()
+    page.get_by_test_id("campaign-name").fill("Marco's late order")
+    page.get_by_test_id("campaign-consent").select_option("orders")
+    page.get_by_test_id("campaign-template").select_option(label="order_update (en_US, UTILITY)")
+    page.get_by_test_id("campaign-variables").fill("Marco, A-2, Monday")
+    page.get_by_test_id("audience-filter-choice").check()
+    page.get_by_test_id("campaign-filter-status").select_option("open")
+    page.get_by_test_id("campaign-filter-label").select_option(label="Late orders")
+    page.get_by_test_id("campaign-filter-search").fill("Marco")
+    page.get_by_test_id("campaign-create").click()
+
+    # Of the three open chats with the label, the search keeps Marco's.
+    expect(page.get_by_test_id("preview-eligible")).to_have_text("1")
+    assert list(Recipient.objects.values_list("wa_id", flat=True)) == ["393471230102"]

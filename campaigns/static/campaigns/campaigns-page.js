@@ -1,6 +1,6 @@
 // The campaigns page (admins build and run campaigns, supervisors read them): the
 // list, the form (template or A/B variants, consent category, an audience from a
-// label, a list of numbers or a CSV file, the variables), the preview before the start (who
+// label, the inbox list's filters, a list of numbers or a CSV file, the variables), the preview before the start (who
 // will get it, who will not and why, who waits for quiet hours, the cost by
 // country), the actions, the progress and the funnel's counts (per variant for
 // A/B), and the numbers' health. Kept live over the inbox's socket (the send jobs
@@ -117,11 +117,12 @@ async function loadHealth() {
 
 async function fillForm() {
   if (!canEdit) return;
-  const [numbers, categories, templates, labels] = await Promise.all([
+  const [numbers, categories, templates, labels, teams] = await Promise.all([
     api("GET", "numbers/"),
     api("GET", "consent-categories/"),
     api("GET", "templates/?status=APPROVED"),
     api("GET", "labels/"),
+    api("GET", "teams/"),
   ]);
   const rows = (x) => (Array.isArray(x) ? x : x.results || []);
   $("campaign-number").replaceChildren(...rows(numbers).map((n) => option(n.id, `${n.name} (${n.display_phone_number})`)));
@@ -130,6 +131,19 @@ async function fillForm() {
   $("campaign-template").replaceChildren(...approved.map((t) => option(t.id, `${t.name} (${t.language}, ${t.category})`)));
   $("campaign-template-b").replaceChildren(option("", "—"), ...approved.map((t) => option(t.id, `${t.name} (${t.language})`)));
   $("campaign-label").replaceChildren(...rows(labels).map((l) => option(l.id, l.name)));
+  $("campaign-filter-team").replaceChildren(option("", gettext("Any team")), ...rows(teams).map((t) => option(t.id, t.name)));
+  $("campaign-filter-label").replaceChildren(option("", gettext("Any label")), ...rows(labels).map((l) => option(l.id, l.name)));
+}
+
+// The inbox list's filters the admin chose (those left at "any" are not sent).
+function listFilter() {
+  const chosen = {
+    status: $("campaign-filter-status").value,
+    team: $("campaign-filter-team").value,
+    label: $("campaign-filter-label").value,
+    search: $("campaign-filter-search").value.trim(),
+  };
+  return Object.fromEntries(Object.entries(chosen).filter(([, value]) => value !== ""));
 }
 
 async function create(event) {
@@ -138,6 +152,8 @@ async function create(event) {
   let audience;
   if (audienceKind === "label") {
     audience = { label: Number($("campaign-label").value) };
+  } else if (audienceKind === "filter") {
+    audience = { filter: listFilter() };
   } else if (audienceKind === "csv") {
     const [file] = $("campaign-csv").files;
     // The server reads the file's columns and says what is wrong with it.
