@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -121,10 +122,26 @@ def web_command(port: int) -> list[str]:
     return [*command, "inbox.asgi:application"]
 
 
+# Ports the kernel never hands out as the local end of an outgoing connection
+# (below Linux's ephemeral range, 32768-60999).
+SERVER_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port to start a server on. Asking the kernel for one (bind to 0) gives a
+    port of the ephemeral range, which any outgoing connection (a keep-alive
+    client of the simulator, a database connection) may take as its own before
+    the server binds it; a free port below that range can only be taken by
+    another server."""
+    for _ in range(100):
+        port = random.choice(SERVER_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port to start a server on")
 
 
 def database_url(settings: dict[str, Any]) -> str:

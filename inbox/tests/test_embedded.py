@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,17 +19,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from inbox.tests.conftest import web_command
+from inbox.tests.conftest import free_port, web_command
 from simulator import Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.embedded
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
