@@ -602,10 +602,11 @@ def _message_counts(f: StatsFilter, *, now: dt.datetime) -> dict[str, int]:
     if not f.label:
         clean_days = _clean(RollupDay, "day", _ceil(f.since, DAY), end)
         days = _runs([day for day in clean_days if day + DAY <= f.until], DAY)
-        clean_hours = []
-        for start, stop in _ranges_between(_ceil(f.since, HOUR), end, days):
-            clean_hours += _clean(RollupHour, "hour", start, stop)
-        hours = _runs([hour for hour in clean_hours if hour + HOUR <= f.until], HOUR)
+        in_days = {start + HOUR * i for start, stop in days for i in range((stop - start) // HOUR)}
+        clean_hours = _clean(RollupHour, "hour", _ceil(f.since, HOUR), end)
+        hours = _runs(
+            [hour for hour in clean_hours if hour + HOUR <= f.until and hour not in in_days], HOUR
+        )
     totals = {"in": 0, "out": 0, "templates": 0, "campaign_replies": 0}
     for model, field, spans in ((DailyRollup, "day", days), (HourlyRollup, "hour", hours)):
         if not spans:

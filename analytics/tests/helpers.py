@@ -52,7 +52,10 @@ def operator_replies(minute: float, user: User, *, wa_id: str = ANN) -> Message:
         return services.message_send_text(conversation=conversation, text="On it", user=user)
 
 
-def template_by(minute: float, user: User, *, wa_id: str = ANN) -> Message:
+def template_by(
+    minute: float, user: User | None, *, wa_id: str = ANN, campaign: str = ""
+) -> Message:
+    """A template sent through the core: by ``user``, or by ``campaign`` (nobody wrote it)."""
     conversation = Conversation.objects.get(contact__wa_id=wa_id)
     # The customer agreed to order updates, whatever the hour: the send rules pass.
     consent_to(conversation.contact, waba_id=conversation.number.waba_id)
@@ -66,6 +69,8 @@ def template_by(minute: float, user: User, *, wa_id: str = ANN) -> Message:
             components=[],
             text="Your order is on its way",
             category="UTILITY",
+            path=SendPath.CAMPAIGN if campaign else SendPath.COMPOSER,
+            campaign=campaign,
         )
 
 
@@ -76,20 +81,5 @@ def set_status(minute: float, user: Any, status: str, *, wa_id: str = ANN) -> No
 
 
 def campaign_sends(minute: float, *, wa_id: str = ANN, campaign: str = "7") -> Message:
-    """A campaign's template to the customer (nobody wrote it), as the campaigns
-    app sends it through the core."""
-    conversation = Conversation.objects.get(contact__wa_id=wa_id)
-    consent_to(conversation.contact, waba_id=conversation.number.waba_id)
-    no_quiet_hours()
-    with time_machine.travel(at(minute), tick=False):
-        return services.message_send_template(
-            conversation=conversation,
-            user=None,
-            name="order_update",
-            language="en",
-            components=[],
-            text="Your order is late",
-            category="UTILITY",
-            path=SendPath.CAMPAIGN,
-            campaign=campaign,
-        )
+    """A campaign's template to the customer, as the campaigns app sends it."""
+    return template_by(minute, None, wa_id=wa_id, campaign=campaign)

@@ -35,12 +35,16 @@ def notify(
         data=data,
         created_at=now or timezone.now(),
     )
+    _publish_created(notification)
+    return notification
+
+
+def _publish_created(notification: Notification) -> None:
     realtime.publish(
         "notification.created",
         {"notification": notification_payload(notification)},
-        groups=(realtime.user_group(user.pk),),
+        groups=(realtime.user_group(notification.user_id),),
     )
-    return notification
 
 
 def notify_all(
@@ -66,11 +70,7 @@ def notify_all(
         for user in {user.pk: user for user in users}.values()
     )
     for notification in notifications:
-        realtime.publish(
-            "notification.created",
-            {"notification": notification_payload(notification)},
-            groups=(realtime.user_group(notification.user_id),),
-        )
+        _publish_created(notification)
     return notifications
 
 
