@@ -1,9 +1,10 @@
 """The send jobs' side of a campaign: exactly once per recipient, at the number's
 pace, within the account's tier.
 
-A job claims up to ``BATCH`` due recipients (``SKIP LOCKED``: jobs on other workers
-take other rows) with a lease, and works through them in batches of at most
-``STORE`` rows and a second of the number's pace:
+A job works in batches of at most ``STORE`` rows and a second of the number's
+pace, each claimed with a lease (``SKIP LOCKED``: jobs on other workers take
+other rows); it stores its next batch while it delivers the current one (steps 1
+and 2 beside step 3, in a thread of the job on PostgreSQL):
 
 1. counts the batch's customers against the tier (outside their window only) in
    the shared limiter (``campaigns.pacing``, one round trip);
@@ -35,16 +36,18 @@ reads counts, and ``campaign.progress`` tells it when.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Case, Min, OuterRef, Q, Subquery, UUIDField, Value, When
 from django.utils import timezone
 
@@ -61,7 +64,6 @@ from whatsapp.templates import TemplateParametersError, render_template, templat
 
 logger = logging.getLogger(__name__)
 
-BATCH = 50
 STORE = 25
 MAX_BACKOFF = 60.0
 R = Recipient.State
@@ -113,63 +115,148 @@ def campaign_work(
     """Send to due recipients of the campaign for about ``budget`` seconds (a job's
     share of the worker). While the campaign is paused or cancelled only sends
     already handed to the core are finished. Marks the campaign done when nothing
-    is left to do; else says when to come back."""
+    is left to do; else says when to come back.
+
+    The job's next batch is claimed and stored while this one is delivered
+    (``_StoreAhead``): a slot of the number's pace nobody takes in time is lost,
+    and a job that stopped sending to store would leave its share of them to the
+    other jobs."""
     started = time.monotonic()
     limiter = limiter or pacing.limiter()
     # One client for the job: its HTTP session keeps the connection to WhatsApp alive.
     client = client or core.graph_client()
     token = uuid.uuid4().hex
     processed = 0
-    last_publish = 0.0
-    while True:
-        campaign = Campaign.objects.select_related("number").filter(pk=campaign_id).first()
-        if campaign is None or campaign.status not in (ST.RUNNING, ST.PAUSED, ST.CANCELLED):
-            return WorkResult(processed, None)
-        running = campaign.status == ST.RUNNING
-        now = timezone.now()
-        rate = number_rate(campaign.number)
-        # A batch holds at most a second of the number's pace (a pause takes effect
-        # within a second, a lease never runs out while its rows wait their turn),
-        # and at most ``STORE`` rows: while a job stores a batch it sends nothing,
-        # and the other jobs must keep the pace meanwhile.
-        size = max(1, min(STORE, rate))
-        # The job's first claim is of a random size: jobs started together would
-        # otherwise store their batches at the same moments and leave the number's
-        # pace unused meanwhile (a slot not taken in time is lost, never caught up).
-        first_claim = random.randint(max(1, size // 4), size) if not processed else BATCH
-        ids = _claim(campaign, token, now, in_flight_only=not running, limit=first_claim)
-        if not ids:
-            return WorkResult(processed, _finish_or_next(campaign, now) if running else None)
-        limit = tier_limit(campaign.number.waba_id)
-        for first in range(0, len(ids), size):
-            chunk = ids[first : first + size]
-            if running and first:
-                status = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True)
-                running = next(iter(status), None) == ST.RUNNING
-            go_on = _send_batch(
-                chunk, token, campaign, running, limiter, client, rate, limit, sleep
-            )
-            processed += len(chunk)
-            if not go_on:
-                _release(ids[first + size :], token)
+    with _StoreAhead() as ahead:
+        upcoming = ahead.submit(_prepare, campaign_id, token, limiter, first=True)
+        while True:
+            batch = upcoming()
+            campaign = batch.campaign
+            if campaign is None or campaign.status not in (ST.RUNNING, ST.PAUSED, ST.CANCELLED):
                 return WorkResult(processed, None)
-            if time.monotonic() - started > budget:
-                # Within the job's timeout: the rest of the batch goes back at once.
-                _release(ids[first + size :], token)
-                break
-        Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
-        # Once a second per campaign, whatever the number of its jobs: the counts
-        # read every recipient.
-        if time.monotonic() - last_publish > 1.0 and limiter.once(f"progress:{campaign_id}", 1.0):
-            last_publish = time.monotonic()
-            with transaction.atomic():
-                campaign_publish(campaign, "campaign.progress")
-        if time.monotonic() - started > budget:
-            return WorkResult(processed, dt.timedelta(0))
+            if not batch.claimed:
+                again = _finish_or_next(campaign, timezone.now()) if batch.running else None
+                return WorkResult(processed, again)
+            processed += batch.claimed
+            go_on = batch.go_on and time.monotonic() - started <= budget
+            if go_on:
+                upcoming = ahead.submit(_prepare, campaign_id, token, limiter, first=False)
+            outcomes = [
+                (row, _deliver(row, campaign, limiter, client, batch.rate, sleep))
+                for row in batch.rows
+            ]
+            # The rows' outcomes in a few statements for the batch. A worker killed
+            # before this leaves them ``sending``: the next job settles them from
+            # their messages.
+            _update_many(outcomes)
+            if not go_on:
+                # Out of time: come back at once. The tier is full: the campaign paused.
+                return WorkResult(processed, dt.timedelta(0) if batch.go_on else None)
+
+
+@dataclass
+class _Batch:
+    """A batch of a job's rows, ready to deliver: the campaign as it was read, the
+    number's pace, the rows whose messages are stored (``message`` loaded), how many
+    rows were claimed, and False in ``go_on`` when the campaign must stop (the tier
+    is full)."""
+
+    campaign: Campaign | None
+    running: bool = False
+    rate: int = 1
+    rows: list[Recipient] = field(default_factory=list)
+    claimed: int = 0
+    go_on: bool = True
+
+
+class _StoreAhead:
+    """Prepares a job's next batch while the job delivers the current one: in a
+    thread with a database connection of its own, on PostgreSQL outside a
+    transaction. On SQLite (one writer at a time) or inside a transaction (another
+    connection would not see its rows) the batch is prepared when it is asked for,
+    in the caller's thread."""
+
+    def __init__(self) -> None:
+        connection = transaction.get_connection()
+        self.pool = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="campaign-store")
+            if connection.vendor == "postgresql" and not connection.in_atomic_block
+            else None
+        )
+
+    def submit(
+        self, fn: Callable[..., _Batch], /, *args: Any, **kwargs: Any
+    ) -> Callable[[], _Batch]:
+        """Start ``fn`` (in the thread); the returned callable gives its result (or
+        raises its exception)."""
+        if self.pool is None:
+            return functools.partial(fn, *args, **kwargs)
+        return self.pool.submit(fn, *args, **kwargs).result
+
+    def __enter__(self) -> _StoreAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            # After the batch it may still be storing: the thread's connection closes.
+            self.pool.submit(connections.close_all)
+            self.pool.shutdown(wait=True)
+
+
+def _prepare(campaign_id: int, token: str, limiter: pacing.Limiter, *, first: bool) -> _Batch:
+    """Claim the job's next batch and store the messages of its new rows (while the
+    campaign runs); load the messages of the rows already sending."""
+    campaign = Campaign.objects.select_related("number").filter(pk=campaign_id).first()
+    if campaign is None or campaign.status not in (ST.RUNNING, ST.PAUSED, ST.CANCELLED):
+        return _Batch(campaign)
+    running = campaign.status == ST.RUNNING
+    rate = number_rate(campaign.number)
+    # A batch holds at most a second of the number's pace (a pause takes effect
+    # within a second or two, a lease never runs out while its rows wait their
+    # turn), and at most ``STORE`` rows. The job's first batch is of a random
+    # size: jobs started together would otherwise store their batches at the same
+    # moments.
+    size = max(1, min(STORE, rate))
+    ids = _claim(
+        campaign,
+        token,
+        timezone.now(),
+        in_flight_only=not running,
+        limit=random.randint(max(1, size // 4), size) if first else size,
+    )
+    if not ids:
+        return _Batch(campaign, running, rate)
+    rows = list(
+        Recipient.objects.select_related("contact", "variant__template")
+        .filter(pk__in=ids, lease_token=token, next_try_at__isnull=False)
+        .order_by("next_try_at", "pk")
+    )
+    new = [row for row in rows if row.state in (R.PENDING, R.DEFERRED)]
+    in_flight = [row for row in rows if row.state == R.SENDING]
+    if in_flight:
+        messages = Message.objects.select_related(
+            "conversation__contact", "conversation__number"
+        ).in_bulk([row.message_id for row in in_flight if row.message_id])
+        for row in in_flight:
+            row.message = messages.get(row.message_id) if row.message_id else None
+    go_on = True
+    if new and not running:
+        _release([row.pk for row in new], token)
+    elif new:
+        limit = tier_limit(campaign.number.waba_id)
+        stored, go_on = _store(new, token, campaign, limiter, limit)
+        in_flight += stored
+    Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
+    # Once a second per campaign, whatever the number of its jobs: the counts read
+    # every recipient.
+    if limiter.once(f"progress:{campaign_id}", 1.0):
+        with transaction.atomic():
+            campaign_publish(campaign, "campaign.progress")
+    return _Batch(campaign, running, rate, in_flight, len(ids), go_on)
 
 
 def _claim(
-    campaign: Campaign, token: str, now: dt.datetime, *, in_flight_only: bool, limit: int = BATCH
+    campaign: Campaign, token: str, now: dt.datetime, *, in_flight_only: bool, limit: int
 ) -> list[int]:
     """Lease up to ``limit`` due rows to this job; rows another job holds are skipped."""
     states = (R.SENDING,) if in_flight_only else (R.PENDING, R.DEFERRED, R.SENDING)
@@ -212,50 +299,6 @@ def _finish_or_next(campaign: Campaign, now: dt.datetime) -> dt.timedelta | None
         # Held by another job: come back when its lease ends, in case it died.
         due = max(now, earliest["lease"] or now) + dt.timedelta(seconds=0.5)
     return max(dt.timedelta(seconds=0.2), due - now)
-
-
-def _send_batch(
-    ids: list[int],
-    token: str,
-    campaign: Campaign,
-    running: bool,
-    limiter: pacing.Limiter,
-    client: Any,
-    rate: int,
-    limit: int | None,
-    sleep: Callable[[float], None],
-) -> bool:
-    """One batch of leased rows: the new ones stored through the core's batched send
-    (their rows moved in the same transaction), then every queued message of the
-    batch delivered, each at its own slot of the number's pace. False when the
-    campaign must stop (the tier is full)."""
-    rows = list(
-        Recipient.objects.select_related("contact", "variant__template")
-        .filter(pk__in=ids, lease_token=token, next_try_at__isnull=False)
-        .order_by("next_try_at", "pk")
-    )
-    new = [row for row in rows if row.state in (R.PENDING, R.DEFERRED)]
-    in_flight = [row for row in rows if row.state == R.SENDING]
-    if in_flight:
-        messages = Message.objects.select_related(
-            "conversation__contact", "conversation__number"
-        ).in_bulk([row.message_id for row in in_flight if row.message_id])
-        for row in in_flight:
-            row.message = messages.get(row.message_id) if row.message_id else None
-    go_on = True
-    if new and not running:
-        _release([row.pk for row in new], token)
-    elif new:
-        stored, go_on = _store(new, token, campaign, limiter, limit)
-        in_flight += stored
-    outcomes: list[tuple[Recipient, dict[str, Any]]] = []
-    for row in in_flight:
-        outcome = _deliver(row, campaign, limiter, client, rate, sleep)
-        outcomes.append((row, outcome))
-    # The rows' outcomes in a few statements for the batch. A worker killed before
-    # this leaves them ``sending``: the next job settles them from their messages.
-    _update_many(outcomes)
-    return go_on
 
 
 Ready = tuple[Recipient, Any, dict[str, Any], int | None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -362,18 +363,70 @@ def test_one_batch_gives_each_refused_recipient_its_own_rule_and_sends_the_rest(
 
 
 def test_a_batch_costs_a_bounded_number_of_statements_per_recipient(
-    graph: Graph, offer: Any, quiet_never: None, django_assert_max_num_queries: Any
+    graph: Graph, offer: Any, quiet_never: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from django.db.backends.utils import CursorWrapper
+
     contacts = customers(100)
     campaign = make_campaign(offer, contacts)
     services.campaign_start(campaign=campaign)
+    # Every connection's statements: the job stores its batches in a thread of its own.
+    statements: list[str] = []
+    execute = CursorWrapper._execute_with_wrappers
+
+    def counted(self: CursorWrapper, sql: str, *args: Any, **kwargs: Any) -> Any:
+        statements.append(sql)
+        return execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(CursorWrapper, "_execute_with_wrappers", counted)
     # Two a message on PostgreSQL (the move to sending with its attempt, the outcome
     # with the attempt's end), and a few for each batch of 25 (the rules, the
     # messages, the rows): a message sent on its own took about 34.
-    with django_assert_max_num_queries(100 * 4):
-        services.campaign_work(
-            campaign_id=campaign.pk, limiter=pacing.MemoryLimiter(), sleep=lambda s: None
-        )
+    services.campaign_work(
+        campaign_id=campaign.pk, limiter=pacing.MemoryLimiter(), sleep=lambda s: None
+    )
+    monkeypatch.undo()
+    assert graph.per_customer() == {c.wa_id: 1 for c in contacts}
+    assert 100 * 2 < len(statements) <= 100 * 4
+
+
+class WatchesTheNextBatch:
+    """The Graph client of a job, which at the job's first send waits (up to five
+    seconds) for more of the campaign's messages to be stored than there were."""
+
+    def __init__(self) -> None:
+        from conversations import services as core
+
+        self.client = core.graph_client()
+        self.stored: list[int] = []
+
+    def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> Any:
+        if not self.stored:
+            stored = Message.objects.filter(direction="out").count
+            self.stored.append(stored())
+            deadline = time.monotonic() + 5
+            while stored() == self.stored[0] and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.stored.append(stored())
+        return self.client.send_message(phone_number_id, payload)
+
+
+def test_a_job_stores_its_next_batch_while_it_delivers_this_one(
+    graph: Graph, offer: Any, quiet_never: None
+) -> None:
+    contacts = customers(60)
+    campaign = make_campaign(offer, contacts)
+    services.campaign_start(campaign=campaign)
+    watcher = WatchesTheNextBatch()
+    services.campaign_work(
+        campaign_id=campaign.pk,
+        limiter=pacing.MemoryLimiter(),
+        client=watcher,
+        sleep=lambda s: None,
+    )
+    first, then = watcher.stored
+    # The first batch's first message was on its way when the next batch was stored.
+    assert 0 < first < then <= 60
     assert graph.per_customer() == {c.wa_id: 1 for c in contacts}
 
 
