@@ -1,10 +1,12 @@
 """Before a campaign starts: who will receive it, who will not and why (the core's
-``send_verdict``, the same rules the send applies, never a copy of them), who
-waits for their quiet hours to end, and what it will cost by country."""
+``send_verdicts``, the same rules the send applies, never a copy of them, read
+once for every ``CHUNK`` recipients), who waits for their quiet hours to end, and
+what it will cost by country."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -12,8 +14,9 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Price, Recipient
 from conversations import services as core
-from conversations.models import Conversation, SendPath
+from conversations.models import CompliancePolicy, Conversation, SendPath
 
+CHUNK = 2000
 EXCLUSIONS = ("no_consent", "opted_out", "frequency_cap", "country_not_allowed", "invalid_number")
 
 
@@ -24,11 +27,6 @@ def campaign_preview(*, campaign: Campaign, now: dt.datetime | None = None) -> d
     deferred (they will be sent), at the price table's rate for the campaign's
     template category; a country without a price costs nothing here. Reads only."""
     now = now or timezone.now()
-    policy = core.compliance_policy()
-    excluded = dict.fromkeys(EXCLUSIONS, 0)
-    deferred = {"quiet_hours": 0}
-    eligible = 0
-    sending_to: dict[str, int] = {}
     rows = (
         Recipient.objects.filter(campaign=campaign, message__isnull=True)
         .select_related("contact")
@@ -40,48 +38,84 @@ def campaign_preview(*, campaign: Campaign, now: dt.datetime | None = None) -> d
             contact_id__in=rows.exclude(contact=None).values("contact_id"),
         ).values_list("contact_id", "last_inbound_at")
     )
-    for row in rows.iterator(chunk_size=2000):
+    tally = _Tally(campaign, now, core.compliance_policy(), windows)
+    chunk: list[Recipient] = []
+    for row in rows.iterator(chunk_size=CHUNK):
         if row.contact is None or row.reason == "invalid_number":
-            excluded["invalid_number"] += 1
-            continue
-        if row.state == Recipient.State.EXCLUDED and row.reason:
-            excluded[row.reason] = excluded.get(row.reason, 0) + 1
-            continue
-        inbound = windows.get(row.contact_id)
-        refusal = core.send_verdict(
-            contact=row.contact,
-            waba_id=campaign.number.waba_id,
-            template_category=campaign.category,
-            path=SendPath.CAMPAIGN,
-            window_open=Conversation(last_inbound_at=inbound).window_expires_at(now) is not None,
-            now=now,
-            policy=policy,
-        )
-        if refusal is None:
-            eligible += 1
-        elif refusal.code == "quiet_hours":
-            deferred["quiet_hours"] += 1
+            tally.excluded["invalid_number"] += 1
+        elif row.state == Recipient.State.EXCLUDED and row.reason:
+            tally.excluded[row.reason] = tally.excluded.get(row.reason, 0) + 1
         else:
-            excluded[refusal.code] = excluded.get(refusal.code, 0) + 1
-            continue
-        country = row.country or "??"
-        sending_to[country] = sending_to.get(country, 0) + 1
+            chunk.append(row)
+        if len(chunk) == CHUNK:
+            tally.judge(chunk)
+            chunk = []
+    tally.judge(chunk)
     prices = dict(
-        Price.objects.filter(category=campaign.category, country__in=sending_to).values_list(
+        Price.objects.filter(category=campaign.category, country__in=tally.sending_to).values_list(
             "country", "price"
         )
     )
     by_country = {
         country: float((prices.get(country, Decimal(0)) * n).quantize(Decimal("0.0001")))
-        for country, n in sorted(sending_to.items())
+        for country, n in sorted(tally.sending_to.items())
     }
     return {
-        "eligible": eligible,
-        "excluded": excluded,
-        "deferred": deferred,
+        "eligible": tally.eligible,
+        "excluded": tally.excluded,
+        "deferred": tally.deferred,
         "cost_estimate": {
             "currency": "USD",
             "total": round(sum(by_country.values()), 4),
             "by_country": by_country,
         },
     }
+
+
+@dataclass
+class _Tally:
+    """The preview's counts, as the rules' verdicts come in."""
+
+    campaign: Campaign
+    now: dt.datetime
+    policy: CompliancePolicy
+    # The last message from each customer on the campaign's number (their window).
+    windows: dict[int, dt.datetime | None]
+    eligible: int = 0
+    excluded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EXCLUSIONS, 0))
+    deferred: dict[str, int] = field(default_factory=lambda: {"quiet_hours": 0})
+    # Who will be sent to (the eligible and the deferred), by country.
+    sending_to: dict[str, int] = field(default_factory=dict)
+
+    def judge(self, rows: list[Recipient]) -> None:
+        """Count ``rows`` (each with a contact) by the rules' verdicts, read once for
+        them all."""
+        if not rows:
+            return
+        contacts = [row.contact for row in rows if row.contact is not None]
+        verdicts = core.send_verdicts(
+            contacts=contacts,
+            waba_id=self.campaign.number.waba_id,
+            template_category=self.campaign.category,
+            path=SendPath.CAMPAIGN,
+            window_open={
+                contact.pk: Conversation(
+                    last_inbound_at=self.windows.get(contact.pk)
+                ).window_expires_at(self.now)
+                is not None
+                for contact in contacts
+            },
+            now=self.now,
+            policy=self.policy,
+        )
+        for row in rows:
+            refusal = verdicts[row.contact_id]
+            if refusal is None:
+                self.eligible += 1
+            elif refusal.code == "quiet_hours":
+                self.deferred["quiet_hours"] += 1
+            else:
+                self.excluded[refusal.code] = self.excluded.get(refusal.code, 0) + 1
+                continue
+            country = row.country or "??"
+            self.sending_to[country] = self.sending_to.get(country, 0) + 1

@@ -61,7 +61,13 @@ def test_the_price_table_starts_with_the_given_and_the_published_rates() -> None
     assert all(p.copied_on for p in Price.objects.all())
 
 
-def test_preview_counts_each_exclusion_the_deferred_and_the_cost(offer: Any, policy: None) -> None:
+@pytest.mark.parametrize("chunk", [2000, 4], ids=["one chunk", "chunks of four"])
+def test_preview_counts_each_exclusion_the_deferred_and_the_cost(
+    offer: Any, policy: None, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rules are read once per chunk of recipients: the counts are the same
+    # whatever the chunks' boundaries.
+    monkeypatch.setattr("campaigns.services.preview.CHUNK", chunk)
     seed_prices()
     italians = customers(3)
     no_consent = contact("393300000100", consent=False)
@@ -109,6 +115,18 @@ def test_preview_counts_each_exclusion_the_deferred_and_the_cost(offer: Any, pol
             "by_country": {"IT": 0.2073, "RU": 0.0954},
         },
     }
+
+
+def test_the_preview_reads_the_rules_once_for_many_recipients(
+    offer: Any, policy: None, django_assert_max_num_queries: Any
+) -> None:
+    contacts = customers(120)
+    campaign = make_campaign(offer, contacts)
+    # The rows, the windows, the policy, the consents, the frequency cap's messages
+    # and the prices: a handful whatever the audience's size.
+    with django_assert_max_num_queries(12):
+        preview = services.campaign_preview(campaign=campaign, now=TUESDAY_EVENING)
+    assert preview["eligible"] == 120
 
 
 def test_quiet_hours_defer_each_recipient_to_their_own_morning(
