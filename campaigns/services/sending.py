@@ -112,16 +112,20 @@ def campaign_work(
     budget: float = 30.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> WorkResult:
-    """Send to due recipients of the campaign for about ``budget`` seconds (a job's
-    share of the worker). While the campaign is paused or cancelled only sends
-    already handed to the core are finished. Marks the campaign done when nothing
-    is left to do; else says when to come back.
+    """Send to due recipients of the campaign for three quarters of ``budget``
+    seconds to all of it, at random (a job's share of the worker). While the
+    campaign is paused or cancelled only sends already handed to the core are
+    finished. Marks the campaign done when nothing is left to do; else says when
+    to come back.
 
     The job's next batch is claimed and stored while this one is delivered
     (``_StoreAhead``): a slot of the number's pace nobody takes in time is lost,
     and a job that stopped sending to store would leave its share of them to the
     other jobs."""
     started = time.monotonic()
+    # Jobs started together would otherwise end together, and the number's pace
+    # would go unused while their successors start.
+    budget *= random.uniform(0.75, 1.0)
     limiter = limiter or pacing.limiter()
     # One client for the job: its HTTP session keeps the connection to WhatsApp alive.
     client = client or core.graph_client()
