@@ -53,24 +53,30 @@ def late_orders(live_stack: LiveStack) -> Label:
     return label
 
 
-def test_admin_builds_previews_starts_and_a_reply_is_tagged_with_the_campaign(
-    open_page: OpenPage, live_stack: LiveStack, operator: Operator
-) -> None:
-    sim = live_stack.sim
+def new_campaign(open_page: OpenPage, live_stack: LiveStack, name: str) -> Page:
+    """An admin on the campaigns page, the form's first steps done: ``name``, order
+    updates as the consent, the approved ``order_update`` template (the customers
+    of ``late_orders`` and the template are made first)."""
     late_orders(live_stack)
     approved_template(live_stack)
     admin = make_inbox_user("ada", first_name="Ada", last_name="Admin", role="admin")
-
     page = open_page()
     sign_in(page, admin)
     page.get_by_test_id("nav-campaigns").click()
     expect(page).to_have_url(re.compile(r"/campaigns/$"))
-    expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "live")
-    expect(page.get_by_test_id("campaign-list-empty")).to_be_visible()
-
-    page.get_by_test_id("campaign-name").fill("Delivery delay")
+    page.get_by_test_id("campaign-name").fill(name)
     page.get_by_test_id("campaign-consent").select_option("orders")
     page.get_by_test_id("campaign-template").select_option(label="order_update (en_US, UTILITY)")
+    return page
+
+
+def test_admin_builds_previews_starts_and_a_reply_is_tagged_with_the_campaign(
+    open_page: OpenPage, live_stack: LiveStack, operator: Operator
+) -> None:
+    sim = live_stack.sim
+    page = new_campaign(open_page, live_stack, "Delivery delay")
+    expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "live")
+    expect(page.get_by_test_id("campaign-list-empty")).to_be_visible()
     page.get_by_test_id("campaign-label").select_option(label="Late orders")
     page.get_by_test_id("campaign-variables").fill("friend, your order, Friday")
     page.get_by_test_id("campaign-create").click()
@@ -130,15 +136,7 @@ def test_admin_builds_a_campaign_from_a_csv_file_with_each_customers_variables(
 ) -> None:
     from campaigns.models import Recipient
 
-    late_orders(live_stack)
-    approved_template(live_stack)
-    admin = make_inbox_user("ada", first_name="Ada", last_name="Admin", role="admin")
-    page = open_page()
-    sign_in(page, admin)
-    page.get_by_test_id("nav-campaigns").click()
-    page.get_by_test_id("campaign-name").fill("From the shop's export")
-    page.get_by_test_id("campaign-consent").select_option("orders")
-    page.get_by_test_id("campaign-template").select_option(label="order_update (en_US, UTILITY)")
+    page = new_campaign(open_page, live_stack, "From the shop's export")
     page.get_by_test_id("audience-csv-choice").check()
 
     # A file without a wa_id column: the server says what is wrong, nothing is made.
@@ -165,15 +163,7 @@ def test_admin_builds_a_campaign_from_the_inbox_lists_filters(
 ) -> None:
     from campaigns.models import Recipient
 
-    late_orders(live_stack)
-    approved_template(live_stack)
-    admin = make_inbox_user("ada", first_name="Ada", last_name="Admin", role="admin")
-    page = open_page()
-    sign_in(page, admin)
-    page.get_by_test_id("nav-campaigns").click()
-    page.get_by_test_id("campaign-name").fill("Marco's late order")
-    page.get_by_test_id("campaign-consent").select_option("orders")
-    page.get_by_test_id("campaign-template").select_option(label="order_update (en_US, UTILITY)")
+    page = new_campaign(open_page, live_stack, "Marco's late order")
     page.get_by_test_id("campaign-variables").fill("Marco, A-2, Monday")
     page.get_by_test_id("audience-filter-choice").check()
     page.get_by_test_id("campaign-filter-status").select_option("open")
