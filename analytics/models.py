@@ -167,7 +167,7 @@ class RollupCounts(models.Model):
     messages_out = models.PositiveIntegerField(default=0)
     templates_out = models.PositiveIntegerField(default=0)
     automatic_out = models.PositiveIntegerField(default=0)
-    # Customers' messages that answer a campaign (``selectors.campaign_reply``).
+    # Customers' messages that answer a campaign (``periods.campaign_reply``).
     campaign_replies = models.PositiveIntegerField(default=0)
 
     COUNTS = ("messages_in", "messages_out", "templates_out", "automatic_out", "campaign_replies")

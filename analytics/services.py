@@ -28,7 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from django.utils import timezone
 
-from analytics import facts, selectors, sla
+from analytics import facts, periods, sla
 from analytics.models import (
     DailyRollup,
     Episode,
@@ -41,14 +41,13 @@ from analytics.models import (
     SlaPolicy,
     Wait,
 )
+from analytics.periods import DAY, HOUR
 from conversations import selectors as core_selectors
 from conversations.calendars import Schedule
 from conversations.models import Conversation, ConversationEvent, Message, Notification, Team
 
 logger = logging.getLogger(__name__)
 
-HOUR = dt.timedelta(hours=1)
-DAY = dt.timedelta(days=1)
 # An hour is rolled up this long after it ends: a message stamped in its last
 # instant may still be committing when it ends.
 GRACE = dt.timedelta(minutes=2)
@@ -344,7 +343,7 @@ def _rollup_rows(messages: QuerySet[Message]) -> list[HourlyRollup]:
             messages_out=Count("pk", filter=Q(direction=Message.Direction.OUT)),
             templates_out=Count("pk", filter=Q(direction=Message.Direction.OUT, type="template")),
             automatic_out=Count("pk", filter=Q(direction=Message.Direction.OUT, automatic=True)),
-            campaign_replies=Count("pk", filter=selectors.campaign_reply()),
+            campaign_replies=Count("pk", filter=periods.campaign_reply()),
         )
     )
     return [

@@ -12,7 +12,7 @@ import time_machine
 from django.db import connection
 from rest_framework.test import APIClient
 
-from analytics import selectors
+from analytics import periods, selectors
 from analytics.models import Wait
 from analytics.tests.helpers import at, customer_says, operator_replies, set_status
 from conversations.models import AgentProfile, Label
@@ -283,7 +283,7 @@ def test_breakdowns_by_local_day_and_hour_match_grouping_by_key(day, monkeypatch
     tz = zoneinfo.ZoneInfo(zone)
     now = at(90)
     windowed = selectors.stats_breakdown(f, by=by, tz=tz, now=now)
-    monkeypatch.setattr(selectors, "_Windows", lambda spans, value: None)
+    monkeypatch.setattr(periods, "Windows", lambda spans, value: None)
     grouped = selectors.stats_breakdown(f, by=by, tz=tz, now=now)
     assert connection.vendor == "postgresql"
     assert windowed == grouped
