@@ -159,6 +159,31 @@ def rows_by_windows(
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def narrowed(
+    qs: QuerySet[Any],
+    f: StatsFilter,
+    operator: Q,
+    *,
+    team: str = "team_id",
+    number: str = "number_id",
+    country: str = "country",
+    label: str = "conversation__labels",
+) -> QuerySet[Any]:
+    """``qs`` narrowed by the filter's team, number, country and label (each through
+    the field named), and by ``operator`` when the filter names an operator."""
+    if f.team:
+        qs = qs.filter(**{team: f.team})
+    if f.number:
+        qs = qs.filter(**{number: f.number})
+    if f.country:
+        qs = qs.filter(**{country: f.country.upper()})
+    if f.label:
+        qs = qs.filter(**{label: f.label})
+    if f.operator:
+        qs = qs.filter(operator)
+    return qs
+
+
 def _ceil(at: dt.datetime, step: dt.timedelta) -> dt.datetime:
     """``at`` rounded up to a whole hour or day (UTC)."""
     floor = at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
@@ -258,15 +283,10 @@ def message_counts(f: StatsFilter, *, now: dt.datetime) -> dict[str, int]:
     for model, field, spans in ((DailyRollup, "day", days), (HourlyRollup, "hour", hours)):
         if not spans:
             continue
-        rollups = model.objects.filter(_within(field, spans))
-        if f.team:
-            rollups = rollups.filter(team_id=f.team)
-        if f.number:
-            rollups = rollups.filter(number_id=f.number)
-        if f.country:
-            rollups = rollups.filter(country=f.country.upper())
-        if f.operator:
-            rollups = rollups.filter(operator_id=f.operator)
+        # Rollups are not kept per label: with a label only the messages are read.
+        rollups = narrowed(
+            model.objects.filter(_within(field, spans)), f, Q(operator_id=f.operator)
+        )
         summed = rollups.aggregate(
             i=Sum("messages_in"),
             o=Sum("messages_out"),
@@ -279,20 +299,15 @@ def message_counts(f: StatsFilter, *, now: dt.datetime) -> dict[str, int]:
         totals["campaign_replies"] += summed["c"] or 0
     ranges = _ranges_between(f.since, f.until, sorted(days + hours))
     if ranges:
-        messages = Message.objects.filter(_within("timestamp", ranges))
-        if f.team:
-            messages = messages.filter(conversation__team_id=f.team)
-        if f.number:
-            messages = messages.filter(conversation__number_id=f.number)
-        if f.country:
-            messages = messages.filter(conversation__contact__country=f.country.upper())
-        if f.label:
-            messages = messages.filter(conversation__labels=f.label)
-        if f.operator:
-            messages = messages.filter(
-                Q(direction=Message.Direction.OUT, sent_by_id=f.operator)
-                | Q(direction=Message.Direction.IN, conversation__assignee_id=f.operator)
-            )
+        messages = narrowed(
+            Message.objects.filter(_within("timestamp", ranges)),
+            f,
+            Q(direction=Message.Direction.OUT, sent_by_id=f.operator)
+            | Q(direction=Message.Direction.IN, conversation__assignee_id=f.operator),
+            team="conversation__team_id",
+            number="conversation__number_id",
+            country="conversation__contact__country",
+        )
         live = messages.aggregate(
             i=Count("pk", filter=Q(direction=Message.Direction.IN)),
             o=Count("pk", filter=Q(direction=Message.Direction.OUT)),

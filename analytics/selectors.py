@@ -248,25 +248,9 @@ def user_time_zone(user: Any) -> zoneinfo.ZoneInfo:
     return _tz(name)
 
 
-def _scoped(qs: QuerySet[Any], f: StatsFilter, operator: Q) -> QuerySet[Any]:
-    """Narrow facts (waits or episodes) by the filter's team, number, country and
-    label, and by ``operator`` when the filter names one."""
-    if f.team:
-        qs = qs.filter(team_id=f.team)
-    if f.number:
-        qs = qs.filter(number_id=f.number)
-    if f.country:
-        qs = qs.filter(country=f.country.upper())
-    if f.label:
-        qs = qs.filter(conversation__labels=f.label)
-    if f.operator:
-        qs = qs.filter(operator)
-    return qs
-
-
 def _wait_scope(f: StatsFilter) -> QuerySet[Wait]:
     # A wait counts for whoever answered it, else for the chat's assignee.
-    return _scoped(
+    return periods.narrowed(
         Wait.objects.all(),
         f,
         Q(answered_by_id=f.operator)
@@ -275,7 +259,7 @@ def _wait_scope(f: StatsFilter) -> QuerySet[Wait]:
 
 
 def _episode_scope(f: StatsFilter) -> QuerySet[Episode]:
-    return _scoped(Episode.objects.all(), f, Q(operator_id=f.operator))
+    return periods.narrowed(Episode.objects.all(), f, Q(operator_id=f.operator))
 
 
 def _missed(now: dt.datetime) -> Q:
