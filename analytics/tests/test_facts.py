@@ -255,16 +255,16 @@ def test_a_customer_writing_again_while_waiting_moves_the_wait_without_a_recompu
     """The common case (another message in an open wait) only moves the wait's
     latest message and window; whatever else happens is recomputed. Either way the
     facts are what a recompute from scratch gives."""
-    from analytics import services
+    from analytics.services import hooks
 
     recomputed: list[set[int]] = []
-    refresh = services.conversation_facts_refresh
+    refresh = hooks.conversation_facts_refresh
 
     def spy(*, conversation_ids):
         recomputed.append(set(conversation_ids))
         return refresh(conversation_ids=conversation_ids)
 
-    monkeypatch.setattr(services, "conversation_facts_refresh", spy)
+    monkeypatch.setattr(hooks, "conversation_facts_refresh", spy)
     chat = customer_says(0)
     customer_says(3)
     customer_says(4)

@@ -137,7 +137,7 @@ def test_a_late_message_makes_its_hour_dirty_and_the_figures_stay_right(olga, in
 
 @pytest.mark.parametrize("copy_above", [500, 0], ids=["inserts", "copy"])
 def test_rebuild_gives_the_live_figures(olga, inline_jobs, copy_above, monkeypatch):
-    monkeypatch.setattr(services, "COPY_ABOVE", copy_above)
+    monkeypatch.setattr("analytics.services.reply_facts.COPY_ABOVE", copy_above)
     play(olga)
     now = at(240)
     tick(now)
