@@ -32,13 +32,16 @@ def campaign_preview(*, campaign: Campaign, now: dt.datetime | None = None) -> d
         .select_related("contact")
         .order_by("pk")
     )
-    windows = dict(
-        Conversation.objects.filter(
+    # The customers whose window is open now (their chat on the campaign's number).
+    open_windows = {
+        chat.contact_id
+        for chat in Conversation.objects.filter(
             number_id=campaign.number_id,
             contact_id__in=rows.exclude(contact=None).values("contact_id"),
-        ).values_list("contact_id", "last_inbound_at")
-    )
-    tally = _Tally(campaign, now, core.compliance_policy(), windows)
+        ).only("contact_id", "last_inbound_at", "free_entry_until")
+        if chat.window_expires_at(now) is not None
+    }
+    tally = _Tally(campaign, now, core.compliance_policy(), open_windows)
     chunk: list[Recipient] = []
     for row in rows.iterator(chunk_size=CHUNK):
         if row.contact is None or row.reason == "invalid_number":
@@ -79,8 +82,8 @@ class _Tally:
     campaign: Campaign
     now: dt.datetime
     policy: CompliancePolicy
-    # The last message from each customer on the campaign's number (their window).
-    windows: dict[int, dt.datetime | None]
+    # The contacts whose window is open now.
+    open_windows: set[int]
     eligible: int = 0
     excluded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EXCLUSIONS, 0))
     deferred: dict[str, int] = field(default_factory=lambda: {"quiet_hours": 0})
@@ -98,13 +101,7 @@ class _Tally:
             waba_id=self.campaign.number.waba_id,
             template_category=self.campaign.category,
             path=SendPath.CAMPAIGN,
-            window_open={
-                contact.pk: Conversation(
-                    last_inbound_at=self.windows.get(contact.pk)
-                ).window_expires_at(self.now)
-                is not None
-                for contact in contacts
-            },
+            window_open={contact.pk: contact.pk in self.open_windows for contact in contacts},
             now=self.now,
             policy=self.policy,
         )
