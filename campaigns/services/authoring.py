@@ -32,6 +32,8 @@ class AudienceMember:
     wa_id: str
     contact: Contact | None
     parameters: dict[str, Any] = field(default_factory=dict)
+    # Not a phone number: stays a recipient, excluded.
+    invalid: bool = False
 
 
 def campaign_create(
@@ -158,11 +160,12 @@ def _audience_summary(audience: dict[str, Any]) -> dict[str, Any]:
 
 
 def _member(wa_id: str, parameters: dict[str, Any] | None = None) -> AudienceMember:
+    """A recipient named by a phone number; ``_audience`` finds (or creates) the
+    contacts of all of them at once."""
     digits = core.wa_id_normalize(str(wa_id))
     if not digits:
-        return AudienceMember(str(wa_id).strip() or "?", None, parameters or {})
-    contact, _ = core.contact_create(wa_id=digits)
-    return AudienceMember(digits, contact, parameters or {})
+        return AudienceMember(str(wa_id).strip() or "?", None, parameters or {}, invalid=True)
+    return AudienceMember(digits, None, parameters or {})
 
 
 FILTER_KEYS = ("status", "assignee", "search", "team", "label", "number")
@@ -237,6 +240,10 @@ def _audience(audience: Any, recipients: list[Any], user: Any = None) -> list[Au
         if wa_id not in seen:
             seen.add(wa_id)
             unique.append(_member(wa_id, parameters))
+    named = [m for m in unique if m.contact is None and not m.invalid]
+    contacts = core.contacts_create(wa_ids=[m.wa_id for m in named])
+    for member in named:
+        member.contact = contacts[member.wa_id]
     return unique
 
 

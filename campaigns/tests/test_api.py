@@ -130,3 +130,40 @@ def test_a_saved_list_filter_is_an_audience(offer: Any, number: Any) -> None:
     assert set(Recipient.objects.filter(campaign=campaign).values_list("wa_id", flat=True)) == {
         c.wa_id for c in chosen[:2]
     }
+
+
+def test_a_posted_list_of_numbers_becomes_recipients_with_a_few_statements(
+    offer: Any, number: Any, django_assert_max_num_queries: Any
+) -> None:
+    from campaigns.models import Recipient
+    from conversations.models import Contact
+
+    known = customers(60)
+    new = [f"4915112{i:06d}" for i in range(60)]
+    with django_assert_max_num_queries(20):
+        campaign = services.campaign_create(
+            name="Posted",
+            number_id=number.pk,
+            consent_category="everything",
+            variants=[{"template": offer.pk, "share": 100}],
+            audience={"wa_ids": [c.wa_id for c in known] + new + ["12", new[0]]},
+            recipients=[{"wa_id": "+49 151 12000001", "parameters": {"body": ["Jo", "B-1"]}}],
+        )
+    rows = {r.wa_id: r for r in Recipient.objects.filter(campaign=campaign)}
+    # Each number once; the known customers keep their contact, the new ones get one
+    # (country and time zone from the number), the one that is no number is excluded.
+    assert len(rows) == 121
+    assert all(rows[c.wa_id].contact_id == c.pk for c in known)
+    berliner = Contact.objects.get(wa_id=new[1])
+    assert rows[new[1]].contact_id == berliner.pk
+    assert (berliner.country, berliner.time_zone, rows[new[1]].country) == (
+        "DE",
+        "Europe/Berlin",
+        "DE",
+    )
+    assert rows[new[1]].parameters == {"body": ["Jo", "B-1"]}
+    assert (rows["12"].state, rows["12"].reason, rows["12"].contact_id) == (
+        "excluded",
+        "invalid_number",
+        None,
+    )

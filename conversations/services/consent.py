@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import phonenumbers
@@ -69,15 +70,39 @@ def contact_create(*, wa_id: str, name: str = "") -> tuple[Contact, bool]:
         return existing, False
     with transaction.atomic():
         contact, created = Contact.objects.get_or_create(
-            wa_id=digits,
-            defaults={
-                "profile_name": name.strip()[:256],
-                "phone": "+" + digits,
-                "country": phone_country(digits),
-                "time_zone": phone_time_zone(digits),
-            },
+            wa_id=digits, defaults=_new_contact_fields(digits, name)
         )
     return contact, created
+
+
+def contacts_create(*, wa_ids: Iterable[str]) -> dict[str, Contact]:
+    """``contact_create`` for many phone numbers at once (each already
+    ``wa_id_normalize``d): the contact of each number, created when new, with a
+    few statements for every 2,000 numbers."""
+    wanted = list(dict.fromkeys(wa_ids))
+    found: dict[str, Contact] = {}
+    for start in range(0, len(wanted), 2000):
+        chunk = wanted[start : start + 2000]
+        found.update((c.wa_id, c) for c in Contact.objects.filter(wa_id__in=chunk))
+        missing = [digits for digits in chunk if digits not in found]
+        if missing:
+            # A number another request created meanwhile is skipped, and read below.
+            Contact.objects.bulk_create(
+                [Contact(wa_id=digits, **_new_contact_fields(digits)) for digits in missing],
+                ignore_conflicts=True,
+            )
+            found.update((c.wa_id, c) for c in Contact.objects.filter(wa_id__in=missing))
+    return found
+
+
+def _new_contact_fields(digits: str, name: str = "") -> dict[str, Any]:
+    """A new contact's fields: country and time zone come from the number."""
+    return {
+        "profile_name": name.strip()[:256],
+        "phone": "+" + digits,
+        "country": phone_country(digits),
+        "time_zone": phone_time_zone(digits),
+    }
 
 
 # --- The ledger --------------------------------------------------------------------

@@ -279,3 +279,31 @@ def test_a_stop_is_published_to_whoever_sees_the_customers_chat(
         team_id=conversation.team_id, assignee_id=conversation.assignee_id
     )
     assert set(consent_events[0].groups) == set(expected)
+
+
+def test_contacts_create_finds_or_creates_each_number_with_a_few_statements(
+    django_assert_max_num_queries,
+):
+    known = Contact.objects.create(
+        wa_id="393471230101", phone="+393471230101", profile_name="Giulia"
+    )
+    numbers = ["393471230101", "4915112345678", "819012345678", "4915112345678"]
+    # The known ones read, the new ones inserted and read back: whatever their number.
+    with django_assert_max_num_queries(3):
+        contacts = services.contacts_create(wa_ids=numbers)
+    assert sorted(contacts) == sorted(set(numbers))
+    assert contacts["393471230101"].pk == known.pk
+    assert contacts["393471230101"].profile_name == "Giulia"
+    berliner, tokyoite = contacts["4915112345678"], contacts["819012345678"]
+    # The same fields as a contact made one at a time: from the number.
+    assert (berliner.phone, berliner.country, berliner.time_zone) == (
+        "+4915112345678",
+        "DE",
+        "Europe/Berlin",
+    )
+    assert (tokyoite.country, tokyoite.time_zone) == ("JP", "Asia/Tokyo")
+    one, created = services.contact_create(wa_id="4915112345678")
+    assert (one.pk, created) == (berliner.pk, False)
+    again = services.contacts_create(wa_ids=numbers)
+    assert {k: c.pk for k, c in again.items()} == {k: c.pk for k, c in contacts.items()}
+    assert Contact.objects.count() == 3
