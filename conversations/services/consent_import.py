@@ -29,10 +29,8 @@ from conversations.models import (
     ConsentImport,
     ConsentSource,
     ConsentState,
-    Contact,
 )
-from conversations.phones import phone_country, phone_time_zone
-from conversations.services.consent import wa_id_normalize
+from conversations.services.consent import contacts_create, wa_id_normalize
 from conversations.services.errors import InvalidConsent
 
 RUN_CONSENT_IMPORT = "conversations.jobs.run_consent_import"
@@ -184,7 +182,7 @@ def _chunk(
         if record:
             used.append(record)
     with transaction.atomic():
-        contacts = _contacts({record["wa_id"] for record in used})
+        contacts = contacts_create(wa_ids=sorted({record["wa_id"] for record in used}))
         changes = ConsentChange.objects.bulk_create(
             [
                 ConsentChange(
@@ -211,26 +209,6 @@ def _chunk(
     job.imported += counts["imported"]
     job.refused += counts["refused"]
     job.quarantined += counts["quarantined"]
-
-
-def _contacts(wa_ids: set[str]) -> dict[str, Contact]:
-    """The contacts of these numbers, the missing ones created."""
-    found = {c.wa_id: c for c in Contact.objects.filter(wa_id__in=wa_ids)}
-    missing = [
-        Contact(
-            wa_id=wa_id,
-            phone="+" + wa_id,
-            country=phone_country(wa_id),
-            time_zone=phone_time_zone(wa_id),
-        )
-        for wa_id in sorted(wa_ids - set(found))
-    ]
-    Contact.objects.bulk_create(missing, ignore_conflicts=True)
-    if missing:
-        found.update(
-            {c.wa_id: c for c in Contact.objects.filter(wa_id__in=[c.wa_id for c in missing])}
-        )
-    return found
 
 
 def _current(changes: list[ConsentChange]) -> None:
