@@ -394,17 +394,18 @@ class WatchesTheNextBatch:
     """The Graph client of a job, which at the job's first send waits (up to five
     seconds) for more of the campaign's messages to be stored than there were."""
 
-    def __init__(self) -> None:
+    def __init__(self, patience: float = 5) -> None:
         from conversations import services as core
 
         self.client = core.graph_client()
+        self.patience = patience
         self.stored: list[int] = []
 
     def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> Any:
         if not self.stored:
             stored = Message.objects.filter(direction="out").count
             self.stored.append(stored())
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + self.patience
             while stored() == self.stored[0] and time.monotonic() < deadline:
                 time.sleep(0.01)
             self.stored.append(stored())
@@ -463,3 +464,28 @@ def test_a_batch_whose_row_was_taken_stores_nothing_for_it_and_sends_the_rest_on
     run(campaign)
     assert graph.per_customer() == {c.wa_id: 1 for c in contacts}
     assert Message.objects.filter(direction="out").count() == 4
+
+
+def test_inside_a_transaction_a_job_stores_each_batch_when_it_comes_to_it(
+    graph: Graph, offer: Any, quiet_never: None
+) -> None:
+    from django.db import transaction
+
+    contacts = customers(60)
+    # Another connection would not see this transaction's campaign (and on SQLite
+    # there is one writer at a time): the job stores each batch itself, in turn.
+    watcher = WatchesTheNextBatch(patience=0)
+    with transaction.atomic():
+        campaign = make_campaign(offer, contacts)
+        services.campaign_start(campaign=campaign)
+        services.campaign_work(
+            campaign_id=campaign.pk,
+            limiter=pacing.MemoryLimiter(),
+            client=watcher,
+            sleep=lambda s: None,
+        )
+    first, then = watcher.stored
+    assert 0 < first == then < 60
+    assert graph.per_customer() == {c.wa_id: 1 for c in contacts}
+    campaign.refresh_from_db()
+    assert campaign.status == "done"
