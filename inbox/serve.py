@@ -1,7 +1,7 @@
 """Daphne as the inbox runs it: ``python -m inbox.serve`` takes Daphne's own
 options (``--proxy-headers -b 0.0.0.0 -p 8000 inbox.asgi:application``).
 
-Three differences:
+Four differences:
 
 * The access log: Daphne writes every request line with its query string, and
   the platform's webhook handshake carries the verify token in it
@@ -18,11 +18,21 @@ Three differences:
   collector's sight with ``gc.freeze()``. A full collection walked all of it, about
   70 ms during which no request and no live frame moved: the slowest live
   frames under load were those that waited for it.
+* When the server has stopped (SIGTERM: Daphne cancels what is still running and
+  stops its event loop), the process ends at once. A request's worker thread
+  that was publishing a live event then waits forever for the stopped loop, and
+  the interpreter would wait for that thread: a webhook arriving during a
+  restart kept the process alive until it was killed. Nothing is lost: a webhook
+  is answered only after its data is committed, and one whose answer never left
+  is sent again by the platform (the inbox applies each event once).
 """
 
 from __future__ import annotations
 
 import gc
+import logging
+import os
+import sys
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -81,6 +91,11 @@ def main() -> None:
     # The application is imported by then: Daphne imports it before it starts the reactor.
     reactor.callWhenRunning(freeze_startup_objects)
     cli.CommandLineInterface.entrypoint()
+    # The server has stopped: do not wait for worker threads (see above).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
