@@ -60,34 +60,25 @@ def embedded(
         WHATSAPP_GRAPH_URL=sim.graph_url,
         INBOX_TIMERS_EVERY="0.5",
     )
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
-    subprocess.run(
-        [*manage, "demo_setup", "--no-auto-replies"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    token = subprocess.run(
-        [*manage, "create_api_token", "operator"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    admin_token = subprocess.run(
-        [*manage, "create_api_token", "admin"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+
+    def manage(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout.strip()
+
+    manage("migrate", "-v0")
+    manage("demo_setup", "--no-auto-replies")
+    token = manage("create_api_token", "operator")
+    admin_token = manage("create_api_token", "admin")
     # The account has an approved order update (made in WhatsApp Manager), synced.
     sim.add_template(ORDER_LATE)
-    subprocess.run([*manage, "sync_templates"], env=env, cwd=ROOT, check=True, capture_output=True)
+    manage("sync_templates")
     server = subprocess.Popen(
         web_command(port),
         env=env,

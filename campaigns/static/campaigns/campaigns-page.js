@@ -1,9 +1,10 @@
 // The campaigns page (admins build and run campaigns, supervisors read them): the
 // list, the form (template or A/B variants, consent category, an audience from a
-// label, the inbox list's filters, a list of numbers or a CSV file, the variables), the preview before the start (who
-// will get it, who will not and why, who waits for quiet hours, the cost by
-// country), the actions, the progress and the funnel's counts (per variant for
-// A/B), and the numbers' health. Kept live over the inbox's socket (the send jobs
+// label, the inbox list's filters, a list of numbers or a CSV file, the
+// variables), the preview before the start (who will get it, who will not and
+// why, who waits for quiet hours, the cost by country), the actions, the
+// progress and the funnel's counts (per variant for A/B), and the numbers'
+// health. Kept live over the inbox's socket (the send jobs
 // publish `campaign.progress` and `campaign.updated`, the health webhooks
 // `number.health` to supervisors and admins); every (re)connect re-reads, and a
 // running campaign is also re-read every few seconds.
