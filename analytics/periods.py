@@ -87,14 +87,14 @@ def local_windows(f: StatsFilter, by: str, tz: zoneinfo.ZoneInfo) -> list[Window
 
 @dataclass(frozen=True)
 class Windows:
-    """A period cut by local day or hour (``_windows``), and how a window's key
+    """A period cut by local day or hour (``local_windows``), and how a window's key
     turns back into the key's value (a date, an hour)."""
 
     spans: list[Window]
     value: Callable[[int], Any]
 
 
-def rows(
+def aggregate_rows(
     qs: QuerySet[Any],
     key: Expression | None,
     aggregates: dict[str, Any],

@@ -128,7 +128,7 @@ def _measures(
     qs = qs.filter(**{f"{field}__isnull": False}).order_by()
     group = key if key is not None else periods.ONE
     if connection.vendor == "postgresql":
-        rows = periods.rows(
+        rows = periods.aggregate_rows(
             qs,
             key,
             {
@@ -204,7 +204,7 @@ def _wait_figures(
         aggregates[f"{name}_p"] = PercentilesCont(F(seconds), fractions=(0.5, 0.9), filter=only)
     measures: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in series}
     totals: dict[Any, dict[str, int]] = {}
-    for row in periods.rows(waits, key, aggregates, windows=windows):
+    for row in periods.aggregate_rows(waits, key, aggregates, windows=windows):
         k = _key(row["k"], key)
         totals[k] = {name: row[name] for name in counts}
         for name in series:
@@ -227,7 +227,7 @@ def _counts(
     moment: str = "started_at",
     **aggregates: Any,
 ) -> dict[Any, dict]:
-    rows = periods.rows(qs, key, aggregates, windows=windows, moment=moment)
+    rows = periods.aggregate_rows(qs, key, aggregates, windows=windows, moment=moment)
     return {_key(row["k"], key): {name: row[name] for name in aggregates} for row in rows}
 
 
